@@ -1,0 +1,60 @@
+#pragma once
+// BlockDevice: the one seam between the storage engine and storage.
+//
+// The engine sees only this interface. Implementations: UringFile (io_uring, the default),
+// PosixFile (pread/pwrite fallback), MemoryDevice, and SimDevice (a simulated disk that can
+// crash and inject faults, for tests).
+//
+// Contract, for every implementation:
+//  - read(offset, buffer) fills the whole buffer or fails; a range past the end of the device
+//    is Errc::out_of_range (detail: the first offset that could not be read).
+//  - write(offset, data) writes all of data or fails; writing past the end extends the device.
+//    Short transfers, EINTR and EAGAIN are handled inside the device.
+//  - sync_data() makes every completed write durable (fdatasync); sync_all() also makes
+//    metadata such as the length durable (fsync). Only writes that have *completed* before the
+//    sync was issued are covered: a caller that needs an ordering waits for its writes first.
+//  - set_length(n) grows (preallocating where the system can) or shrinks the device.
+//  - A failed write, sync or set_length poisons the device: that call returns the error, and
+//    every later call (reads included) returns Errc::previous_io. A failed sync is never
+//    retried and never reported as success later.
+//  - After close(), every call returns Errc::device_closed. close() on a closed device is a
+//    no-op success.
+//  - Calls may come from any thread; each completes on the thread that issued it. Buffers
+//    must stay valid until the returned task completes (co_await it in the same expression).
+//
+// Errors: Errc::io (sys_errno set), Errc::no_space, Errc::out_of_range,
+// Errc::invalid_argument (for example a misaligned buffer on an O_DIRECT device),
+// Errc::previous_io, Errc::device_closed.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+namespace ringdb::io {
+
+class BlockDevice {
+public:
+    BlockDevice() = default;
+    BlockDevice(const BlockDevice&) = delete;
+    BlockDevice& operator=(const BlockDevice&) = delete;
+    virtual ~BlockDevice() = default;
+
+    virtual Task<Result<std::uint64_t>> length() = 0;
+    virtual Task<Status> read(std::uint64_t offset, std::span<std::byte> buffer) = 0;
+    virtual Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) = 0;
+    virtual Task<Status> sync_data() = 0;
+    virtual Task<Status> sync_all() = 0;
+    virtual Task<Status> set_length(std::uint64_t length) = 0;
+    virtual Task<Status> close() = 0;
+
+    /// Required alignment of offsets, lengths and buffer addresses (1 unless O_DIRECT).
+    virtual std::size_t alignment() const noexcept { return 1; }
+    /// A short name for logs and benchmarks: "uring", "posix", "memory", "sim".
+    virtual const char* kind() const noexcept = 0;
+};
+
+}  // namespace ringdb::io

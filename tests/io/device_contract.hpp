@@ -1,0 +1,116 @@
+#pragma once
+// The BlockDevice contract (src/io/block_device.hpp) as a reusable test body. Each device
+// implementation's test calls check_device_contract() with a factory for fresh devices.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <ringdb/sync_wait.hpp>
+#include <ringdb/when_all.hpp>
+
+#include "io/block_device.hpp"
+
+namespace ringdb::test {
+
+using DeviceFactory = std::function<std::unique_ptr<io::BlockDevice>()>;
+
+inline std::vector<std::byte> pattern(std::size_t size, unsigned seed) {
+    std::vector<std::byte> bytes(size);
+    std::uint32_t x = seed * 2654435761U + 1;
+    for (auto& b : bytes) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        b = static_cast<std::byte>(x & 0xff);
+    }
+    return bytes;
+}
+
+inline Task<Status> write_then_read_back(io::BlockDevice& device, std::uint64_t offset,
+                                         std::vector<std::byte> data) {
+    Status w = co_await device.write(offset, data);
+    if (!w) {
+        co_return w;
+    }
+    std::vector<std::byte> back(data.size());
+    Status r = co_await device.read(offset, back);
+    if (!r) {
+        co_return r;
+    }
+    if (back != data) {
+        co_return Error{Errc::corrupted, 0, offset};
+    }
+    co_return ok();
+}
+
+inline void check_device_contract(const DeviceFactory& make) {
+    SECTION("written bytes read back and the length follows the furthest write") {
+        auto device = make();
+        auto data = pattern(8192, 1);
+        REQUIRE(sync_wait(device->write(4096, data)).has_value());
+        auto length = sync_wait(device->length());
+        REQUIRE(*length == 4096 + 8192);
+        std::vector<std::byte> back(8192);
+        REQUIRE(sync_wait(device->read(4096, back)).has_value());
+        REQUIRE(back == data);
+        REQUIRE(sync_wait(device->sync_data()).has_value());
+        REQUIRE(sync_wait(device->sync_all()).has_value());
+    }
+    SECTION("reading past the end is out_of_range") {
+        auto device = make();
+        REQUIRE(sync_wait(device->write(0, pattern(4096, 2))).has_value());
+        std::vector<std::byte> buf(4096);
+        auto past = sync_wait(device->read(4096, buf));
+        REQUIRE(past.error().code == Errc::out_of_range);
+        auto straddling = sync_wait(device->read(0, std::span(buf.data(), buf.size()).first(4096)));
+        REQUIRE(straddling.has_value());
+        std::vector<std::byte> big(8192);
+        REQUIRE(sync_wait(device->read(0, big)).error().code == Errc::out_of_range);
+    }
+    SECTION("set_length grows with zeros and shrinks") {
+        auto device = make();
+        REQUIRE(sync_wait(device->write(0, pattern(4096, 3))).has_value());
+        REQUIRE(sync_wait(device->set_length(1 << 20)).has_value());
+        REQUIRE(*sync_wait(device->length()) == (1u << 20));
+        std::vector<std::byte> tail(4096);
+        REQUIRE(sync_wait(device->read((1 << 20) - 4096, tail)).has_value());
+        REQUIRE(tail == std::vector<std::byte>(4096));
+        REQUIRE(sync_wait(device->set_length(8192)).has_value());
+        REQUIRE(*sync_wait(device->length()) == 8192);
+        std::vector<std::byte> head(4096);
+        REQUIRE(sync_wait(device->read(0, head)).has_value());
+        REQUIRE(head == pattern(4096, 3));
+    }
+    SECTION("many operations in flight complete correctly") {
+        auto device = make();
+        std::vector<Task<Status>> tasks;
+        for (unsigned i = 0; i < 300; ++i) {
+            tasks.push_back(write_then_read_back(*device, std::uint64_t{i} * 4096,
+                                                 pattern(4096, 100 + i)));
+        }
+        auto results = sync_wait(when_all(std::move(tasks)));
+        for (auto& r : results) {
+            REQUIRE(r.has_value());
+        }
+        REQUIRE(*sync_wait(device->length()) == 300u * 4096);
+    }
+    SECTION("a closed device refuses every call") {
+        auto device = make();
+        REQUIRE(sync_wait(device->write(0, pattern(4096, 4))).has_value());
+        REQUIRE(sync_wait(device->close()).has_value());
+        std::vector<std::byte> buf(4096);
+        REQUIRE(sync_wait(device->read(0, buf)).error().code == Errc::device_closed);
+        REQUIRE(sync_wait(device->write(0, buf)).error().code == Errc::device_closed);
+        REQUIRE(sync_wait(device->sync_data()).error().code == Errc::device_closed);
+        REQUIRE(sync_wait(device->set_length(0)).error().code == Errc::device_closed);
+        REQUIRE(sync_wait(device->length()).error().code == Errc::device_closed);
+        REQUIRE(sync_wait(device->close()).has_value());
+    }
+}
+
+}  // namespace ringdb::test

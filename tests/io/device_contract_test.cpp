@@ -1,0 +1,46 @@
+// The BlockDevice contract on the devices that need no io_uring: the POSIX file device and the
+// memory device. (uring_test.cpp runs the same contract on io_uring.)
+
+#include <cstdlib>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "io/device_contract.hpp"
+#include "io/file_fixture.hpp"
+#include "io/memory_device.hpp"
+
+using ringdb::IoBackend;
+
+TEST_CASE("Memory device meets the device contract", "[io]") {
+    ringdb::test::check_device_contract([] { return std::make_unique<ringdb::io::MemoryDevice>(); });
+}
+
+TEST_CASE("POSIX file device meets the device contract", "[io]") {
+    ringdb::test::TempDir dir;
+    int n = 0;
+    ringdb::test::check_device_contract([&] {
+        ringdb::io::FileOptions options{.create = true, .truncate = true,
+                                        .backend = IoBackend::posix};
+        return ringdb::test::open_or_fail(dir.file("dev" + std::to_string(n++)), options);
+    });
+}
+
+TEST_CASE("POSIX file device: open errors, poisoning, O_DIRECT", "[io]") {
+    ringdb::test::check_file_behaviour(IoBackend::posix);
+}
+
+TEST_CASE("RINGDB_IO=posix selects the POSIX device", "[io]") {
+    const char* old = std::getenv("RINGDB_IO");
+    std::string saved = old != nullptr ? old : "";
+    ::setenv("RINGDB_IO", "posix", 1);
+    IoBackend automatic = ringdb::io::resolve_backend(IoBackend::automatic);
+    IoBackend explicit_uring = ringdb::io::resolve_backend(IoBackend::uring);
+    if (old != nullptr) {
+        ::setenv("RINGDB_IO", saved.c_str(), 1);
+    } else {
+        ::unsetenv("RINGDB_IO");
+    }
+    REQUIRE(automatic == IoBackend::posix);
+    REQUIRE(explicit_uring == IoBackend::uring);
+}

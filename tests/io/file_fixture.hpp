@@ -1,0 +1,155 @@
+#pragma once
+// Temporary files for device tests, removed when the fixture ends.
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <ringdb/sync_wait.hpp>
+
+#include "io/file_device.hpp"
+#include "io/device_contract.hpp"
+
+namespace ringdb::test {
+
+class TempDir {
+public:
+    TempDir() {
+        static std::atomic<int> counter{0};
+        const char* base = std::getenv("RINGDB_TEST_DIR");
+        std::filesystem::path root = base != nullptr ? std::filesystem::path(base)
+                                                     : std::filesystem::temp_directory_path();
+        path_ = root / ("ringdb-test-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(counter.fetch_add(1)));
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path_, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline std::unique_ptr<io::BlockDevice> open_or_fail(const std::string& path,
+                                                     io::FileOptions options) {
+    auto device = sync_wait(io::open_file(path, options));
+    INFO("open " << path << ": " << (device ? "ok" : to_string(device.error())));
+    REQUIRE(device.has_value());
+    return std::move(*device);
+}
+
+/// Behaviour specific to file devices, for one backend: open errors, poisoning after a failed
+/// write or sync, O_DIRECT alignment, read-only files.
+inline void check_file_behaviour(IoBackend backend) {
+    TempDir dir;
+    io::FileOptions create{.create = true, .backend = backend};
+
+    SECTION("opening a missing file without create is an io error with ENOENT") {
+        io::FileOptions plain{.backend = backend};
+        auto device = sync_wait(io::open_file(dir.file("missing"), plain));
+        REQUIRE(device.error().code == Errc::io);
+        REQUIRE(device.error().sys_errno == ENOENT);
+        REQUIRE(sync_wait(io::open_file("", plain)).error().code == Errc::invalid_argument);
+    }
+    SECTION("data survives close and reopen") {
+        auto data = pattern(12288, 9);
+        {
+            auto device = open_or_fail(dir.file("keep"), create);
+            REQUIRE(std::string(device->kind()) ==
+                    (backend == IoBackend::uring ? "uring" : "posix"));
+            REQUIRE(sync_wait(device->write(0, data)).has_value());
+            REQUIRE(sync_wait(device->sync_all()).has_value());
+            REQUIRE(sync_wait(device->close()).has_value());
+        }
+        io::FileOptions reopen{.backend = backend};
+        auto device = open_or_fail(dir.file("keep"), reopen);
+        std::vector<std::byte> back(data.size());
+        REQUIRE(sync_wait(device->read(0, back)).has_value());
+        REQUIRE(back == data);
+    }
+    SECTION("a failed write poisons the device for every later call") {
+        // /dev/full fails every write with ENOSPC.
+        io::FileOptions plain{.backend = backend};
+        auto device = open_or_fail("/dev/full", plain);
+        auto failed = sync_wait(device->write(0, pattern(4096, 5)));
+        REQUIRE(failed.error().code == Errc::no_space);
+        REQUIRE(failed.error().sys_errno == ENOSPC);
+        std::vector<std::byte> buf(16);
+        REQUIRE(sync_wait(device->read(0, buf)).error().code == Errc::previous_io);
+        REQUIRE(sync_wait(device->write(0, buf)).error().code == Errc::previous_io);
+        REQUIRE(sync_wait(device->sync_data()).error().code == Errc::previous_io);
+        REQUIRE(sync_wait(device->sync_all()).error().code == Errc::previous_io);
+        REQUIRE(sync_wait(device->close()).error().code == Errc::previous_io);
+    }
+    SECTION("a failed sync is final") {
+        // fsync on a pipe fails with EINVAL: a sync that cannot be done must poison the device.
+        int fds[2];
+        REQUIRE(::pipe(fds) == 0);
+        std::string path = "/proc/self/fd/" + std::to_string(fds[1]);
+        io::FileOptions plain{.backend = backend};
+        auto device = open_or_fail(path, plain);
+        auto failed = sync_wait(device->sync_data());
+        REQUIRE(failed.error().code == Errc::io);
+        REQUIRE(failed.error().sys_errno == EINVAL);
+        REQUIRE(sync_wait(device->sync_data()).error().code == Errc::previous_io);
+        REQUIRE(sync_wait(device->sync_all()).error().code == Errc::previous_io);
+        ::close(fds[0]);
+        ::close(fds[1]);
+    }
+    SECTION("a read-only device refuses writes without poisoning") {
+        {
+            auto device = open_or_fail(dir.file("ro"), create);
+            REQUIRE(sync_wait(device->write(0, pattern(4096, 6))).has_value());
+        }
+        io::FileOptions ro{.read_only = true, .backend = backend};
+        auto device = open_or_fail(dir.file("ro"), ro);
+        REQUIRE(sync_wait(device->write(0, pattern(16, 1))).error().code ==
+                Errc::invalid_argument);
+        std::vector<std::byte> back(4096);
+        REQUIRE(sync_wait(device->read(0, back)).has_value());
+        REQUIRE(back == pattern(4096, 6));
+    }
+    SECTION("O_DIRECT checks alignment and transfers aligned buffers") {
+        io::FileOptions direct{.create = true, .direct = true, .backend = backend};
+        auto opened = sync_wait(io::open_file(dir.file("direct"), direct));
+        if (!opened && opened.error().sys_errno == EINVAL) {
+            WARN("the test directory's file system does not support O_DIRECT");
+            return;
+        }
+        REQUIRE(opened.has_value());
+        auto& device = *opened;
+        REQUIRE(device->alignment() == io::kDirectAlignment);
+        auto* raw = static_cast<std::byte*>(std::aligned_alloc(4096, 3 * 4096));
+        std::unique_ptr<std::byte, decltype(&std::free)> buffer(raw, &std::free);
+        auto data = pattern(2 * 4096, 7);
+        std::memcpy(raw, data.data(), data.size());
+        REQUIRE(sync_wait(device->write(4096, std::span(raw, 2 * 4096))).has_value());
+        auto misaligned_address = sync_wait(device->write(0, std::span(raw + 512, 4096)));
+        REQUIRE(misaligned_address.error().code == Errc::invalid_argument);
+        auto misaligned_offset = sync_wait(device->read(100, std::span(raw, 4096)));
+        REQUIRE(misaligned_offset.error().code == Errc::invalid_argument);
+        auto misaligned_length = sync_wait(device->read(0, std::span(raw, 1000)));
+        REQUIRE(misaligned_length.error().code == Errc::invalid_argument);
+        std::memset(raw, 0, 3 * 4096);
+        REQUIRE(sync_wait(device->read(4096, std::span(raw, 2 * 4096))).has_value());
+        REQUIRE(std::memcmp(raw, data.data(), data.size()) == 0);
+        REQUIRE(sync_wait(device->sync_data()).has_value());
+    }
+}
+
+}  // namespace ringdb::test
