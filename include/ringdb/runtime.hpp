@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <coroutine>
 #include <cstddef>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -72,6 +73,9 @@ public:
 
     /// Installs (or removes, with nullptr) the thread's reactor. Owning thread only.
     void set_reactor(Reactor* reactor);
+    /// Makes the context own `owned` and destroy it first when the thread exits, while the
+    /// context is still intact (a reactor detaches itself from the context when destroyed).
+    void adopt(std::unique_ptr<Reactor> owned);
     Reactor* reactor() const noexcept { return reactor_; }
 
     std::thread::id owner() const noexcept { return owner_; }
@@ -85,6 +89,7 @@ private:
 
     std::thread::id owner_;
     Reactor* reactor_ = nullptr;
+    std::unique_ptr<Reactor> owned_reactor_;
     void push_ready(std::coroutine_handle<> h);
     std::coroutine_handle<> pop_ready() noexcept;
 

@@ -22,6 +22,7 @@ thread_local ThreadContext* t_current = nullptr;
 ThreadContext::ThreadContext() : owner_(std::this_thread::get_id()) {}
 
 ThreadContext::~ThreadContext() {
+    owned_reactor_.reset();
     if (t_current == this) {
         t_current = nullptr;
     }
@@ -195,6 +196,11 @@ void ThreadContext::set_reactor(Reactor* reactor) {
     RINGDB_ASSERT(t_current == this);
     std::lock_guard lock(inbox_mutex_);
     reactor_ = reactor;
+}
+
+void ThreadContext::adopt(std::unique_ptr<Reactor> owned) {
+    RINGDB_ASSERT(t_current == this);
+    owned_reactor_ = std::move(owned);
 }
 
 WorkerThread::WorkerThread() {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -243,7 +244,7 @@ Status FileDevice<Backend>::check_alignment(std::uint64_t offset, const void* ad
     if (size % kDirectAlignment != 0) {
         return Error{Errc::invalid_argument, 0, size};
     }
-    auto a = reinterpret_cast<std::uintptr_t>(address);  // address arithmetic only
+    auto a = std::bit_cast<std::uintptr_t>(address);
     if (a % kDirectAlignment != 0) {
         return Error{Errc::invalid_argument, 0, a};
     }

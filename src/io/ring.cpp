@@ -23,7 +23,9 @@ namespace {
 
 constexpr unsigned kSqEntries = Ring::kInFlightMax + 16;
 
-thread_local std::unique_ptr<Ring> t_ring;
+// The ring is owned by the thread's ThreadContext (destroyed first when the thread exits);
+// this pointer only finds it and is cleared by the ring's destructor.
+thread_local Ring* t_ring = nullptr;
 thread_local std::optional<Error> t_ring_error;
 
 int setup_ring(io_uring* ring) {
@@ -52,8 +54,8 @@ Status Ring::probe() {
 }
 
 Result<Ring*> Ring::for_this_thread() {
-    if (t_ring) {
-        return t_ring.get();
+    if (t_ring != nullptr) {
+        return t_ring;
     }
     if (t_ring_error) {
         return *t_ring_error;
@@ -64,8 +66,9 @@ Result<Ring*> Ring::for_this_thread() {
         t_ring_error = s.error();
         return s.error();
     }
-    t_ring = std::move(ring);
-    return t_ring.get();
+    t_ring = ring.get();
+    coro::ThreadContext::current().adopt(std::move(ring));
+    return t_ring;
 }
 
 Status Ring::init() {
@@ -87,6 +90,9 @@ Status Ring::init() {
 }
 
 Ring::~Ring() {
+    if (t_ring == this) {
+        t_ring = nullptr;
+    }
     if (context_ != nullptr) {
         context_->set_reactor(nullptr);
     }

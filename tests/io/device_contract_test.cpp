@@ -10,6 +10,8 @@
 #include "io/file_fixture.hpp"
 #include "io/memory_device.hpp"
 
+#include <ringdb/runtime.hpp>
+
 using ringdb::IoBackend;
 
 TEST_CASE("Memory device meets the device contract", "[io]") {
@@ -43,4 +45,44 @@ TEST_CASE("RINGDB_IO=posix selects the POSIX device", "[io]") {
     }
     REQUIRE(automatic == IoBackend::posix);
     REQUIRE(explicit_uring == IoBackend::uring);
+}
+
+namespace {
+
+ringdb::Task<ringdb::Status> hop_and_check(ringdb::coro::ThreadContext& target,
+                                           ringdb::io::BlockDevice& device, unsigned index) {
+    co_await ringdb::coro::schedule_on(target);
+    auto data = ringdb::test::pattern(4096, index);
+    ringdb::Status s = co_await ringdb::test::write_then_read_back(
+            device, std::uint64_t{index} * 4096, std::move(data));
+    co_return s;
+}
+
+void check_two_threads(ringdb::io::BlockDevice& device) {
+    ringdb::coro::WorkerThread a;
+    ringdb::coro::WorkerThread b;
+    std::vector<ringdb::Task<ringdb::Status>> tasks;
+    for (unsigned i = 0; i < 400; ++i) {
+        tasks.push_back(hop_and_check(i % 2 == 0 ? a.context() : b.context(), device, i));
+    }
+    auto results = ringdb::sync_wait(ringdb::when_all(std::move(tasks)));
+    for (auto& r : results) {
+        REQUIRE(r.has_value());
+    }
+    REQUIRE(*ringdb::sync_wait(device.length()) == 400u * 4096);
+}
+
+}  // namespace
+
+TEST_CASE("Devices serve coroutines on two threads at once", "[io][threads]") {
+    SECTION("memory device") {
+        ringdb::io::MemoryDevice device;
+        check_two_threads(device);
+    }
+    SECTION("POSIX file device") {
+        ringdb::test::TempDir dir;
+        ringdb::io::FileOptions options{.create = true, .backend = IoBackend::posix};
+        auto device = ringdb::test::open_or_fail(dir.file("threads"), options);
+        check_two_threads(*device);
+    }
 }

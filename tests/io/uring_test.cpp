@@ -173,3 +173,13 @@ TEST_CASE("The notify eventfd becomes readable when a completion is posted", "[i
     REQUIRE(::poll(&p, 1, 1000) == 1);
     REQUIRE((p.revents & POLLIN) != 0);
 }
+
+TEST_CASE("A thread whose first ringdb call creates its ring exits cleanly",
+          "[io][uring][threads]") {
+    // The ring's destructor detaches from the thread's context; the context must therefore
+    // outlive the ring even when the ring was the first thing the thread touched.
+    bool created = false;
+    std::thread t([&created] { created = Ring::for_this_thread().has_value(); });
+    t.join();
+    REQUIRE(created);
+}

@@ -1,0 +1,62 @@
+# ringdb: the two commands a newcomer needs.
+#   make demo   install what is missing, build (release), run the demo
+#   make test   install what is missing, build and run the whole suite:
+#               lint, g++ debug, clang-14 ASan+UBSan, clang-14 TSan (concurrency tests)
+# Everything else here is a building block of those two.
+
+JOBS ?= 2
+BUILD ?= build
+CMAKE_COMMON = -DRINGDB_WERROR=ON
+
+.PHONY: demo test setup lint debug asan tsan release bench test-debug test-asan test-tsan clean
+
+demo: setup release
+	$(BUILD)/release/examples/io_demo
+
+test: setup lint test-debug test-asan test-tsan
+	@echo "make test: all suites passed"
+
+setup:
+	@bash tools/setup.sh
+
+lint:
+	@bash tools/lint
+
+debug:
+	cmake -S . -B $(BUILD)/debug -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
+	    -DCMAKE_CXX_FLAGS="-O0 -g" -DRINGDB_HEADER_CHECK=ON $(CMAKE_COMMON) >/dev/null
+	cmake --build $(BUILD)/debug -j$(JOBS)
+
+asan:
+	cmake -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+	    -DCMAKE_CXX_FLAGS="-O1 -g" -DRINGDB_SANITIZE=address,undefined $(CMAKE_COMMON) >/dev/null
+	cmake --build $(BUILD)/asan -j$(JOBS)
+
+tsan:
+	cmake -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+	    -DCMAKE_CXX_FLAGS="-O1 -g" -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_ASIO=OFF \
+	    $(CMAKE_COMMON) >/dev/null
+	cmake --build $(BUILD)/tsan -j$(JOBS)
+
+release:
+	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DRINGDB_BUILD_TESTS=OFF \
+	    -DRINGDB_BUILD_BENCH=ON $(CMAKE_COMMON) >/dev/null
+	cmake --build $(BUILD)/release -j$(JOBS)
+
+bench: setup release
+	$(BUILD)/release/bench/io_bench
+
+test-debug: debug
+	cd $(BUILD)/debug && ctest --output-on-failure -j$(JOBS)
+
+test-asan: asan
+	cd $(BUILD)/asan && \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    ctest --output-on-failure -j$(JOBS)
+
+test-tsan: tsan
+	cd $(BUILD)/tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(BUILD)
