@@ -85,6 +85,7 @@ private:
     ThreadContext();
     static ThreadContext* current_or_null() noexcept;
     bool drain_inbox();
+    void wake_locked();
     void wait_for_work();
 
     std::thread::id owner_;

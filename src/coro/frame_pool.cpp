@@ -23,6 +23,7 @@
 
 namespace ringdb::coro::detail {
 
+#ifndef RINGDB_FRAME_POOL_DISABLED
 namespace {
 
 constexpr std::size_t kGranule = 64;
@@ -59,6 +60,7 @@ constexpr std::size_t size_class(std::size_t size) noexcept {
 }
 
 }  // namespace
+#endif
 
 void* frame_allocate(std::size_t size) {
 #ifndef RINGDB_FRAME_POOL_DISABLED

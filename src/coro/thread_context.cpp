@@ -3,10 +3,10 @@
 // Invariants:
 //  - ready_ is touched only by the owning thread; inbox_ and stop_requested_ only under
 //    inbox_mutex_.
-//  - A post from another thread either lands in the inbox before the owner's next check of it,
-//    or wakes the owner: the poster reads reactor_ under inbox_mutex_, and the owner installs
-//    the reactor under the same mutex, so a wake-up goes either to the condition variable the
-//    owner waits on or to the reactor it polls (whose eventfd counter never loses a signal).
+//  - A post from another thread lands in the inbox and wakes the owner, both under
+//    inbox_mutex_; the owner installs its reactor under the same mutex, so a wake-up goes either
+//    to the condition variable the owner waits on or to the reactor it polls (whose eventfd
+//    counter never loses a signal), and the owner cannot tear either down mid-wake-up.
 //  - Coroutines are only resumed from run_ready(), never from inside post() or a reactor poll.
 
 #include <ringdb/runtime.hpp>
@@ -54,15 +54,18 @@ void ThreadContext::post(std::coroutine_handle<> h) {
         push_ready(h);
         return;
     }
-    Reactor* reactor = nullptr;
-    {
-        std::lock_guard lock(inbox_mutex_);
-        RINGDB_ASSERT(inbox_.size() < kQueueMax);
-        inbox_.push_back(h);
-        reactor = reactor_;
-    }
-    if (reactor != nullptr) {
-        reactor->reactor_wake();
+    std::lock_guard lock(inbox_mutex_);
+    RINGDB_ASSERT(inbox_.size() < kQueueMax);
+    inbox_.push_back(h);
+    wake_locked();
+}
+
+void ThreadContext::wake_locked() {
+    // Called with inbox_mutex_ held, and it must be: the owner cannot observe the new inbox
+    // entry or stop request, finish, and destroy its reactor or condition variable until the
+    // poster has released the mutex, that is, until this wake-up is complete.
+    if (reactor_ != nullptr) {
+        reactor_->reactor_wake();
     } else {
         inbox_cv_.notify_one();
     }
@@ -167,17 +170,9 @@ void ThreadContext::run() {
 }
 
 void ThreadContext::request_stop() {
-    Reactor* reactor = nullptr;
-    {
-        std::lock_guard lock(inbox_mutex_);
-        stop_requested_ = true;
-        reactor = reactor_;
-    }
-    if (reactor != nullptr) {
-        reactor->reactor_wake();
-    } else {
-        inbox_cv_.notify_one();
-    }
+    std::lock_guard lock(inbox_mutex_);
+    stop_requested_ = true;
+    wake_locked();
 }
 
 bool ThreadContext::pump() {
@@ -209,10 +204,12 @@ WorkerThread::WorkerThread() {
     thread_ = std::thread([this, &mutex, &cv] {
         ThreadContext& context = ThreadContext::current();
         {
+            // Notify under the lock: the constructor may return, destroying the condition
+            // variable, as soon as it sees context_ set.
             std::lock_guard lock(mutex);
             context_ = &context;
+            cv.notify_one();
         }
-        cv.notify_one();
         context.run();
         // Finish work that was posted before the stop request.
         context.run_ready();
