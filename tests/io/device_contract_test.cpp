@@ -1,8 +1,18 @@
 // The BlockDevice contract on the devices that need no io_uring: the POSIX file device and the
 // memory device. (uring_test.cpp runs the same contract on io_uring.)
 
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <cerrno>
+#include <cstddef>
 #include <cstdlib>
+#include <functional>
+#include <iterator>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -85,4 +95,70 @@ TEST_CASE("Devices serve coroutines on two threads at once", "[io][threads]") {
         auto device = ringdb::test::open_or_fail(dir.file("threads"), options);
         check_two_threads(*device);
     }
+}
+
+namespace {
+
+// Makes io_uring_setup fail with EPERM on the calling thread only (seccomp filters are per
+// thread unless synchronised), as it does where kernel.io_uring_disabled forbids rings.
+bool forbid_io_uring_on_this_thread() {
+    sock_filter filter[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
+    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
+}
+
+struct FallbackOutcome {
+    bool filtered = false;
+    IoBackend backend = IoBackend::uring;
+    std::string kind;
+    ringdb::Error explicit_uring_error;
+    bool data_ok = false;
+};
+
+void run_without_io_uring(FallbackOutcome& out, const std::string& path) {
+    out.filtered = forbid_io_uring_on_this_thread();
+    if (!out.filtered) {
+        return;
+    }
+    out.backend = ringdb::io::resolve_backend(IoBackend::automatic);
+    ringdb::io::FileOptions uring_only{.create = true, .backend = IoBackend::uring};
+    auto refused = ringdb::sync_wait(ringdb::io::open_file(path, uring_only));
+    if (!refused) {
+        out.explicit_uring_error = refused.error();
+    }
+    ringdb::io::FileOptions automatic{.create = true};
+    auto device = ringdb::sync_wait(ringdb::io::open_file(path, automatic));
+    if (!device) {
+        return;
+    }
+    out.kind = (*device)->kind();
+    auto data = ringdb::test::pattern(8192, 77);
+    out.data_ok = ringdb::sync_wait(
+            ringdb::test::write_then_read_back(**device, 0, std::move(data))).has_value();
+}
+
+}  // namespace
+
+TEST_CASE("Without io_uring the automatic choice falls back to the POSIX device", "[io]") {
+    const char* forced = std::getenv("RINGDB_IO");
+    if (forced != nullptr) {
+        WARN("RINGDB_IO is set; the automatic choice is not exercised");
+        return;
+    }
+    ringdb::test::TempDir dir;
+    FallbackOutcome out;
+    std::thread t(run_without_io_uring, std::ref(out), dir.file("fallback"));
+    t.join();
+    REQUIRE(out.filtered);
+    REQUIRE(out.backend == IoBackend::posix);
+    REQUIRE(out.explicit_uring_error.code == ringdb::Errc::unsupported);
+    REQUIRE(out.explicit_uring_error.sys_errno == EPERM);
+    REQUIRE(out.kind == "posix");
+    REQUIRE(out.data_ok);
 }
