@@ -71,20 +71,28 @@ bool exceeds_device(std::uint64_t offset, std::uint64_t size) {
 
 const char* crash_mode_name(CrashMode mode) noexcept {
     switch (mode) {
-        case CrashMode::durable_only: return "durable_only";
-        case CrashMode::random_subset: return "random_subset";
-        case CrashMode::torn_write: return "torn_write";
-        case CrashMode::reordered: return "reordered";
+        case CrashMode::durable_only:
+            return "durable_only";
+        case CrashMode::random_subset:
+            return "random_subset";
+        case CrashMode::torn_write:
+            return "torn_write";
+        case CrashMode::reordered:
+            return "reordered";
     }
     return "unknown";
 }
 
 const char* op_kind_name(OpKind kind) noexcept {
     switch (kind) {
-        case OpKind::read: return "read";
-        case OpKind::write: return "write";
-        case OpKind::sync: return "sync";
-        case OpKind::set_length: return "set_length";
+        case OpKind::read:
+            return "read";
+        case OpKind::write:
+            return "write";
+        case OpKind::sync:
+            return "sync";
+        case OpKind::set_length:
+            return "set_length";
     }
     return "unknown";
 }
@@ -92,11 +100,13 @@ const char* op_kind_name(OpKind kind) noexcept {
 SimDevice::SimDevice(std::uint64_t seed) : seed_(seed), random_state_(seed) {}
 
 SimDevice::SimDevice(std::uint64_t seed, std::vector<std::byte> image)
-    : seed_(seed), random_state_(seed), live_(image), durable_(image),
+    : seed_(seed),
+      random_state_(seed),
+      live_(image),
+      durable_(image),
       durable_meta_(std::move(image)) {}
 
-std::unique_ptr<SimDevice> SimDevice::from_image(std::vector<std::byte> image,
-                                                 std::uint64_t seed) {
+std::unique_ptr<SimDevice> SimDevice::from_image(std::vector<std::byte> image, std::uint64_t seed) {
     return std::make_unique<SimDevice>(seed, std::move(image));
 }
 
@@ -161,8 +171,8 @@ SimDevice::Ticket SimDevice::issue(OpKind kind, Status arguments) {
     auto k = static_cast<std::size_t>(kind);
     std::uint64_t index = calls_[k]++;
     Fault& fault = faults_[k];
-    if (fault.armed && (index == fault.index ||
-                        (fault.mode == FaultMode::persistent && index > fault.index))) {
+    if (fault.armed &&
+        (index == fault.index || (fault.mode == FaultMode::persistent && index > fault.index))) {
         ticket.status = Error::from_errno(fault.err);
         if (fault.mode == FaultMode::once) {
             fault.armed = false;
@@ -241,8 +251,8 @@ Status SimDevice::complete_write(const Ticket& ticket, std::uint64_t offset,
     std::lock_guard lock(mutex_);
     RINGDB_TRY(check_completion_locked(ticket));
     if (!ticket.status) {
-        return poison_locked(Error{ticket.status.error().code, ticket.status.error().sys_errno,
-                                   offset});
+        return poison_locked(
+                Error{ticket.status.error().code, ticket.status.error().sys_errno, offset});
     }
     if (data.empty()) {
         return ok();
@@ -257,9 +267,13 @@ Status SimDevice::complete_write(const Ticket& ticket, std::uint64_t offset,
     return ok();
 }
 
-Task<Status> SimDevice::sync_data() { return sync(false); }
+Task<Status> SimDevice::sync_data() {
+    return sync(false);
+}
 
-Task<Status> SimDevice::sync_all() { return sync(true); }
+Task<Status> SimDevice::sync_all() {
+    return sync(true);
+}
 
 Task<Status> SimDevice::sync(bool with_metadata) {
     Ticket ticket = issue(OpKind::sync, ok());
@@ -275,7 +289,9 @@ Task<Status> SimDevice::sync(bool with_metadata) {
 Status SimDevice::complete_sync(const Ticket& ticket, bool with_metadata) {
     std::lock_guard lock(mutex_);
     RINGDB_TRY(check_completion_locked(ticket));
-    auto covered = [&ticket](const LogEntry& e) { return e.sequence < ticket.sync_mark; };
+    auto covered = [&ticket](const LogEntry& e) {
+        return e.sequence < ticket.sync_mark;
+    };
     if (!ticket.status) {
         // Never retried by a correct caller. With marked-clean pages the covered writes leave
         // the log (no later sync will write them) but stay in live, which is the hazard.
@@ -319,8 +335,8 @@ Status SimDevice::complete_set_length(const Ticket& ticket, std::uint64_t length
     std::lock_guard lock(mutex_);
     RINGDB_TRY(check_completion_locked(ticket));
     if (!ticket.status) {
-        return poison_locked(Error{ticket.status.error().code, ticket.status.error().sys_errno,
-                                   length});
+        return poison_locked(
+                Error{ticket.status.error().code, ticket.status.error().sys_errno, length});
     }
     live_.resize(length);
     durable_meta_.resize(length);

@@ -126,8 +126,7 @@ public:
     ~SimDevice() override = default;
 
     /// A new SimDevice holding `image` as durable and live content.
-    static std::unique_ptr<SimDevice> from_image(std::vector<std::byte> image,
-                                                 std::uint64_t seed);
+    static std::unique_ptr<SimDevice> from_image(std::vector<std::byte> image, std::uint64_t seed);
     /// A MemoryDevice holding `image` (no crash model, for checks that only read).
     static std::unique_ptr<MemoryDevice> memory_from_image(std::vector<std::byte> image);
     /// The seed in the environment variable RINGDB_SEED (decimal, or hex with 0x), else
@@ -189,10 +188,10 @@ private:
     };
     /// What a call learns when it is issued.
     struct Ticket {
-        Status status;                  // an immediate failure, or the injected fault
-        bool reached_disk = false;      // counted; the outcome is decided at completion
-        std::uint64_t epoch = 0;        // crash() moves the epoch on, voiding in-flight calls
-        std::uint64_t sync_mark = 0;    // syncs cover log entries with a lower sequence
+        Status status;                // an immediate failure, or the injected fault
+        bool reached_disk = false;    // counted; the outcome is decided at completion
+        std::uint64_t epoch = 0;      // crash() moves the epoch on, voiding in-flight calls
+        std::uint64_t sync_mark = 0;  // syncs cover log entries with a lower sequence
         std::uint32_t delay_rounds = 0;
     };
 
