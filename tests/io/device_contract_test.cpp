@@ -1,11 +1,6 @@
 // The BlockDevice contract on the devices that need no io_uring: the POSIX file device and the
 // memory device. (uring_test.cpp runs the same contract on io_uring.)
 
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
-
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
@@ -16,11 +11,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <ringdb/runtime.hpp>
+
 #include "io/device_contract.hpp"
 #include "io/file_fixture.hpp"
 #include "io/memory_device.hpp"
-
-#include <ringdb/runtime.hpp>
+#include "support/no_io_uring.hpp"
 
 using ringdb::IoBackend;
 
@@ -99,19 +95,6 @@ TEST_CASE("Devices serve coroutines on two threads at once", "[io][threads]") {
 
 namespace {
 
-// Makes io_uring_setup fail with EPERM on the calling thread only (seccomp filters are per
-// thread unless synchronised), as it does where kernel.io_uring_disabled forbids rings.
-bool forbid_io_uring_on_this_thread() {
-    sock_filter filter[] = {
-            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog program{static_cast<unsigned short>(std::size(filter)), filter};
-    return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
-           ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) == 0;
-}
 
 struct FallbackOutcome {
     bool filtered = false;
@@ -122,7 +105,7 @@ struct FallbackOutcome {
 };
 
 void run_without_io_uring(FallbackOutcome& out, const std::string& path) {
-    out.filtered = forbid_io_uring_on_this_thread();
+    out.filtered = ringdb::test::forbid_io_uring_on_this_thread();
     if (!out.filtered) {
         return;
     }
