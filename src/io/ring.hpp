@@ -7,9 +7,9 @@
 // ring always has a pending read on.
 //
 // An operation is a RingOp that lives in the awaiting coroutine's frame (no allocation per
-// I/O). Its SQE is prepared in await_suspend, never earlier, and is submitted together with
-// every other SQE prepared in the same round when the thread's loop polls the ring, so many
-// operations go out in one io_uring_enter. Reaping copies completions into a local batch and
+// I/O). Its SQE is prepared in await_suspend, never earlier, and is submitted in small batches
+// (kSubmitBatch) or when the thread's loop polls the ring, so many operations share one
+// io_uring_enter without holding the device idle while a large burst is built. Reaping copies completions into a local batch and
 // advances the completion queue before any waiter is posted for resumption.
 //
 // Back-pressure: at most kInFlightMax operations are in the kernel at once. Further operations
@@ -43,7 +43,7 @@ struct RingOp {
 
 struct RingStats {
     std::uint64_t operations = 0;   // operations prepared
-    std::uint64_t submit_calls = 0; // io_uring_enter calls that submitted
+    std::uint64_t submit_calls = 0; // io_uring_enter calls that submitted user operations
     std::uint64_t completions = 0;  // user completions reaped
     std::uint64_t waited = 0;       // operations that waited for an in-flight slot
 };
@@ -52,6 +52,9 @@ class Ring final : public coro::Reactor {
 public:
     static constexpr unsigned kInFlightMax = 256;
     static constexpr unsigned kReapBatch = 64;
+    /// Prepared operations are submitted once this many are waiting, or when the thread's loop
+    /// polls the ring, whichever comes first.
+    static constexpr unsigned kSubmitBatch = 4;
 
     /// The calling thread's ring, created on first use. Fails with Errc::unsupported (errno
     /// set) when io_uring cannot be set up on this system; the failure is cached per thread.
@@ -103,7 +106,8 @@ private:
     bool initialised_ = false;
     coro::ThreadContext* context_ = nullptr;
     unsigned in_flight_ = 0;     // user operations in the kernel
-    unsigned unsubmitted_ = 0;   // prepared SQEs not yet submitted
+    unsigned unsubmitted_ = 0;      // prepared SQEs not yet submitted
+    unsigned unsubmitted_ops_ = 0;  // ... of which user operations (for stats)
     RingOp* wait_head_ = nullptr;
     RingOp* wait_tail_ = nullptr;
 
