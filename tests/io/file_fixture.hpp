@@ -128,7 +128,7 @@ inline void check_file_behaviour(IoBackend backend) {
         io::FileOptions direct{.create = true, .direct = true, .backend = backend};
         auto opened = sync_wait(io::open_file(dir.file("direct"), direct));
         if (!opened && opened.error().sys_errno == EINVAL) {
-            WARN("the test directory's file system does not support O_DIRECT");
+            SUCCEED("skipped: the test directory's file system does not support O_DIRECT");
             return;
         }
         REQUIRE(opened.has_value());

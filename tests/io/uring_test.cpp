@@ -121,11 +121,10 @@ TEST_CASE("Concurrent operations share submissions and respect the in-flight bou
     REQUIRE(ring.in_flight() == 0);
 }
 
+// Sanitizer builds keep their own allocator and bypass the frame pool, so the count would not
+// be meaningful there: the test exists only in the other builds.
+#ifndef RINGDB_SANITIZED
 TEST_CASE("Steady-state reads allocate nothing", "[io][uring]") {
-#ifdef RINGDB_SANITIZED
-    WARN("sanitizer builds bypass the frame pool; allocation count not meaningful");
-    return;
-#else
     ringdb::test::TempDir dir;
     auto device = ringdb::test::open_or_fail(dir.file("alloc"), uring_create());
     REQUIRE(sync_wait(device->set_length(16 * 4096)).has_value());
@@ -137,8 +136,8 @@ TEST_CASE("Steady-state reads allocate nothing", "[io][uring]") {
     REQUIRE(s.has_value());
     INFO("allocations during 10000 reads: " << (after - before));
     REQUIRE(after - before < 10);
-#endif
 }
+#endif
 
 TEST_CASE("Each thread has its own ring and coroutines resume on their thread",
           "[io][uring][threads]") {
