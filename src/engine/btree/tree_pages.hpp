@@ -1,0 +1,103 @@
+#pragma once
+// TreePages: what a B-tree needs from the transaction it lives in.
+//
+// A B-tree never talks to the page store directly. Its transaction gives it committed pages
+// (through the shared page cache) and the blocks it allocated itself (dirty pages, owned by the
+// write transaction until commit). A read transaction's TreePages refuses to allocate.
+//
+// Reading is split into a synchronous fast path and an asynchronous slow path so that a step on
+// a cached page costs no coroutine frame (docs/coroutines.md rule 7):
+//   PageRef page = pages.try_read(pn);
+//   if (!page) { RINGDB_CO_TRY_ASSIGN(page, co_await pages.read(pn)); }
+// ReadPage below packages exactly that as one awaitable.
+//
+// Errors: read() returns Errc::corrupted for a page number that is not a valid block inside the
+// layout (data from disk is input), Errc::io / previous_io for device failures. allocate()
+// returns Errc::no_space when the file cannot grow, Errc::invalid_argument in a read-only
+// transaction.
+
+#include <cstddef>
+#include <coroutine>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+#include "engine/page_store/page_buffer.hpp"
+#include "engine/page_store/page_number.hpp"
+#include "util/checksum.hpp"
+
+namespace ringdb::engine {
+
+/// The on-disk reference to a tree (docs/design.md section 2, "BtreeRoot", 32 bytes).
+struct BtreeRoot {
+    PageNumber page;            // null for an empty tree
+    util::Checksum128 checksum; // of the root page; meaningless while the root is dirty
+    std::uint64_t length = 0;   // number of entries
+
+    static constexpr std::size_t kEncodedSize = 32;
+    void encode(std::byte* target) const noexcept;
+    static BtreeRoot decode(const std::byte* source) noexcept;
+    friend bool operator==(const BtreeRoot&, const BtreeRoot&) = default;
+};
+
+/// Total order of encoded keys: negative, zero or positive like memcmp.
+using KeyCompare = int (*)(std::span<const std::byte> a, std::span<const std::byte> b);
+
+/// Bytewise order, for table trees and system tables.
+int compare_bytes(std::span<const std::byte> a, std::span<const std::byte> b) noexcept;
+
+class TreePages {
+public:
+    TreePages() = default;
+    TreePages(const TreePages&) = delete;
+    TreePages& operator=(const TreePages&) = delete;
+    virtual ~TreePages() = default;
+
+    /// Base page size P.
+    virtual std::uint32_t page_size() const noexcept = 0;
+
+    /// The page if it is dirty in this transaction or in the cache; null otherwise (then call
+    /// read()). Never does I/O.
+    virtual PageRef try_read(PageNumber page) = 0;
+    /// Reads a page (from the device on a cache miss).
+    virtual Task<Result<PageRef>> read(PageNumber page) = 0;
+
+    /// A new zeroed block of at least `bytes` bytes, dirty in this transaction.
+    virtual Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t bytes) = 0;
+    /// The buffer of a block this transaction allocated, for in-place modification; null if
+    /// the block is committed (copy-on-write it instead). If someone else still holds the
+    /// current buffer (a guard), it is first replaced by a private copy.
+    virtual MutPageRef writable(PageNumber page) = 0;
+    /// Whether `page` was allocated by this transaction (its checksum is not final yet).
+    virtual bool is_dirty(PageNumber page) const = 0;
+    /// Releases a block: at once if this transaction allocated it, else recorded as freed by
+    /// this transaction (reclaimed once no reader can see it).
+    virtual void free(PageNumber page) = 0;
+};
+
+/// Awaitable page read: ready at once on a dirty or cached page, a device read otherwise.
+class ReadPage {
+public:
+    ReadPage(TreePages& pages, PageNumber page) noexcept : pages_(pages), page_(page) {}
+
+    bool await_ready() {
+        cached_ = pages_.try_read(page_);
+        return cached_ != nullptr;
+    }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> h);
+    Result<PageRef> await_resume();
+
+private:
+    static Task<void> slow_path(ReadPage* self);
+
+    TreePages& pages_;
+    PageNumber page_;
+    PageRef cached_;
+    Result<PageRef> slow_result_ = Error{Errc::io};
+    Task<void> slow_task_;
+};
+
+}  // namespace ringdb::engine

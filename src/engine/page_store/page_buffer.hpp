@@ -1,0 +1,62 @@
+#pragma once
+// PageBuffer: the in-memory image of one block, aligned for O_DIRECT.
+//
+// Committed pages are shared immutably (PageRef) between the cache, readers and the guards they
+// hand out; a guard keeps its page alive. A write transaction owns the buffers of the blocks it
+// allocated (MutPageRef) and may modify one in place only while nobody else holds it
+// (use_count() == 1); otherwise it replaces the buffer with a copy, so outstanding guards keep
+// seeing the bytes they were given.
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <span>
+
+namespace ringdb::engine {
+
+class PageBuffer {
+public:
+    static constexpr std::size_t kAlignment = 4096;
+
+    /// A zero-filled buffer of `size` bytes (a multiple of the page size).
+    static std::shared_ptr<PageBuffer> make(std::size_t size) {
+        return std::shared_ptr<PageBuffer>(new PageBuffer(size));
+    }
+    /// A copy of `source`.
+    static std::shared_ptr<PageBuffer> copy_of(const PageBuffer& source) {
+        auto copy = make(source.size());
+        std::memcpy(copy->data_, source.data_, source.size_);
+        return copy;
+    }
+
+    PageBuffer(const PageBuffer&) = delete;
+    PageBuffer& operator=(const PageBuffer&) = delete;
+    ~PageBuffer() { std::free(data_); }
+
+    std::span<std::byte> bytes() noexcept { return {data_, size_}; }
+    std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
+    std::byte* data() noexcept { return data_; }
+    const std::byte* data() const noexcept { return data_; }
+    std::size_t size() const noexcept { return size_; }
+
+private:
+    explicit PageBuffer(std::size_t size)
+        : data_(static_cast<std::byte*>(
+                  std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment))),
+          size_(size) {
+        if (data_ == nullptr) {
+            throw std::bad_alloc();
+        }
+        std::memset(data_, 0, size_);
+    }
+
+    std::byte* data_;
+    std::size_t size_;
+};
+
+using PageRef = std::shared_ptr<const PageBuffer>;
+using MutPageRef = std::shared_ptr<PageBuffer>;
+
+}  // namespace ringdb::engine
