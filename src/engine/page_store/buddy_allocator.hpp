@@ -1,0 +1,72 @@
+#pragma once
+// BuddyAllocator: the free space of the file, as blocks of 2^order base pages
+// (docs/design.md section 5).
+//
+// Invariants:
+//  - The managed extent is base pages [1, layout_pages); page 0 is the header.
+//  - Every free page belongs to exactly one free block; a free block is aligned to its size and
+//    lies wholly inside the extent.
+//  - A free block's buddy (index ^ 2^order) is never free at the same order: free() merges.
+//  - allocate() returns the lowest-indexed free block of the smallest order that fits, split
+//    down as needed, which keeps data near the start of the file.
+// Not thread-safe: the page store serialises access.
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <span>
+#include <vector>
+
+#include <ringdb/result.hpp>
+
+#include "engine/page_store/page_number.hpp"
+
+namespace ringdb::engine {
+
+class BuddyAllocator {
+public:
+    /// An allocator whose whole extent [1, layout_pages) is free.
+    explicit BuddyAllocator(std::uint64_t layout_pages);
+
+    std::uint64_t layout_pages() const noexcept { return layout_pages_; }
+    std::uint64_t free_pages() const noexcept { return free_pages_; }
+    std::uint64_t allocated_pages() const noexcept { return layout_pages_ - 1 - free_pages_; }
+
+    /// A free block of `order`, or nullopt when none fits in the current extent (grow first).
+    std::optional<PageNumber> allocate(unsigned order);
+    /// Returns a block. REQUIRES: it was allocated and lies inside the extent.
+    void free(PageNumber block);
+    /// Marks a block allocated (full repair). Errors: corrupted if any of its pages is already
+    /// allocated or outside the extent (detail = the block's raw number).
+    Status mark_allocated(PageNumber block);
+    /// Whether every page of the block is free.
+    bool is_free(PageNumber block) const;
+
+    /// Extends the extent; the new pages are free. REQUIRES: new_layout_pages >= current.
+    void grow(std::uint64_t new_layout_pages);
+    /// The lowest extent length such that every page from there to the end is free.
+    std::uint64_t trailing_free_start() const;
+    /// Cuts the extent to `new_layout_pages`. REQUIRES: new_layout_pages >=
+    /// trailing_free_start() and is the start of a free block or the current end.
+    void shrink(std::uint64_t new_layout_pages);
+
+    /// The saved-state encoding (docs/design.md section 5, without the trailing checksum, which
+    /// the page store adds): "RDBALLOC", layout pages, free block count, raw block numbers.
+    std::vector<std::byte> serialize() const;
+    /// Rebuilds an allocator from serialize()'s bytes. Errors: corrupted on any inconsistency
+    /// (bad magic, counts, overlapping or misaligned blocks, blocks outside the extent).
+    static Result<BuddyAllocator> deserialize(std::span<const std::byte> bytes);
+
+    /// The free blocks, ascending by order then index (for tests and stats).
+    std::vector<PageNumber> free_blocks() const;
+
+private:
+    void add_free_range(std::uint64_t start, std::uint64_t end);
+    void insert_free(std::uint64_t index, unsigned order);
+
+    std::uint64_t layout_pages_;
+    std::uint64_t free_pages_ = 0;
+    std::vector<std::set<std::uint64_t>> free_;  // per order: indices of free blocks
+};
+
+}  // namespace ringdb::engine

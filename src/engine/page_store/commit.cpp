@@ -1,0 +1,207 @@
+// The commit protocol (docs/design.md section 8): shrink, save the allocator state if asked,
+// extend the file, write every page with many writes in flight, wait for all of them, then
+// write the header naming the new slot and sync it (or the two-phase variant).
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/page_store/page_store.hpp"
+#include "util/assert.hpp"
+#include "util/checksum.hpp"
+#include "util/endian.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+// Attempts at sizing the saved allocator state (each grows the block); the state only grows
+// by the block it is written into, so two attempts suffice in practice.
+constexpr int kStateAttempts = 8;
+}  // namespace
+
+Task<Status> PageStore::commit(CommitRequest request) {
+    if (poisoned_) {
+        co_return Error{Errc::previous_io};
+    }
+    if (options_.read_only) {
+        co_return Error{Errc::invalid_argument};
+    }
+    if (request.save_allocator_state) {
+        request.two_phase = true;
+        request.durability = Durability::immediate;
+    }
+    if (request.durability == Durability::immediate) {
+        auto status = co_await commit_durable(request);
+        co_return status;
+    }
+    // Non-durable: the pages go to the file (so the cache may evict them) but nothing is
+    // synced and the header on disk still names the last durable commit.
+    std::uint64_t needed = layout_pages() * page_size_;
+    if (file_length_ < needed) {
+        Status grown = co_await device_->set_length(needed);
+        if (!grown) {
+            co_return fail(grown.error());
+        }
+        file_length_ = needed;
+        grew_since_sync_ = true;
+    }
+    RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
+    CommitSlot slot;
+    slot.transaction_id = request.transaction_id;
+    slot.user_root = request.user_root;
+    slot.system_root = request.system_root;
+    slot.layout_pages = layout_pages();
+    non_durable_ = slot;
+    for (auto& [number, buffer] : request.dirty_pages) {
+        cache_.insert(number, buffer);
+    }
+    co_return ok();
+}
+
+Task<Status> PageStore::commit_durable(CommitRequest& request) {
+    {
+        // The saved state of an earlier commit is garbage once this one is durable. Freeing it
+        // now lets this commit reuse the block: if this commit does not complete, the old
+        // state fails its checksum or transaction check and recovery does a full repair.
+        std::lock_guard lock(allocator_mutex_);
+        if (!saved_state_block_.is_null()) {
+            allocator_->free(saved_state_block_);
+            saved_state_block_ = PageNumber{};
+        }
+    }
+    if (request.shrink != ShrinkPolicy::never) {
+        std::lock_guard lock(allocator_mutex_);
+        std::uint64_t layout = allocator_->layout_pages();
+        std::uint64_t start = allocator_->trailing_free_start();
+        bool worth_it = request.shrink == ShrinkPolicy::maximum
+                                ? start < layout
+                                : (layout - start) * 2 >= layout && layout > 256;
+        if (worth_it) {
+            allocator_->shrink(std::max<std::uint64_t>(start, 1));
+        }
+    }
+    PageNumber state_block;
+    if (request.save_allocator_state) {
+        RINGDB_CO_TRY_ASSIGN(state_block, co_await save_allocator_state(request.transaction_id));
+    }
+    std::uint64_t layout = layout_pages();
+    std::uint64_t needed = layout * page_size_;
+    if (file_length_ < needed) {
+        Status grown = co_await device_->set_length(needed);
+        if (!grown) {
+            co_return fail(grown.error());
+        }
+        file_length_ = needed;
+        grew_since_sync_ = true;
+    }
+    RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
+
+    CommitSlot slot;
+    slot.transaction_id = request.transaction_id;
+    slot.user_root = request.user_root;
+    slot.system_root = request.system_root;
+    slot.layout_pages = layout;
+    slot.allocator_state = state_block;
+    slot.allocator_state_txn = state_block.is_null() ? 0 : request.transaction_id;
+
+    DatabaseHeader header = disk_header_;
+    header.slots[header.secondary_index()] = slot;
+    header.slot_valid[header.secondary_index()] = true;
+    if (request.two_phase) {
+        // Phase one: the new slot is durable but not yet primary.
+        RINGDB_CO_TRY(co_await write_header(header));
+        RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+        header.swap_primary(true);
+        RINGDB_CO_TRY(co_await write_header(header));
+        RINGDB_CO_TRY(co_await sync(false));
+    } else {
+        header.swap_primary(false);
+        RINGDB_CO_TRY(co_await write_header(header));
+        RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+    }
+    disk_header_ = header;
+    non_durable_.reset();
+    for (auto& [number, buffer] : request.dirty_pages) {
+        cache_.insert(number, buffer);
+    }
+    {
+        std::lock_guard lock(allocator_mutex_);
+        saved_state_block_ = state_block;
+    }
+    if (file_length_ > needed) {
+        // The header naming the shorter layout is durable: trim the file. Failure to trim
+        // loses nothing, but like every failed I/O it poisons the store.
+        Status trimmed = co_await device_->set_length(needed);
+        if (!trimmed) {
+            co_return fail(trimmed.error());
+        }
+        file_length_ = needed;
+    }
+    co_return ok();
+}
+
+Task<Result<PageNumber>> PageStore::save_allocator_state(std::uint64_t transaction_id) {
+    MutPageRef buffer;
+    PageNumber block;
+    for (int attempt = 0; attempt < kStateAttempts; ++attempt) {
+        std::size_t estimate = 0;
+        {
+            std::lock_guard lock(allocator_mutex_);
+            estimate = allocator_->serialize().size() + 24 + 64 * (attempt + 1);
+        }
+        unsigned order = order_for(estimate, page_size_);
+        RINGDB_CO_TRY_ASSIGN(PageNumber candidate, allocate(order));
+        std::vector<std::byte> state;
+        {
+            std::lock_guard lock(allocator_mutex_);
+            state = allocator_->serialize();
+        }
+        if (state.size() + 24 <= candidate.byte_length(page_size_)) {
+            block = candidate;
+            buffer = PageBuffer::make(candidate.byte_length(page_size_));
+            std::memcpy(buffer->data(), state.data(), state.size());
+            util::store_le64(buffer->data() + state.size(), transaction_id);
+            auto covered = buffer->bytes().first(state.size() + 8);
+            util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
+            break;
+        }
+        free(candidate);
+    }
+    if (block.is_null()) {
+        co_return Error{Errc::no_space};
+    }
+    // The state block lies inside the (possibly grown) layout; make sure the file covers it.
+    std::uint64_t needed = layout_pages() * page_size_;
+    if (file_length_ < needed) {
+        Status grown = co_await device_->set_length(needed);
+        if (!grown) {
+            co_return fail(grown.error());
+        }
+        file_length_ = needed;
+        grew_since_sync_ = true;
+    }
+    Status written = co_await device_->write(block.byte_offset(page_size_), buffer->bytes());
+    if (!written) {
+        co_return fail(written.error());
+    }
+    co_return block;
+}
+
+Task<Status> PageStore::close() {
+    if (options_.read_only || poisoned_) {
+        Status closed = co_await device_->close();
+        if (poisoned_) {
+            co_return Error{Errc::previous_io};
+        }
+        co_return closed;
+    }
+    DatabaseHeader header = disk_header_;
+    header.set_recovery_required(false);
+    RINGDB_CO_TRY(co_await write_header(header));
+    RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+    disk_header_ = header;
+    Status closed = co_await device_->close();
+    co_return closed;
+}
+
+}  // namespace ringdb::engine

@@ -1,0 +1,76 @@
+#pragma once
+// The database header: magic, format version, god byte, page size and the two commit slots
+// (docs/design.md section 2). Encoding and decoding only; the commit protocol that decides
+// which slot to write lives in PageStore.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include <ringdb/result.hpp>
+
+#include "engine/btree/tree_pages.hpp"
+#include "engine/page_store/page_number.hpp"
+
+namespace ringdb::engine {
+
+inline constexpr std::size_t kHeaderSize = 512;
+inline constexpr std::uint8_t kFormatVersion = 1;
+inline constexpr std::uint8_t kSlotVersion = 1;
+inline constexpr std::uint32_t kMinPageSize = 512;
+inline constexpr std::uint32_t kMaxPageSize = 65536;
+
+struct CommitSlot {
+    std::uint64_t transaction_id = 0;
+    BtreeRoot user_root;
+    BtreeRoot system_root;
+    std::uint64_t layout_pages = 0;           // allocator extent, header page included
+    PageNumber allocator_state;               // saved allocator state, or null
+    std::uint64_t allocator_state_txn = 0;    // the commit the saved state belongs to
+
+    static constexpr std::size_t kSize = 128;
+    void encode(std::byte* target) const noexcept;
+    /// Decodes a slot; the checksum result is reported separately, not as an error.
+    static CommitSlot decode(const std::byte* source) noexcept;
+    static bool checksum_valid(const std::byte* source) noexcept;
+
+    friend bool operator==(const CommitSlot&, const CommitSlot&) = default;
+};
+
+struct DatabaseHeader {
+    static constexpr std::uint8_t kPrimaryBit = 0x01;
+    static constexpr std::uint8_t kTwoPhaseBit = 0x02;
+    static constexpr std::uint8_t kRecoveryBit = 0x04;
+
+    std::uint32_t page_size = 4096;
+    std::uint8_t god_byte = 0;
+    std::array<CommitSlot, 2> slots{};
+    /// Set by decode: whether each slot's checksum matched. Not encoded.
+    std::array<bool, 2> slot_valid{true, true};
+
+    unsigned primary_index() const noexcept { return god_byte & kPrimaryBit; }
+    unsigned secondary_index() const noexcept { return primary_index() ^ 1; }
+    const CommitSlot& primary() const noexcept { return slots[primary_index()]; }
+    const CommitSlot& secondary() const noexcept { return slots[secondary_index()]; }
+    bool two_phase() const noexcept { return (god_byte & kTwoPhaseBit) != 0; }
+    bool recovery_required() const noexcept { return (god_byte & kRecoveryBit) != 0; }
+    void set_recovery_required(bool on) noexcept;
+    /// Makes the secondary slot primary and records whether it was committed in two phases.
+    void swap_primary(bool two_phase) noexcept;
+
+    /// Writes the header into the first kHeaderSize bytes of `target` (zeroing the rest of
+    /// those bytes). `with_magic` false writes zeros in place of the magic, for the first step
+    /// of initialising a new file.
+    void encode(std::span<std::byte> target, bool with_magic = true) const noexcept;
+
+    /// Decodes and validates the fixed fields. Errors: corrupted (no magic, bad page size,
+    /// short input), upgrade_required (other format version or unknown feature flags; detail =
+    /// the version). Slot checksums are reported in slot_valid, not as errors.
+    static Result<DatabaseHeader> decode(std::span<const std::byte> source);
+};
+
+/// Whether the bytes start with the ringdb magic.
+bool has_magic(std::span<const std::byte> source) noexcept;
+
+}  // namespace ringdb::engine

@@ -1,0 +1,288 @@
+// PageStore: open, commit protocol and allocation. See page_store.hpp and docs/design.md.
+//
+// Invariants:
+//  - disk_header_ is what this handle last wrote (or read) at offset 0; its primary slot is the
+//    last durable commit. non_durable_, when set, is a newer commit whose pages are written but
+//    not synced.
+//  - A page reachable from disk_header_.primary() or from a live reader is never written:
+//    commits write only blocks their transaction allocated (copy-on-write), and the allocator
+//    only hands out blocks that the transaction layer freed after no reader needed them.
+//  - The file is at least layout_pages * page_size bytes before any page is written into it.
+
+#include "engine/page_store/page_store.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <ringdb/when_all.hpp>
+
+#include "util/assert.hpp"
+#include "util/checksum.hpp"
+#include "util/endian.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+// Growth: double the layout, but by at most 1 GiB at a time, and in multiples of 256 pages.
+constexpr std::uint64_t kGrowthRound = 256;
+constexpr std::uint64_t kGrowthMaxBytes = std::uint64_t{1} << 30;
+
+std::uint64_t round_up(std::uint64_t value, std::uint64_t multiple) {
+    return (value + multiple - 1) / multiple * multiple;
+}
+
+}  // namespace
+
+PageStore::PageStore(std::unique_ptr<io::BlockDevice> device, PageStoreOptions options)
+    : device_(std::move(device)), options_(options), cache_(options.cache_bytes) {}
+
+PageStore::~PageStore() = default;
+
+Task<Result<std::unique_ptr<PageStore>>> PageStore::open(std::unique_ptr<io::BlockDevice> device,
+                                                         PageStoreOptions options) {
+    std::unique_ptr<PageStore> store(new PageStore(std::move(device), options));
+    RINGDB_CO_TRY_ASSIGN(std::uint64_t length, co_await store->device_->length());
+    store->file_length_ = length;
+    if (length == 0) {
+        if (options.read_only || !options.create) {
+            co_return Error{Errc::corrupted};
+        }
+        RINGDB_CO_TRY(co_await store->initialise_new_file());
+        co_return std::move(store);
+    }
+    std::size_t probe = std::max<std::size_t>(kHeaderSize, store->device_->alignment());
+    if (length < probe) {
+        co_return Error{Errc::corrupted, 0, length};
+    }
+    MutPageRef buffer = PageBuffer::make(probe);
+    RINGDB_CO_TRY(co_await store->device_->read(0, buffer->bytes()));
+    RINGDB_CO_TRY_ASSIGN(DatabaseHeader header, DatabaseHeader::decode(buffer->bytes()));
+    if (!header.slot_valid[header.primary_index()] && !header.recovery_required()) {
+        // A cleanly closed file with a damaged primary slot: treat it as needing recovery.
+        header.set_recovery_required(true);
+    }
+    store->disk_header_ = header;
+    store->page_size_ = header.page_size;
+    co_return std::move(store);
+}
+
+Task<Status> PageStore::initialise_new_file() {
+    std::uint32_t p = options_.page_size;
+    if (p < kMinPageSize || p > kMaxPageSize || (p & (p - 1)) != 0) {
+        co_return Error{Errc::invalid_argument, 0, p};
+    }
+    page_size_ = p;
+    DatabaseHeader header;
+    header.page_size = p;
+    for (auto& slot : header.slots) {
+        slot.layout_pages = 1;
+    }
+    // First without the magic, synced, then with it: a crash in between leaves a file that
+    // open() rejects as "not a database" rather than one that looks valid but is not.
+    MutPageRef page = PageBuffer::make(p);
+    header.encode(page->bytes(), false);
+    Status first = co_await device_->write(0, page->bytes());
+    RINGDB_CO_TRY(first);
+    RINGDB_CO_TRY(co_await device_->sync_all());
+    header.encode(page->bytes(), true);
+    Status second = co_await device_->write(0, page->bytes());
+    RINGDB_CO_TRY(second);
+    RINGDB_CO_TRY(co_await device_->sync_all());
+    disk_header_ = header;
+    file_length_ = p;
+    created_ = true;
+    std::lock_guard lock(allocator_mutex_);
+    allocator_.emplace(1);
+    co_return ok();
+}
+
+CommitSlot PageStore::current() const {
+    return non_durable_ ? *non_durable_ : disk_header_.primary();
+}
+
+Status PageStore::use_secondary_slot() {
+    if (!disk_header_.slot_valid[disk_header_.secondary_index()]) {
+        return Error{Errc::corrupted};
+    }
+    disk_header_.swap_primary(false);
+    return ok();
+}
+
+Task<Result<bool>> PageStore::load_saved_allocator() {
+    const CommitSlot& slot = disk_header_.primary();
+    PageNumber block = slot.allocator_state;
+    if (block.is_null() || slot.allocator_state_txn != slot.transaction_id ||
+        !block.is_valid() || block.index() + block.pages() > slot.layout_pages) {
+        co_return false;
+    }
+    MutPageRef buffer = PageBuffer::make(block.byte_length(page_size_));
+    Status read = co_await device_->read(block.byte_offset(page_size_), buffer->bytes());
+    if (!read) {
+        if (read.error().code == Errc::out_of_range) {
+            co_return false;
+        }
+        co_return read.error();
+    }
+    auto bytes = buffer->bytes();
+    std::uint64_t count = util::load_le64(bytes.data() + 16);
+    if (count > (bytes.size() - 48) / 8) {
+        co_return false;
+    }
+    // Layout: the allocator's bytes, the transaction id they belong to, the checksum of both.
+    std::size_t length = 24 + 8 * count;
+    auto stored = util::load_checksum(bytes.data() + length + 8);
+    if (util::xxh3_128(bytes.first(length + 8)) != stored ||
+        util::load_le64(bytes.data() + length) != slot.transaction_id) {
+        co_return false;
+    }
+    auto allocator = BuddyAllocator::deserialize(bytes.first(length));
+    if (!allocator || allocator->layout_pages() != slot.layout_pages ||
+        allocator->is_free(block)) {
+        co_return false;
+    }
+    std::lock_guard lock(allocator_mutex_);
+    allocator_.emplace(std::move(*allocator));
+    saved_state_block_ = block;
+    co_return true;
+}
+
+void PageStore::install_allocator(BuddyAllocator allocator) {
+    std::lock_guard lock(allocator_mutex_);
+    allocator_.emplace(std::move(allocator));
+    saved_state_block_ = PageNumber{};
+}
+
+BuddyAllocator PageStore::empty_allocator() const {
+    return BuddyAllocator(disk_header_.primary().layout_pages);
+}
+
+Task<Status> PageStore::mark_open() {
+    RINGDB_ASSERT(!options_.read_only);
+    std::uint64_t needed = layout_pages() * page_size_;
+    if (file_length_ < needed) {
+        Status grown = co_await device_->set_length(needed);
+        if (!grown) {
+            co_return fail(grown.error());
+        }
+        file_length_ = needed;
+        grew_since_sync_ = true;
+    }
+    DatabaseHeader header = disk_header_;
+    header.set_recovery_required(true);
+    RINGDB_CO_TRY(co_await write_header(header));
+    RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+    disk_header_ = header;
+    co_return ok();
+}
+
+PageRef PageStore::try_read(PageNumber page) { return cache_.lookup(page); }
+
+Task<Result<PageRef>> PageStore::read(PageNumber page) {
+    if (!page.is_valid() || page.index() + page.pages() > layout_pages()) {
+        co_return Error{Errc::corrupted, 0, page.raw()};
+    }
+    auto result = co_await cache_.read(*device_, page_size_, page);
+    if (!result && result.error().code == Errc::out_of_range) {
+        // A page the layout covers but the file does not: the file was cut short.
+        co_return Error{Errc::corrupted, 0, page.raw()};
+    }
+    co_return result;
+}
+
+Result<PageNumber> PageStore::allocate(unsigned order) {
+    if (poisoned_) {
+        return Error{Errc::previous_io};
+    }
+    if (options_.read_only) {
+        return Error{Errc::invalid_argument};
+    }
+    if (order > kMaxOrder) {
+        return Error{Errc::no_space, 0, order};
+    }
+    std::lock_guard lock(allocator_mutex_);
+    RINGDB_ASSERT(allocator_.has_value());
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        if (auto block = allocator_->allocate(order)) {
+            cache_.erase(*block);
+            return *block;
+        }
+        std::uint64_t layout = allocator_->layout_pages();
+        std::uint64_t step = std::min(layout, kGrowthMaxBytes / page_size_);
+        std::uint64_t needed = (std::uint64_t{1} << order) * 2;
+        allocator_->grow(round_up(layout + std::max(step, needed), kGrowthRound));
+    }
+    return Error{Errc::no_space, 0, order};
+}
+
+void PageStore::free(PageNumber page) {
+    std::lock_guard lock(allocator_mutex_);
+    allocator_->free(page);
+}
+
+std::uint64_t PageStore::allocated_pages() const {
+    std::lock_guard lock(allocator_mutex_);
+    return allocator_ ? allocator_->allocated_pages() : 0;
+}
+
+std::uint64_t PageStore::free_pages() const {
+    std::lock_guard lock(allocator_mutex_);
+    return allocator_ ? allocator_->free_pages() : 0;
+}
+
+std::uint64_t PageStore::layout_pages() const {
+    std::lock_guard lock(allocator_mutex_);
+    return allocator_ ? allocator_->layout_pages() : disk_header_.primary().layout_pages;
+}
+
+Error PageStore::fail(Error error) {
+    poisoned_ = true;
+    return error;
+}
+
+Task<Status> PageStore::write_header(const DatabaseHeader& header) {
+    MutPageRef page = PageBuffer::make(page_size_);
+    header.encode(page->bytes(), true);
+    Status s = co_await device_->write(0, page->bytes());
+    if (!s) {
+        co_return fail(s.error());
+    }
+    co_return ok();
+}
+
+Task<Status> PageStore::sync(bool metadata) {
+    Status s = ok();
+    if (metadata) {
+        s = co_await device_->sync_all();
+    } else {
+        s = co_await device_->sync_data();
+    }
+    if (!s) {
+        co_return fail(s.error());
+    }
+    if (metadata) {
+        grew_since_sync_ = false;
+    }
+    co_return ok();
+}
+
+Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages) {
+    // Every write is issued before any is awaited; the ring bounds how many are in the kernel.
+    std::vector<Task<Status>> writes;
+    writes.reserve(pages.size());
+    for (const auto& [number, buffer] : pages) {
+        RINGDB_ASSERT_CTX(buffer->size() == number.byte_length(page_size_), "page image size",
+                          number.raw());
+        writes.push_back(device_->write(number.byte_offset(page_size_), buffer->bytes()));
+    }
+    auto results = co_await when_all(std::move(writes));
+    for (auto& r : results) {
+        if (!r) {
+            co_return fail(r.error());
+        }
+    }
+    co_return ok();
+}
+
+}  // namespace ringdb::engine

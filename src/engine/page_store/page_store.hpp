@@ -1,0 +1,155 @@
+#pragma once
+// PageStore: the file, its header, the page allocator and the shared page cache, and the commit
+// protocol that makes a transaction's pages durable (docs/design.md sections 5, 8 and 9).
+//
+// The store knows pages, slots and blocks, not tables: walking trees (full repair, verification,
+// freed-page reclamation) is done by the transaction layer through the store's primitives.
+//
+// Threads: reads (try_read, read) may come from any thread at any time. Allocation, freeing and
+// commit come from the one live write transaction; the allocator is guarded by a mutex anyway,
+// because one write transaction may be used from several threads. commit() must not run
+// concurrently with another commit.
+//
+// Failure: any failed write or sync poisons the store: that call returns the error and every
+// later allocate/commit returns Errc::previous_io until the database is reopened.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+#include "engine/page_store/buddy_allocator.hpp"
+#include "engine/page_store/header.hpp"
+#include "engine/page_store/page_buffer.hpp"
+#include "engine/page_store/page_cache.hpp"
+#include "engine/page_store/page_number.hpp"
+#include "io/block_device.hpp"
+
+namespace ringdb::engine {
+
+struct PageStoreOptions {
+    std::uint32_t page_size = 4096;     // used only when a new file is initialised
+    std::uint64_t cache_bytes = std::uint64_t{256} << 20;
+    bool read_only = false;
+    bool create = true;                 // initialise an empty file as a new database
+};
+
+enum class Durability { none, immediate };
+enum class ShrinkPolicy { never, normal, maximum };
+
+/// What one commit hands to the store.
+struct CommitRequest {
+    std::uint64_t transaction_id = 0;
+    BtreeRoot user_root;
+    BtreeRoot system_root;
+    /// Every block the transaction allocated and still holds, with its final image.
+    std::vector<std::pair<PageNumber, PageRef>> dirty_pages;
+    Durability durability = Durability::immediate;
+    bool two_phase = false;
+    bool save_allocator_state = false;  // quick repair; forces two-phase
+    ShrinkPolicy shrink = ShrinkPolicy::normal;
+};
+
+class PageStore {
+public:
+    /// Opens the store on `device`. An empty device is initialised as a new database when
+    /// options.create is set (header written without magic, synced, then with magic, synced);
+    /// otherwise an empty device is Errc::corrupted. Errors: corrupted (not a ringdb file,
+    /// damaged header), upgrade_required, io. The allocator is not ready until
+    /// load_saved_allocator() succeeds or install_allocator() is called.
+    static Task<Result<std::unique_ptr<PageStore>>> open(std::unique_ptr<io::BlockDevice> device,
+                                                          PageStoreOptions options);
+
+    PageStore(const PageStore&) = delete;
+    PageStore& operator=(const PageStore&) = delete;
+    ~PageStore();
+
+    std::uint32_t page_size() const noexcept { return page_size_; }
+    bool read_only() const noexcept { return options_.read_only; }
+    bool was_created() const noexcept { return created_; }
+    /// Whether the last read-write handle did not close cleanly.
+    bool recovery_required() const noexcept { return disk_header_.recovery_required(); }
+    /// The header as on disk (as far as this handle knows).
+    const DatabaseHeader& disk_header() const noexcept { return disk_header_; }
+    /// The latest commit, durable or not: what a new reader sees.
+    CommitSlot current() const;
+    /// The last durable commit.
+    const CommitSlot& durable() const noexcept { return disk_header_.primary(); }
+    std::uint64_t file_length() const noexcept { return file_length_; }
+
+    // Recovery (open path only).
+    /// Makes the secondary slot the one this handle uses (the primary failed verification).
+    /// Errors: corrupted if the secondary's slot checksum is invalid.
+    Status use_secondary_slot();
+    /// Loads the allocator state saved by the current slot's commit (quick repair). Returns
+    /// false when there is none or it does not belong to this commit or fails its checksum
+    /// (then run a full repair and install_allocator()).
+    Task<Result<bool>> load_saved_allocator();
+    /// Installs an allocator rebuilt by full repair.
+    void install_allocator(BuddyAllocator allocator);
+    /// An allocator with the current layout, everything free (the start of a full repair).
+    BuddyAllocator empty_allocator() const;
+    /// Sets the recovery bit on disk (read-write open), extending a short file to its layout.
+    Task<Status> mark_open();
+
+    // Reads.
+    PageRef try_read(PageNumber page);
+    /// Errors: corrupted for a block outside the layout or malformed number; io, previous_io.
+    Task<Result<PageRef>> read(PageNumber page);
+
+    // Allocation (write transaction).
+    /// A block of `order`, growing the layout when needed (the file is extended at commit).
+    /// Errors: previous_io after a failure, invalid_argument in a read-only store,
+    /// no_space when the order exceeds kMaxOrder.
+    Result<PageNumber> allocate(unsigned order);
+    void free(PageNumber page);
+    std::uint64_t allocated_pages() const;
+    std::uint64_t free_pages() const;
+    std::uint64_t layout_pages() const;
+
+    /// Makes a transaction's pages and roots the current commit (section 8 of the design).
+    Task<Status> commit(CommitRequest request);
+
+    /// Clears the recovery bit after a clean shutdown and closes the device. REQUIRES: the last
+    /// commit was durable (the caller makes a final durable commit first).
+    Task<Status> close();
+
+    bool poisoned() const noexcept { return poisoned_; }
+    PageCacheStats cache_stats() const { return cache_.stats(); }
+    io::BlockDevice& device() noexcept { return *device_; }
+
+private:
+    PageStore(std::unique_ptr<io::BlockDevice> device, PageStoreOptions options);
+
+    Task<Status> initialise_new_file();
+    Task<Status> write_header(const DatabaseHeader& header);
+    Task<Status> sync(bool metadata);
+    Task<Status> write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages);
+    Task<Result<PageNumber>> save_allocator_state(std::uint64_t transaction_id);
+    Task<Status> commit_durable(CommitRequest& request);
+    Error fail(Error error);
+
+    std::unique_ptr<io::BlockDevice> device_;
+    PageStoreOptions options_;
+    std::uint32_t page_size_ = 4096;
+    bool created_ = false;
+    std::uint64_t file_length_ = 0;
+    bool grew_since_sync_ = false;
+    bool poisoned_ = false;
+
+    DatabaseHeader disk_header_;
+    std::optional<CommitSlot> non_durable_;  // latest non-durable commit, if newer than disk
+
+    mutable std::mutex allocator_mutex_;
+    std::optional<BuddyAllocator> allocator_;  // guarded by allocator_mutex_
+    PageNumber saved_state_block_;             // guarded by allocator_mutex_; freed by the
+                                               // next durable commit
+
+    PageCache cache_;
+};
+
+}  // namespace ringdb::engine
