@@ -62,6 +62,7 @@ enum class Errc : std::uint16_t {
     no_space = 63,          // sys_errno: ENOSPC or EDQUOT
     cancelled = 64,
     unsupported = 65,       // sys_errno: why the facility is unavailable (EPERM, ENOSYS...)
+    transaction_finished = 66,  // the transaction was committed or aborted already
 };
 
 /// A ringdb failure. Trivially copyable; cheap to return by value.

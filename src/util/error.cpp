@@ -73,6 +73,8 @@ constexpr CodeInfo kCodes[] = {
         {Errc::no_space, "no_space", "no space left on the device"},
         {Errc::cancelled, "cancelled", "operation cancelled"},
         {Errc::unsupported, "unsupported", "facility unavailable on this system"},
+        {Errc::transaction_finished, "transaction_finished",
+         "the transaction was already committed or aborted"},
 };
 
 const CodeInfo* find(Errc code) noexcept {

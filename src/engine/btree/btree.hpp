@@ -1,0 +1,174 @@
+#pragma once
+// Btree: the copy-on-write B+tree of the storage engine (docs/design.md section 3).
+//
+// A tree is a BtreeRoot plus a key order; it reaches pages only through a TreePages, so the
+// same code serves read transactions (committed pages through the cache) and write
+// transactions (dirty pages modified in place, committed pages copied on write).
+//
+// Copy-on-write: a committed page (pages.writable() returns null) is never modified. Changing
+// it allocates a new block, writes the new content there, frees the old block and updates the
+// parent, which is copied the same way if it is committed. Hence every ancestor of a dirty page
+// is dirty. Dirty pages are modified in place through pages.writable(), always using the buffer
+// it returns (it is a private copy when a guard or cursor still holds the old one, so guards
+// keep the bytes they were given).
+//
+// Checksums: a parent's checksum field for a dirty child is a placeholder (zero when this code
+// wrote it, stale otherwise); finalize() computes them bottom-up. root().checksum is meaningful
+// only after finalize() and until the next modification.
+//
+// Page policy: a leaf that would exceed one base page splits at the half-bytes point (each half
+// keeps at least one entry; the separator is the last key of the left half); a single entry
+// larger than a page gets a leaf of order order_for(size); a branch that exceeds a page splits
+// moving its middle key up. A page that falls below a third of a base page after a removal is
+// merged with, or rebalanced against, a sibling; a root branch with one child collapses.
+//
+// Concurrency: a Btree belongs to one transaction on one thread. Modifying operations (insert,
+// remove, finalize, free_all) must not overlap any other operation on the same Btree object;
+// read operations (get, first, last, cursors) may interleave with each other. After a modifying
+// operation fails (I/O error, no_space, corrupted input) the tree is unspecified and its
+// transaction must be aborted.
+//
+// Parameter lifetime: every Task here takes spans; it must be co_awaited in the full-expression
+// that created it (docs/coroutines.md rule 5).
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+#include "engine/btree/page_layout.hpp"
+#include "engine/btree/tree_pages.hpp"
+
+namespace ringdb::engine {
+
+/// A value inside a page: zero-copy, valid while the guard lives (it holds the page).
+struct ValueRef {
+    PageRef page;
+    std::span<const std::byte> bytes;
+};
+
+/// An entry inside a page, as ValueRef.
+struct EntryRef {
+    PageRef page;
+    std::span<const std::byte> key;
+    std::span<const std::byte> value;
+};
+
+using OwnedBytes = std::vector<std::byte>;
+
+/// Key and value limits (docs/design.md section 6).
+inline constexpr std::uint64_t kMaxKeyOrValueLength = std::uint64_t{3} << 30;
+inline constexpr std::uint64_t kMaxPairLength = (std::uint64_t{15} << 30) / 4;
+
+class Btree {
+public:
+    /// REQUIRES: `pages` outlives the Btree and every cursor over it.
+    Btree(TreePages& pages, KeyCompare key_compare, BtreeRoot root) noexcept;
+    Btree(const Btree&) = delete;
+    Btree& operator=(const Btree&) = delete;
+
+    const BtreeRoot& root() const noexcept { return root_; }
+    std::uint64_t length() const noexcept { return root_.length; }
+    bool empty() const noexcept { return root_.page.is_null(); }
+    TreePages& pages() const noexcept { return pages_; }
+    KeyCompare compare() const noexcept { return compare_; }
+    /// Incremented by every modification; cursors use it to notice that they must re-seek.
+    std::uint64_t generation() const noexcept { return generation_; }
+
+    /// The value stored under `key`, or none. Errors: io, corrupted.
+    Task<Result<std::optional<ValueRef>>> get(std::span<const std::byte> key) const;
+    /// The smallest / largest entry, or none for an empty tree. Errors: io, corrupted.
+    Task<Result<std::optional<EntryRef>>> first() const;
+    Task<Result<std::optional<EntryRef>>> last() const;
+
+    /// Inserts or replaces; returns the previous value. length() grows only for a new key.
+    /// Errors: value_too_large (tree unchanged), io, no_space, corrupted.
+    Task<Result<std::optional<OwnedBytes>>> insert(std::span<const std::byte> key,
+                                                   std::span<const std::byte> value);
+    /// Removes `key`; returns its value, or none (and the tree is untouched) if absent.
+    /// Errors: io, no_space, corrupted.
+    Task<Result<std::optional<OwnedBytes>>> remove(std::span<const std::byte> key);
+
+    /// Computes the checksums of every dirty page, children first, and returns the root with
+    /// its checksum and length. Reads only dirty pages (always in memory). Errors: corrupted.
+    Task<Result<BtreeRoot>> finalize();
+
+    /// Frees every page of the tree (for delete_table) and leaves it empty. Errors: io,
+    /// corrupted (then some pages may already be freed).
+    Task<Status> free_all();
+
+private:
+    /// A branch on the path from the root to the leaf being modified.
+    struct PathLevel {
+        PageNumber page;
+        PageRef ref;      // dropped before pages.writable(page); the view dies with it
+        BranchView view;  // valid while ref is held
+        std::uint32_t child = 0;
+    };
+    /// One page replacing (part of) a child.
+    struct Piece {
+        PageNumber page;
+        util::Checksum128 checksum;  // zero placeholder for dirty pages
+        PageRef ref;                 // its content (null for a degenerate piece)
+        std::uint64_t used = 0;
+    };
+    static constexpr std::uint32_t kMaxPieces = 8;
+    /// What happened to a child, for its parent to apply.
+    struct Replacement {
+        bool changed = false;     // the parent's reference must change (page numbers differ)
+        bool underfull = false;   // the single piece is below a third of a base page
+        bool degenerate = false;  // the child branch dissolved; pieces[0] is its only child
+        std::uint32_t count = 0;  // 0: the child became empty
+        std::array<Piece, kMaxPieces> pieces{};
+        std::array<std::span<const std::byte>, kMaxPieces> separators{};  // after piece j
+    };
+
+    Task<Status> descend(std::span<const std::byte> key);
+    Result<MutPageRef> make_writable(PageNumber& page, PageRef& held, std::uint64_t old_used,
+                                     std::uint64_t bytes);
+    Status insert_into_leaf(std::span<const std::byte> key, std::span<const std::byte> value,
+                            LeafView::Search at, Replacement& out);
+    Status remove_from_leaf(LeafView::Search at, Replacement& out);
+    Status build_leaf_pieces(const EntrySeq& seq, Replacement& out);
+    Status build_branch_pieces(std::span<const BranchItem> items, Replacement& out);
+    void hold(Replacement& rep);
+    void splice_items(std::uint32_t first, std::uint32_t replaced, const Replacement& rep);
+    Status update_child_in_place(std::uint32_t level, Replacement& rep);
+    Task<Status> propagate(Replacement& rep);
+    Task<Status> rebalance(std::uint32_t level, Replacement& rep, bool& merged);
+    Status combine_with_sibling_branch(std::uint32_t index, std::uint32_t left,
+                                       const PageRef& sibling_ref, PageNumber sibling_page,
+                                       Replacement& out);
+    Status combine_leaves(const PageRef& left_ref, PageNumber left_page, const PageRef& right_ref,
+                          PageNumber right_page, Replacement& out, bool& merged);
+    Status combine_branches(std::span<const std::byte> separator, const PageRef& left_ref,
+                            PageNumber left_page, const PageRef& right_ref, PageNumber right_page,
+                            Replacement& out, bool& merged);
+    Status set_root(Replacement& rep);
+    void finish_modification();
+
+    TreePages& pages_;
+    KeyCompare compare_;
+    BtreeRoot root_;
+    std::uint64_t generation_ = 0;
+
+    // Scratch state of the modifying operation in progress, reused so that the steady state
+    // allocates nothing. Only one modifying operation runs at a time (see above).
+    std::vector<PathLevel> path_;
+    PageNumber leaf_page_;
+    PageRef leaf_ref_;
+    LeafView leaf_view_;
+    std::vector<BranchItem> items_;
+    std::vector<BranchItem> combine_items_;
+    std::vector<std::uint64_t> prefix_;
+    std::vector<std::uint32_t> ends_;
+    // Buffers that separators and items point into, held until the operation ends.
+    std::vector<PageRef> keep_alive_;
+};
+
+}  // namespace ringdb::engine

@@ -1,0 +1,180 @@
+// Btree lookups (get, first, last), finalize (bottom-up checksums) and free_all.
+//
+// Lookups hold one PageRef at a time and hand the leaf's ref to the returned guard, so the
+// bytes they return stay valid however the tree changes afterwards. Every page access is a
+// ReadPage awaitable: a cached or dirty page costs no coroutine frame.
+
+#include <array>
+#include <functional>
+
+#include "engine/btree/btree.hpp"
+#include "engine/btree/verify.hpp"
+#include "util/assert.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+enum class Edge { first, last };
+
+/// Descends along the first or last child to a leaf and returns its first or last entry.
+Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, PageNumber root, Edge edge) {
+    PageNumber page = root;
+    if (page.is_null()) {
+        co_return std::optional<EntryRef>{};
+    }
+    for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
+        ReadPage read{pages, page};
+        Result<PageRef> loaded = co_await read;
+        if (!loaded) {
+            co_return loaded.error();
+        }
+        PageRef ref = std::move(*loaded);
+        if (page_type(ref->bytes()) == kLeafType) {
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            std::uint32_t i = edge == Edge::first ? 0 : leaf.count() - 1;
+            EntryRef entry{std::move(ref), leaf.key(i), leaf.value(i)};
+            co_return std::optional<EntryRef>{std::move(entry)};
+        }
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        page = branch.child(edge == Edge::first ? 0 : branch.key_count());
+    }
+    co_return Error{Errc::corrupted, 0, page.raw()};
+}
+
+}  // namespace
+
+Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key) const {
+    PageNumber page = root_.page;
+    if (page.is_null()) {
+        co_return std::optional<ValueRef>{};
+    }
+    for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
+        ReadPage read{pages_, page};
+        Result<PageRef> loaded = co_await read;
+        if (!loaded) {
+            co_return loaded.error();
+        }
+        PageRef ref = std::move(*loaded);
+        if (page_type(ref->bytes()) == kLeafType) {
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, ref->bytes(), page));
+            LeafView::Search at = leaf.search(key, compare_);
+            if (!at.found) {
+                co_return std::optional<ValueRef>{};
+            }
+            ValueRef value{std::move(ref), leaf.value(at.index)};
+            co_return std::optional<ValueRef>{std::move(value)};
+        }
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, ref->bytes(), page));
+        page = branch.child(branch.find_child(key, compare_));
+    }
+    co_return Error{Errc::corrupted, 0, page.raw()};
+}
+
+Task<Result<std::optional<EntryRef>>> Btree::first() const {
+    Result<std::optional<EntryRef>> entry = co_await edge_entry(pages_, root_.page, Edge::first);
+    co_return entry;
+}
+
+Task<Result<std::optional<EntryRef>>> Btree::last() const {
+    Result<std::optional<EntryRef>> entry = co_await edge_entry(pages_, root_.page, Edge::last);
+    co_return entry;
+}
+
+namespace {
+
+/// A dirty branch whose children's checksums finalize is filling in.
+struct FinalizeFrame {
+    PageNumber page;
+    MutPageRef buffer;
+    std::uint32_t children = 0;
+    std::uint32_t next = 0;  // next child to examine
+    std::uint32_t used = 0;
+};
+
+/// Advances `top` to its next dirty child; null when all children are done.
+PageNumber next_dirty_child(TreePages& pages, FinalizeFrame& top) {
+    const std::uint32_t children_offset = kBranchHeaderSize + 16 * top.children;
+    while (top.next < top.children) {
+        std::uint32_t i = top.next++;
+        PageNumber child =
+                PageNumber::from_raw(util::load_le64(top.buffer->data() + children_offset + 8 * i));
+        if (pages.is_dirty(child)) {
+            return child;
+        }
+    }
+    return PageNumber{};
+}
+
+}  // namespace
+
+Task<Result<BtreeRoot>> Btree::finalize() {
+    if (root_.page.is_null()) {
+        root_.checksum = {};
+        co_return root_;
+    }
+    if (!pages_.is_dirty(root_.page)) {
+        co_return root_;
+    }
+    // Iterative post-order walk over dirty pages only: a committed child's stored checksum is
+    // already right, and every ancestor of a dirty page is dirty.
+    std::array<FinalizeFrame, kMaxDepth> stack;
+    std::uint32_t depth = 0;
+    PageNumber enter = root_.page;
+    while (true) {
+        std::optional<util::Checksum128> done;
+        if (!enter.is_null()) {
+            ReadPage read{pages_, enter};
+            Result<PageRef> loaded = co_await read;
+            if (!loaded) {
+                co_return loaded.error();
+            }
+            PageRef ref = std::move(*loaded);
+            if (page_type(ref->bytes()) == kLeafType) {
+                RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, ref->bytes(), enter));
+                done = util::xxh3_128(ref->bytes().first(leaf.used_length()));
+            } else {
+                RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, ref->bytes(), enter));
+                if (depth >= kMaxDepth) {
+                    co_return Error{Errc::corrupted, 0, enter.raw()};
+                }
+                FinalizeFrame frame{enter, nullptr, branch.child_count(), 0, branch.used_length()};
+                ref.reset();
+                frame.buffer = pages_.writable(enter);
+                RINGDB_ASSERT_CTX(frame.buffer != nullptr, "dirty branch not writable",
+                                  enter.raw());
+                stack[depth++] = std::move(frame);
+            }
+            enter = PageNumber{};
+        } else {
+            FinalizeFrame& top = stack[depth - 1];
+            enter = next_dirty_child(pages_, top);
+            if (enter.is_null()) {
+                done = util::xxh3_128(top.buffer->bytes().first(top.used));
+                top.buffer.reset();
+                --depth;
+            }
+        }
+        if (done) {
+            if (depth == 0) {
+                root_.checksum = *done;
+                co_return root_;
+            }
+            FinalizeFrame& parent = stack[depth - 1];
+            util::store_checksum(parent.buffer->data() + kBranchHeaderSize + 16 * (parent.next - 1),
+                                 *done);
+        }
+    }
+}
+
+Task<Status> Btree::free_all() {
+    TreePages* pages = &pages_;
+    std::function<void(PageNumber)> free_page = [pages](PageNumber page) { pages->free(page); };
+    Status status = co_await visit_pages(pages_, root_.page, free_page);
+    root_ = BtreeRoot{};
+    generation_ += 1;
+    co_return status;
+}
+
+}  // namespace ringdb::engine

@@ -1,0 +1,270 @@
+// Cursor: double-ended range iteration (see cursor.hpp for the contract).
+//
+// Invariants of an End:
+//   - when positioned, path[0..depth) are the branches from the root to `leaf`, each with the
+//     index of the child taken, and `view` parses `leaf`;
+//   - last_key (when has_last) points into `leaf` if last_in_leaf, else into `last_leaf`, so
+//     it stays valid for the meeting test and for re-seeking after a modification;
+//   - every entry this end returned is strictly beyond every entry the other end returned.
+
+#include "engine/btree/cursor.hpp"
+
+#include "util/assert.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+Cursor::Cursor(const Btree& tree, Bound lower, Bound upper)
+        : tree_(&tree),
+          compare_(tree.compare()),
+          lower_kind_(lower.kind),
+          upper_kind_(upper.kind),
+          lower_key_(lower.key.begin(), lower.key.end()),
+          upper_key_(upper.key.begin(), upper.key.end()) {
+    if (lower_kind_ != BoundKind::unbounded && upper_kind_ != BoundKind::unbounded) {
+        int c = compare_(lower_key(), upper_key());
+        bool exclusive = lower_kind_ == BoundKind::excluded || upper_kind_ == BoundKind::excluded;
+        if (c > 0 || (c == 0 && exclusive)) {
+            done_ = true;
+        }
+    }
+}
+
+bool Cursor::in_range_for_front(std::span<const std::byte> key) const {
+    if (upper_kind_ != BoundKind::unbounded) {
+        int c = compare_(key, upper_key());
+        if (c > 0 || (c == 0 && upper_kind_ == BoundKind::excluded)) {
+            return false;
+        }
+    }
+    return !back_.has_last || compare_(key, back_.last_key) < 0;
+}
+
+bool Cursor::in_range_for_back(std::span<const std::byte> key) const {
+    if (lower_kind_ != BoundKind::unbounded) {
+        int c = compare_(key, lower_key());
+        if (c < 0 || (c == 0 && lower_kind_ == BoundKind::excluded)) {
+            return false;
+        }
+    }
+    return !front_.has_last || compare_(key, front_.last_key) > 0;
+}
+
+bool Cursor::try_step(bool forward, Entry& out) {
+    End& end = forward ? front_ : back_;
+    if (done_ || !end.positioned || end.generation != tree_->generation()) {
+        return false;
+    }
+    std::uint32_t index = 0;
+    if (forward) {
+        if (end.position >= end.view.count()) {
+            return false;
+        }
+        index = end.position;
+    } else {
+        if (end.position == 0) {
+            return false;
+        }
+        index = end.position - 1;
+    }
+    std::span<const std::byte> key = end.view.key(index);
+    if (!(forward ? in_range_for_front(key) : in_range_for_back(key))) {
+        done_ = true;
+        return false;
+    }
+    end.position = forward ? index + 1 : index;
+    end.last_key = key;
+    end.has_last = true;
+    if (!end.last_in_leaf) {
+        end.last_in_leaf = true;
+        end.last_leaf.reset();
+    }
+    out = Entry{key, end.view.value(index)};
+    return true;
+}
+
+void Cursor::leave_leaf(End& end) {
+    // Keep the buffer the last returned key lies in; drop any other.
+    if (end.last_in_leaf) {
+        end.last_leaf = std::move(end.leaf);
+        end.last_in_leaf = false;
+    }
+    end.leaf.reset();
+    end.view = LeafView{};
+}
+
+Task<Cursor::StepResult> Cursor::step_slow(bool forward) {
+    // Each round either returns, finishes, or loads a leaf. A seek may land past the last
+    // candidate of its leaf, which costs one advance; leaves are never empty, so the next
+    // round yields an entry or finishes. More rounds mean the tree changed during a step,
+    // which the Btree contract forbids.
+    for (std::uint32_t round = 0; round < 8; ++round) {
+        Entry entry;
+        if (try_step(forward, entry)) {
+            co_return std::optional<Entry>{entry};
+        }
+        if (done_) {
+            co_return std::optional<Entry>{};
+        }
+        End& end = forward ? front_ : back_;
+        if (!end.positioned || end.generation != tree_->generation()) {
+            Status s = co_await seek(forward);
+            RINGDB_CO_TRY(s);
+        } else {
+            Status s = co_await advance(forward);
+            RINGDB_CO_TRY(s);
+        }
+    }
+    RINGDB_ASSERT(false && "cursor step did not converge: tree modified during a step");
+    co_return std::optional<Entry>{};
+}
+
+Task<Status> Cursor::seek(bool forward) {
+    End& end = forward ? front_ : back_;
+    leave_leaf(end);
+    for (std::uint32_t d = 0; d < end.depth; ++d) {
+        end.path[d] = Level{};
+    }
+    end.depth = 0;
+    end.positioned = false;
+    end.generation = tree_->generation();
+    PageNumber page = tree_->root().page;
+    if (page.is_null()) {
+        done_ = true;
+        co_return ok();
+    }
+    // The probe: past the last key returned, else the range bound on this side.
+    std::span<const std::byte> probe;
+    bool exclusive = false;
+    bool unbounded = false;
+    if (end.has_last) {
+        probe = end.last_key;
+        exclusive = true;
+    } else {
+        BoundKind kind = forward ? lower_kind_ : upper_kind_;
+        probe = forward ? lower_key() : upper_key();
+        unbounded = kind == BoundKind::unbounded;
+        exclusive = kind == BoundKind::excluded;
+    }
+    TreePages& pages = tree_->pages();
+    for (std::uint32_t depth = 0;; ++depth) {
+        if (depth >= kMaxDepth) {
+            co_return Error{Errc::corrupted, 0, page.raw()};
+        }
+        ReadPage read{pages, page};
+        Result<PageRef> loaded = co_await read;
+        if (!loaded) {
+            co_return loaded.error();
+        }
+        PageRef ref = std::move(*loaded);
+        if (page_type(ref->bytes()) == kLeafType) {
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            std::uint32_t position = 0;
+            if (unbounded) {
+                position = forward ? 0 : leaf.count();
+            } else {
+                LeafView::Search at = leaf.search(probe, compare_);
+                // Front: first key >= probe (> if exclusive). Back: one past the last key
+                // <= probe (< if exclusive).
+                position = at.index + ((at.found && (forward == exclusive)) ? 1 : 0);
+            }
+            end.leaf = std::move(ref);
+            end.view = leaf;
+            end.position = position;
+            end.positioned = true;
+            co_return ok();
+        }
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        std::uint32_t child = 0;
+        if (unbounded) {
+            child = forward ? 0 : branch.key_count();
+        } else {
+            child = branch.find_child(probe, compare_);
+        }
+        page = branch.child(child);
+        end.path[depth] = Level{std::move(ref), branch, child};
+        end.depth = depth + 1;
+    }
+}
+
+Task<Status> Cursor::advance(bool forward) {
+    End& end = forward ? front_ : back_;
+    // The deepest branch with a sibling on this side of the path taken.
+    std::uint32_t level = end.depth;
+    while (level > 0) {
+        const Level& l = end.path[level - 1];
+        bool more = forward ? l.index + 1 < l.view.child_count() : l.index > 0;
+        if (more) {
+            break;
+        }
+        --level;
+    }
+    leave_leaf(end);
+    if (level == 0) {
+        done_ = true;
+        co_return ok();
+    }
+    Level& pivot = end.path[level - 1];
+    pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
+    PageNumber page = pivot.view.child(pivot.index);
+    for (std::uint32_t d = level; d < end.depth; ++d) {
+        end.path[d] = Level{};
+    }
+    end.depth = level;
+    Status s = co_await descend_edge(end, page, forward);
+    co_return s;
+}
+
+Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
+    TreePages& pages = tree_->pages();
+    while (true) {
+        if (end.depth >= kMaxDepth) {
+            co_return Error{Errc::corrupted, 0, page.raw()};
+        }
+        ReadPage read{pages, page};
+        Result<PageRef> loaded = co_await read;
+        if (!loaded) {
+            co_return loaded.error();
+        }
+        PageRef ref = std::move(*loaded);
+        if (page_type(ref->bytes()) == kLeafType) {
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            end.leaf = std::move(ref);
+            end.view = leaf;
+            end.position = forward ? 0 : leaf.count();
+            co_return ok();
+        }
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        std::uint32_t child = forward ? 0 : branch.key_count();
+        page = branch.child(child);
+        end.path[end.depth] = Level{std::move(ref), branch, child};
+        end.depth += 1;
+    }
+}
+
+bool Cursor::StepAwaiter::await_ready() {
+    Entry entry;
+    if (cursor_.try_step(forward_, entry)) {
+        result_ = std::optional<Entry>{entry};
+        return true;
+    }
+    if (cursor_.done_) {
+        result_ = std::optional<Entry>{};
+        return true;
+    }
+    return false;
+}
+
+std::coroutine_handle<> Cursor::StepAwaiter::await_suspend(std::coroutine_handle<> awaiting) {
+    slow_task_ = slow_path(this);
+    auto handle = slow_task_.handle();
+    handle.promise().continuation_ = awaiting;
+    return handle;
+}
+
+Task<void> Cursor::StepAwaiter::slow_path(StepAwaiter* self) {
+    StepResult result = co_await self->cursor_.step_slow(self->forward_);
+    self->result_ = std::move(result);
+}
+
+}  // namespace ringdb::engine

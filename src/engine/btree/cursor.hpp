@@ -1,0 +1,148 @@
+#pragma once
+// Cursor: double-ended range iteration over a Btree.
+//
+// A cursor covers the entries between a lower and an upper bound (each Included, Excluded or
+// Unbounded) and is consumed from both ends: next() yields entries in increasing key order,
+// next_back() in decreasing order, and the two ends meet without yielding an entry twice. An
+// empty or inverted range (lower > upper, or lower == upper with an excluded side) yields
+// nothing. Once either end reports the end of the range, both ends stay finished.
+//
+// Cost: a step inside the current leaf is synchronous. try_next()/try_next_back() perform it
+// and return false when the step needs to load another page (or the range is finished), and
+// next()/next_back() return an awaitable whose await_ready() takes the same fast path, so only
+// a step that crosses to another page creates a coroutine frame (docs/coroutines.md rule 7).
+//
+// Lifetime: an entry's spans point into a leaf the cursor holds (a PageRef): they stay valid
+// until the next step of the same end. front_page()/back_page() return the leaf of the last
+// entry of each end, to keep a guard for longer. REQUIRES: the Btree outlives the cursor.
+//
+// Modification while a cursor is open: allowed (this is how retain/extract-style loops are
+// built on top). The cursor never sees a half-modified page: it holds the buffers it loaded,
+// committed pages are never written, and a dirty page held by the cursor is copied by
+// pages.writable() before the tree modifies it. Each end remembers the tree's generation; a
+// step taken after a modification first re-seeks that end in the current tree, so every step
+// returns the entry following (or preceding) the last key that end returned, in the tree as
+// it is now: keys removed since are not returned, keys inserted ahead of an end are. Removing
+// the entry just returned and stepping again is therefore well defined (one re-seek per step).
+
+#include <array>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+#include "engine/btree/btree.hpp"
+#include "engine/btree/page_layout.hpp"
+
+namespace ringdb::engine {
+
+enum class BoundKind : std::uint8_t { unbounded, included, excluded };
+
+/// One end of a range. The key is copied by the Cursor constructor.
+struct Bound {
+    BoundKind kind = BoundKind::unbounded;
+    std::span<const std::byte> key;
+
+    static Bound unbounded() noexcept { return Bound{}; }
+    static Bound included(std::span<const std::byte> k) noexcept {
+        return Bound{BoundKind::included, k};
+    }
+    static Bound excluded(std::span<const std::byte> k) noexcept {
+        return Bound{BoundKind::excluded, k};
+    }
+};
+
+class Cursor {
+public:
+    struct Entry {
+        std::span<const std::byte> key;
+        std::span<const std::byte> value;
+    };
+    using StepResult = Result<std::optional<Entry>>;
+
+    class StepAwaiter {
+    public:
+        StepAwaiter(Cursor& cursor, bool forward) noexcept : cursor_(cursor), forward_(forward) {}
+        bool await_ready();
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting);
+        StepResult await_resume() { return std::move(result_); }
+
+    private:
+        static Task<void> slow_path(StepAwaiter* self);
+
+        Cursor& cursor_;
+        bool forward_;
+        StepResult result_;
+        Task<void> slow_task_;
+    };
+
+    Cursor(const Btree& tree, Bound lower, Bound upper);
+    Cursor(Cursor&&) noexcept = default;
+    Cursor& operator=(Cursor&&) = delete;
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+
+    /// The next entry from the front if it is available without loading a page.
+    bool try_next(Entry& out) { return try_step(true, out); }
+    /// The next entry from the back if it is available without loading a page.
+    bool try_next_back(Entry& out) { return try_step(false, out); }
+    /// The next entry from the front, or none at the end. Errors: io, corrupted.
+    StepAwaiter next() noexcept { return StepAwaiter(*this, true); }
+    /// The next entry from the back, or none at the end. Errors: io, corrupted.
+    StepAwaiter next_back() noexcept { return StepAwaiter(*this, false); }
+
+    bool finished() const noexcept { return done_; }
+    const PageRef& front_page() const noexcept { return front_.leaf; }
+    const PageRef& back_page() const noexcept { return back_.leaf; }
+
+private:
+    struct Level {
+        PageRef ref;
+        BranchView view;
+        std::uint32_t index = 0;
+    };
+    /// One end's position: the path from the root to its leaf, and the index in the leaf
+    /// (front: the next entry to return; back: one past it).
+    struct End {
+        std::array<Level, kMaxDepth> path{};
+        std::uint32_t depth = 0;
+        PageRef leaf;
+        LeafView view;
+        std::uint32_t position = 0;
+        bool positioned = false;
+        std::uint64_t generation = 0;
+        // The last key this end returned, and the leaf it lies in once the end moved on.
+        std::span<const std::byte> last_key;
+        bool has_last = false;
+        bool last_in_leaf = false;
+        PageRef last_leaf;
+    };
+
+    bool try_step(bool forward, Entry& out);
+    bool in_range_for_front(std::span<const std::byte> key) const;
+    bool in_range_for_back(std::span<const std::byte> key) const;
+    Task<StepResult> step_slow(bool forward);
+    Task<Status> seek(bool forward);
+    Task<Status> advance(bool forward);
+    Task<Status> descend_edge(End& end, PageNumber page, bool forward);
+    void leave_leaf(End& end);
+    std::span<const std::byte> lower_key() const noexcept { return lower_key_; }
+    std::span<const std::byte> upper_key() const noexcept { return upper_key_; }
+
+    const Btree* tree_;
+    KeyCompare compare_;
+    BoundKind lower_kind_;
+    BoundKind upper_kind_;
+    std::vector<std::byte> lower_key_;
+    std::vector<std::byte> upper_key_;
+    bool done_ = false;
+    End front_;
+    End back_;
+};
+
+}  // namespace ringdb::engine

@@ -1,0 +1,249 @@
+#pragma once
+// B-tree page layout (docs/design.md section 3): parsing, validation and building of leaf
+// (type 1) and branch (type 2) pages.
+//
+// Pages read from disk are untrusted input. LeafView::parse and BranchView::parse check the
+// type byte, the counts, and that every offset is monotonic and inside the block; on failure
+// they return Errc::corrupted with detail = the page's raw PageNumber. Once a view is parsed,
+// its accessors cannot read outside the block, so callers index freely within count().
+//
+// A view does not own its bytes: it is valid while the PageRef it was parsed from is held and
+// the bytes are not modified.
+//
+// Invariants of the pages this engine writes (checked by verify(), not required of input):
+//   - a leaf with more than one entry fits one base page and is an order-0 block;
+//   - a single-entry leaf is a block of order order_for(its used length);
+//   - a branch that fits one base page is order 0; a branch that cannot split (fewer than four
+//     children) and does not fit gets order_for(its used length);
+//   - bytes past the used length are zero.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <ringdb/result.hpp>
+
+#include "engine/btree/tree_pages.hpp"
+#include "engine/page_store/page_number.hpp"
+#include "util/checksum.hpp"
+#include "util/endian.hpp"
+
+namespace ringdb::engine {
+
+inline constexpr std::uint8_t kLeafType = 1;
+inline constexpr std::uint8_t kBranchType = 2;
+inline constexpr std::uint32_t kLeafHeaderSize = 4;
+inline constexpr std::uint32_t kBranchHeaderSize = 8;
+inline constexpr std::uint32_t kMaxLeafEntries = 65535;
+inline constexpr std::uint32_t kMaxBranchKeys = 65534;
+/// Bound on the height of a tree; deeper input is reported as corrupted.
+inline constexpr std::uint32_t kMaxDepth = 64;
+
+/// Type byte of a block (0 if the block is empty).
+inline std::uint8_t page_type(std::span<const std::byte> block) noexcept {
+    return block.empty() ? 0 : std::to_integer<std::uint8_t>(block[0]);
+}
+
+/// Bytes of a leaf holding `count` entries whose keys and values total `payload` bytes.
+constexpr std::uint64_t leaf_size(std::uint64_t count, std::uint64_t payload) noexcept {
+    return kLeafHeaderSize + 8 * count + payload;
+}
+
+/// Bytes of a branch with `children` children whose separators total `key_bytes` bytes.
+constexpr std::uint64_t branch_size(std::uint64_t children, std::uint64_t key_bytes) noexcept {
+    return kBranchHeaderSize + 24 * children + 4 * (children - 1) + key_bytes;
+}
+
+class LeafView {
+public:
+    LeafView() = default;
+    /// Validates `block` as a leaf. Errors: corrupted (detail = page.raw()).
+    static Result<LeafView> parse(std::span<const std::byte> block, PageNumber page);
+    /// A view of a leaf this engine wrote itself (a dirty page), without re-validating every
+    /// offset. REQUIRES: `block` holds a valid leaf (checked only in debug builds).
+    static LeafView trusted(std::span<const std::byte> block) noexcept;
+
+    std::uint32_t count() const noexcept { return count_; }
+    std::span<const std::byte> key(std::uint32_t i) const noexcept {
+        std::uint32_t begin = i == 0 ? kLeafHeaderSize + 8 * count_ : key_end(i - 1);
+        return {data_ + begin, key_end(i) - begin};
+    }
+    std::span<const std::byte> value(std::uint32_t i) const noexcept {
+        std::uint32_t begin = i == 0 ? key_end(count_ - 1) : value_end(i - 1);
+        return {data_ + begin, value_end(i) - begin};
+    }
+    /// Offset of the first byte of value i (for in-place overwrites).
+    std::uint32_t value_offset(std::uint32_t i) const noexcept {
+        return i == 0 ? key_end(count_ - 1) : value_end(i - 1);
+    }
+    std::uint32_t used_length() const noexcept { return value_end(count_ - 1); }
+    /// Bytes entry i contributes to the page: its key, its value and two offsets.
+    std::uint32_t entry_size(std::uint32_t i) const noexcept {
+        return static_cast<std::uint32_t>(key(i).size() + value(i).size() + 8);
+    }
+
+    struct Search {
+        std::uint32_t index;  // first entry whose key is >= the probe (count() if none)
+        bool found;           // the key at index equals the probe
+    };
+    Search search(std::span<const std::byte> key, KeyCompare compare) const;
+
+private:
+    std::uint32_t key_end(std::uint32_t i) const noexcept {
+        return util::load_le32(data_ + kLeafHeaderSize + 4 * i);
+    }
+    std::uint32_t value_end(std::uint32_t i) const noexcept {
+        return util::load_le32(data_ + kLeafHeaderSize + 4 * count_ + 4 * i);
+    }
+
+    const std::byte* data_ = nullptr;
+    std::uint32_t count_ = 0;
+};
+
+class BranchView {
+public:
+    BranchView() = default;
+    /// Validates `block` as a branch (including that every child is a well-formed block
+    /// address). Errors: corrupted (detail = page.raw()).
+    static Result<BranchView> parse(std::span<const std::byte> block, PageNumber page);
+    /// As LeafView::trusted, for a branch this engine wrote.
+    static BranchView trusted(std::span<const std::byte> block) noexcept;
+
+    std::uint32_t key_count() const noexcept { return keys_; }
+    std::uint32_t child_count() const noexcept { return keys_ + 1; }
+    PageNumber child(std::uint32_t i) const noexcept {
+        return PageNumber::from_raw(util::load_le64(data_ + children_offset() + 8 * i));
+    }
+    util::Checksum128 child_checksum(std::uint32_t i) const noexcept {
+        return util::load_checksum(data_ + kBranchHeaderSize + 16 * i);
+    }
+    std::span<const std::byte> key(std::uint32_t i) const noexcept {
+        std::uint32_t begin = i == 0 ? keys_offset() : key_end(i - 1);
+        return {data_ + begin, key_end(i) - begin};
+    }
+    std::uint32_t used_length() const noexcept { return key_end(keys_ - 1); }
+    /// The child a lookup of `key` descends into: the first whose separator is >= key.
+    std::uint32_t find_child(std::span<const std::byte> key, KeyCompare compare) const;
+
+    /// Byte offsets of child i's checksum and page number fields (for in-place updates).
+    std::uint32_t checksum_offset(std::uint32_t i) const noexcept {
+        return kBranchHeaderSize + 16 * i;
+    }
+    std::uint32_t child_offset(std::uint32_t i) const noexcept {
+        return children_offset() + 8 * i;
+    }
+
+private:
+    std::uint32_t children_offset() const noexcept { return kBranchHeaderSize + 16 * (keys_ + 1); }
+    std::uint32_t key_ends_offset() const noexcept { return kBranchHeaderSize + 24 * (keys_ + 1); }
+    std::uint32_t keys_offset() const noexcept { return key_ends_offset() + 4 * keys_; }
+    std::uint32_t key_end(std::uint32_t i) const noexcept {
+        return util::load_le32(data_ + key_ends_offset() + 4 * i);
+    }
+
+    const std::byte* data_ = nullptr;
+    std::uint32_t keys_ = 0;
+};
+
+/// Parses a page read through `pages`: fully validated if committed (input from disk), trusted
+/// if dirty (written by this engine in this transaction). Errors: corrupted.
+Result<LeafView> parse_leaf(const TreePages& pages, std::span<const std::byte> block,
+                            PageNumber page);
+Result<BranchView> parse_branch(const TreePages& pages, std::span<const std::byte> block,
+                                PageNumber page);
+
+/// A virtual sequence of leaf entries, concatenated from up to four runs (ranges of parsed
+/// leaves, or single explicit entries), so that inserts, replacements, removals and merges
+/// are built straight from the source pages without materialising entry lists.
+class EntrySeq {
+public:
+    void add_range(const LeafView& view, std::uint32_t begin, std::uint32_t end);
+    void add_entry(std::span<const std::byte> key, std::span<const std::byte> value);
+    std::uint32_t count() const noexcept { return count_; }
+
+    /// Calls f(key, value) for the entries [first, last) in order.
+    template <typename F>
+    void for_each(std::uint32_t first, std::uint32_t last, F&& f) const {
+        std::uint32_t base = 0;
+        for (std::uint32_t r = 0; r < run_count_ && base < last; ++r) {
+            const Run& run = runs_[r];
+            std::uint32_t n = run.end - run.begin;
+            for (std::uint32_t j = 0; j < n; ++j) {
+                std::uint32_t index = base + j;
+                if (index < first) {
+                    continue;
+                }
+                if (index >= last) {
+                    break;
+                }
+                if (run.explicit_entry) {
+                    f(run.key, run.value);
+                } else {
+                    f(run.view.key(run.begin + j), run.view.value(run.begin + j));
+                }
+            }
+            base += n;
+        }
+    }
+
+private:
+    struct Run {
+        LeafView view;
+        std::uint32_t begin = 0;
+        std::uint32_t end = 0;
+        bool explicit_entry = false;
+        std::span<const std::byte> key;
+        std::span<const std::byte> value;
+    };
+    std::array<Run, 4> runs_{};
+    std::uint32_t run_count_ = 0;
+    std::uint32_t count_ = 0;
+};
+
+/// prefix[j] = bytes that entries [0, j) contribute to a leaf (keys, values, offsets).
+void leaf_prefix_sizes(const EntrySeq& seq, std::vector<std::uint64_t>& prefix);
+
+/// Splits entries [0, prefix.size()-1) into pieces that each fit one base page or hold a
+/// single entry, halving by bytes (design.md section 3). `ends` receives each piece's end.
+void partition_leaf(const std::vector<std::uint64_t>& prefix, std::uint32_t page_size,
+                    std::vector<std::uint32_t>& ends);
+
+/// Writes entries [first, last) of `seq` as a leaf into `target` (zeroed, large enough);
+/// returns the used length.
+std::uint32_t write_leaf(std::span<std::byte> target, const EntrySeq& seq, std::uint32_t first,
+                         std::uint32_t last);
+
+/// Inserts an entry at index i of the valid leaf in `block`, shifting bytes in place.
+/// REQUIRES: the result fits the block and has at most kMaxLeafEntries entries.
+void leaf_insert_in_place(std::span<std::byte> block, std::uint32_t i,
+                          std::span<const std::byte> key, std::span<const std::byte> value);
+/// Removes entry i of the valid leaf in `block` (which keeps at least one entry) in place and
+/// zeroes the freed tail.
+void leaf_remove_in_place(std::span<std::byte> block, std::uint32_t i);
+
+/// One child of a branch under construction; `key` is the separator after it (unused for the
+/// last child of a page). Keys point into page buffers the builder's caller keeps alive.
+struct BranchItem {
+    PageNumber child;
+    util::Checksum128 checksum;
+    std::span<const std::byte> key;
+};
+
+/// Splits items into branch pieces of at least two children each that fit a base page where
+/// possible, halving by bytes; the last item of every piece but the last has its key moved up
+/// as the separator. `ends` receives each piece's end.
+void partition_branch(std::span<const BranchItem> items, std::uint32_t page_size,
+                      std::vector<std::uint32_t>& ends);
+
+/// Size of a branch made of `items` (keys of all but the last item).
+std::uint64_t branch_items_size(std::span<const BranchItem> items) noexcept;
+
+/// Writes `items` (at least two) as a branch into `target`; returns the used length.
+std::uint32_t write_branch(std::span<std::byte> target, std::span<const BranchItem> items);
+
+/// Appends the children of a parsed branch to `items`.
+void append_branch_items(const BranchView& view, std::vector<BranchItem>& items);
+
+}  // namespace ringdb::engine

@@ -1,0 +1,94 @@
+#include "engine/table/table_tree.hpp"
+
+#include <cstring>
+
+#include "util/endian.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+constexpr std::uint32_t kVariableWidth = 0xFFFFFFFF;
+constexpr std::size_t kFixedPart = 44;
+
+std::uint32_t encode_width(const std::optional<std::uint32_t>& width) {
+    return width ? *width : kVariableWidth;
+}
+
+std::optional<std::uint32_t> decode_width(std::uint32_t raw) {
+    if (raw == kVariableWidth) {
+        return std::nullopt;
+    }
+    return raw;
+}
+
+}  // namespace
+
+Bytes StoredTable::encode() const {
+    Bytes key_name = schema.key_type.encode();
+    Bytes value_name = schema.value_type.encode();
+    Bytes out(kFixedPart + key_name.size() + value_name.size());
+    out[0] = static_cast<std::byte>(schema.kind);
+    util::store_le16(out.data() + 2, static_cast<std::uint16_t>(key_name.size()));
+    util::store_le32(out.data() + 4, encode_width(schema.key_width));
+    util::store_le32(out.data() + 8, encode_width(schema.value_width));
+    root.encode(out.data() + 12);
+    std::memcpy(out.data() + kFixedPart, key_name.data(), key_name.size());
+    std::memcpy(out.data() + kFixedPart + key_name.size(), value_name.data(), value_name.size());
+    return out;
+}
+
+Result<StoredTable> StoredTable::decode(std::string_view name, ByteView bytes) {
+    if (bytes.size() < kFixedPart) {
+        return Error{Errc::corrupted, 0, bytes.size()};
+    }
+    auto kind = std::to_integer<std::uint8_t>(bytes[0]);
+    if (kind != static_cast<std::uint8_t>(TableKind::normal) &&
+        kind != static_cast<std::uint8_t>(TableKind::multimap)) {
+        return Error{Errc::corrupted, 0, 0};
+    }
+    std::size_t key_name_length = util::load_le16(bytes.data() + 2);
+    if (kFixedPart + key_name_length > bytes.size()) {
+        return Error{Errc::corrupted, 0, 2};
+    }
+    StoredTable table;
+    table.schema.name = std::string(name);
+    table.schema.kind = static_cast<TableKind>(kind);
+    table.schema.key_width = decode_width(util::load_le32(bytes.data() + 4));
+    table.schema.value_width = decode_width(util::load_le32(bytes.data() + 8));
+    table.root = BtreeRoot::decode(bytes.data() + 12);
+    auto key_type = TypeName::decode(bytes.subspan(kFixedPart, key_name_length));
+    auto value_type = TypeName::decode(bytes.subspan(kFixedPart + key_name_length));
+    if (!key_type || !value_type) {
+        return Error{Errc::corrupted, 0, kFixedPart};
+    }
+    table.schema.key_type = *key_type;
+    table.schema.value_type = *value_type;
+    if (!table.root.page.is_null() && !table.root.page.is_valid()) {
+        return Error{Errc::corrupted, 0, 12};
+    }
+    return table;
+}
+
+Task<Result<std::optional<StoredTable>>> TableTree::get(std::string_view name) const {
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await tree_.get(name_bytes(name)));
+    if (!found) {
+        co_return std::optional<StoredTable>{};
+    }
+    RINGDB_CO_TRY_ASSIGN(StoredTable table, StoredTable::decode(name, found->bytes));
+    co_return std::optional<StoredTable>{std::move(table)};
+}
+
+Task<Status> TableTree::put(std::string_view name, const StoredTable& table) {
+    Bytes encoded = table.encode();
+    RINGDB_CO_TRY(co_await tree_.insert(name_bytes(name), encoded));
+    co_return ok();
+}
+
+Task<Result<bool>> TableTree::remove(std::string_view name) {
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await tree_.remove(name_bytes(name)));
+    co_return old.has_value();
+}
+
+}  // namespace ringdb::engine

@@ -1,0 +1,97 @@
+#pragma once
+// DatabaseCore: one open database inside the engine: the file lock, the page store, the
+// transaction tracker and the writer mutex. The public Database is a handle to one of these;
+// transactions keep it alive.
+//
+// Snapshot publication: begin_read reads the latest commit and registers it with the tracker
+// under snapshot_mutex_, and a commit computes its reclamation bound under the same mutex, so a
+// reader can never register a snapshot whose pages a concurrent commit is reclaiming.
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <ringdb/options.hpp>
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+#include "coro/async_mutex.hpp"
+#include "engine/page_store/page_store.hpp"
+#include "engine/txn/file_lock.hpp"
+#include "engine/txn/transaction_tracker.hpp"
+
+namespace ringdb::engine {
+
+struct CoreOptions {
+    std::uint32_t page_size = 4096;
+    std::uint64_t cache_bytes = std::uint64_t{256} << 20;
+    IoBackend io = IoBackend::automatic;
+    bool read_only = false;
+    bool create = true;
+    /// Called during a full repair with progress in [0, 1); returning false aborts the open
+    /// with Errc::repair_aborted.
+    std::function<bool(double)> repair_progress;
+};
+
+class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {
+public:
+    /// Opens a database file: lock, page store, recovery (docs/design.md section 9).
+    /// Errors: database_already_open, io (ENOENT...), corrupted, upgrade_required,
+    /// repair_aborted.
+    static Task<Result<std::shared_ptr<DatabaseCore>>> open_file(std::string path,
+                                                                 CoreOptions options);
+    /// Opens a database on a device the caller provides (memory or simulated disk); no lock.
+    static Task<Result<std::shared_ptr<DatabaseCore>>> open_device(
+            std::unique_ptr<io::BlockDevice> device, CoreOptions options);
+
+    DatabaseCore(const DatabaseCore&) = delete;
+    DatabaseCore& operator=(const DatabaseCore&) = delete;
+    ~DatabaseCore();
+
+    PageStore& store() noexcept { return *store_; }
+    TransactionTracker& tracker() noexcept { return tracker_; }
+    coro::AsyncMutex& writer_mutex() noexcept { return writer_mutex_; }
+    bool read_only() const noexcept { return options_.read_only; }
+
+    /// The latest commit, registered as a reader (release with release_snapshot).
+    CommitSlot acquire_snapshot();
+    void release_snapshot(std::uint64_t transaction_id);
+    /// Transaction ids of committed blocks that no reader can see any more are <= this.
+    std::uint64_t reclaim_bound();
+
+    std::uint64_t next_transaction_id() noexcept { return next_transaction_id_; }
+    void advance_transaction_id() noexcept { ++next_transaction_id_; }
+
+    /// Set while a write transaction is live (close refuses to run then).
+    void set_writer_active(bool active) noexcept { writer_active_ = active; }
+    bool writer_active() const noexcept { return writer_active_; }
+    bool closed() const noexcept { return closed_; }
+
+    /// Makes a final quick-repair commit (saving the allocator state, shrinking the file),
+    /// clears the recovery bit and closes the file. Errors: transaction_in_progress while a
+    /// write transaction is live; previous_io after an earlier failure (the file then keeps
+    /// its recovery bit and the next open repairs it).
+    Task<Status> close();
+
+private:
+    explicit DatabaseCore(CoreOptions options) : options_(std::move(options)) {}
+    static Task<Result<std::shared_ptr<DatabaseCore>>> start(std::shared_ptr<DatabaseCore> core,
+                                                             std::unique_ptr<io::BlockDevice> device);
+    Task<Status> recover();
+    Task<Result<bool>> slot_verifies();
+    Task<Status> full_repair();
+
+    CoreOptions options_;
+    FileLock lock_;
+    std::unique_ptr<PageStore> store_;
+    TransactionTracker tracker_;
+    coro::AsyncMutex writer_mutex_;
+    std::mutex snapshot_mutex_;
+    std::uint64_t next_transaction_id_ = 1;
+    bool writer_active_ = false;
+    bool closed_ = false;
+};
+
+}  // namespace ringdb::engine

@@ -1,0 +1,189 @@
+// Recovery at open (docs/design.md section 9): choosing the commit slot to trust after an
+// unclean shutdown, and rebuilding the allocator by walking every tree (full repair).
+
+#include <functional>
+
+#include "engine/btree/cursor.hpp"
+#include "engine/btree/verify.hpp"
+#include "engine/table/key_order.hpp"
+#include "engine/table/table_tree.hpp"
+#include "engine/txn/database_core.hpp"
+#include "engine/txn/txn_pages.hpp"
+#include "engine/txn/write_txn.hpp"
+#include "util/endian.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+// Calls `visit` with every table stored in a table tree.
+Task<Status> for_each_table(const Btree& tree,
+                            const std::function<Task<Status>(const StoredTable&)>& visit) {
+    Cursor cursor(tree, Bound::unbounded(), Bound::unbounded());
+    for (std::uint64_t guard = 0; guard <= tree.length(); ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await cursor.next());
+        if (!entry) {
+            co_return ok();
+        }
+        std::string name(entry->key.size(), '\0');
+        std::memcpy(name.data(), entry->key.data(), entry->key.size());
+        RINGDB_CO_TRY_ASSIGN(StoredTable table, StoredTable::decode(name, entry->value));
+        RINGDB_CO_TRY(co_await visit(table));
+    }
+    co_return Error{Errc::corrupted};
+}
+
+Task<Result<bool>> tree_verifies(TreePages& pages, KeyCompare compare, BtreeRoot root) {
+    auto report = co_await verify_tree(pages, compare, root);
+    if (!report) {
+        if (report.error().code == Errc::corrupted) {
+            co_return false;
+        }
+        co_return report.error();
+    }
+    co_return report->ok();
+}
+
+struct VerifyAll {
+    TreePages* pages;
+    bool all_ok = true;
+
+    Task<Status> operator()(const StoredTable& table) {
+        auto verified = co_await tree_verifies(*pages, key_order_for(table.schema.key_type),
+                                               table.root);
+        if (!verified) {
+            co_return verified.error();
+        }
+        all_ok = all_ok && *verified;
+        co_return ok();
+    }
+};
+
+struct MarkAll {
+    TreePages* pages;
+    BuddyAllocator* allocator;
+
+    Task<Status> mark_tree(PageNumber root) {
+        Status first_error = ok();
+        std::function<void(PageNumber)> mark = [this, &first_error](PageNumber page) {
+            Status s = allocator->mark_allocated(page);
+            if (!s && first_error) {
+                first_error = s;
+            }
+        };
+        RINGDB_CO_TRY(co_await visit_pages(*pages, root, mark));
+        co_return first_error;
+    }
+
+    Task<Status> operator()(const StoredTable& table) {
+        auto marked = co_await mark_tree(table.root.page);
+        co_return marked;
+    }
+};
+
+}  // namespace
+
+Task<Result<bool>> DatabaseCore::slot_verifies() {
+    const CommitSlot& slot = store_->disk_header().primary();
+    SnapshotPages pages(*store_);
+    for (const BtreeRoot* tree : {&slot.user_root, &slot.system_root}) {
+        RINGDB_CO_TRY_ASSIGN(bool tree_ok, co_await tree_verifies(pages, &compare_bytes, *tree));
+        if (!tree_ok) {
+            co_return false;
+        }
+        VerifyAll verify{&pages};
+        std::function<Task<Status>(const StoredTable&)> visit = std::ref(verify);
+        TableTree tables(pages, *tree);
+        Status walked = co_await for_each_table(tables.tree(), visit);
+        if (!walked) {
+            if (walked.error().code == Errc::corrupted) {
+                co_return false;
+            }
+            co_return walked.error();
+        }
+        if (!verify.all_ok) {
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+Task<Status> DatabaseCore::recover() {
+    const DatabaseHeader& header = store_->disk_header();
+    if (header.two_phase()) {
+        // A two-phase primary was synced before it became primary: trust it without a walk.
+        if (!header.slot_valid[header.primary_index()]) {
+            co_return Error{Errc::corrupted};
+        }
+    } else {
+        bool primary_ok = header.slot_valid[header.primary_index()];
+        if (primary_ok) {
+            RINGDB_CO_TRY_ASSIGN(primary_ok, co_await slot_verifies());
+        }
+        if (!primary_ok) {
+            if (options_.repair_progress && !options_.repair_progress(0.3)) {
+                co_return Error{Errc::repair_aborted};
+            }
+            RINGDB_CO_TRY(store_->use_secondary_slot());
+            RINGDB_CO_TRY_ASSIGN(bool secondary_ok, co_await slot_verifies());
+            if (!secondary_ok) {
+                co_return Error{Errc::corrupted};
+            }
+        }
+    }
+    RINGDB_CO_TRY_ASSIGN(bool loaded, co_await store_->load_saved_allocator());
+    if (!loaded) {
+        RINGDB_CO_TRY(co_await full_repair());
+    }
+    co_return ok();
+}
+
+Task<Status> DatabaseCore::full_repair() {
+    auto report = [this](double progress) {
+        return !options_.repair_progress || options_.repair_progress(progress);
+    };
+    if (!report(0.0)) {
+        co_return Error{Errc::repair_aborted};
+    }
+    const CommitSlot& slot = store_->disk_header().primary();
+    SnapshotPages pages(*store_);
+    BuddyAllocator allocator = store_->empty_allocator();
+    MarkAll mark{&pages, &allocator};
+    std::function<Task<Status>(const StoredTable&)> visit = std::ref(mark);
+    if (!report(0.6)) {
+        co_return Error{Errc::repair_aborted};
+    }
+    RINGDB_CO_TRY(co_await mark.mark_tree(slot.user_root.page));
+    TableTree user_tables(pages, slot.user_root);
+    RINGDB_CO_TRY(co_await for_each_table(user_tables.tree(), visit));
+    if (!report(0.9)) {
+        co_return Error{Errc::repair_aborted};
+    }
+    RINGDB_CO_TRY(co_await mark.mark_tree(slot.system_root.page));
+    TableTree system_tables(pages, slot.system_root);
+    RINGDB_CO_TRY(co_await for_each_table(system_tables.tree(), visit));
+    // Blocks recorded as freed are still allocated until reclaimed.
+    RINGDB_CO_TRY_ASSIGN(auto freed, co_await system_tables.get(freed_table_schema().name));
+    if (freed) {
+        Btree freed_tree(pages, &compare_bytes, freed->root);
+        Cursor cursor(freed_tree, Bound::unbounded(), Bound::unbounded());
+        for (std::uint64_t guard = 0; guard <= freed_tree.length(); ++guard) {
+            RINGDB_CO_TRY_ASSIGN(auto entry, co_await cursor.next());
+            if (!entry) {
+                break;
+            }
+            if (entry->value.size() % 8 != 0) {
+                co_return Error{Errc::corrupted};
+            }
+            for (std::size_t i = 0; i < entry->value.size(); i += 8) {
+                auto page = PageNumber::from_raw(util::load_le64(entry->value.data() + i));
+                RINGDB_CO_TRY(allocator.mark_allocated(page));
+            }
+        }
+    }
+    store_->install_allocator(std::move(allocator));
+    co_return ok();
+}
+
+}  // namespace ringdb::engine
