@@ -14,3 +14,29 @@ namespace ringdb {
 enum class IoBackend { automatic, uring, posix };
 
 }  // namespace ringdb
+
+#include <cstdint>
+#include <functional>
+
+namespace ringdb {
+
+/// Options of Database::create / Database::open / ReadOnlyDatabase::open.
+struct DatabaseOptions {
+    /// Bytes of committed pages kept in memory, shared by all threads.
+    std::uint64_t cache_size = std::uint64_t{256} << 20;
+    /// Which I/O implementation the file uses (see IoBackend).
+    IoBackend io = IoBackend::automatic;
+    /// Page size of a new database: a power of two from 512 to 65536. Ignored when opening an
+    /// existing file (the file's own page size is used). For tests and special workloads.
+    std::uint32_t page_size = 4096;
+    /// Called while a database that was not closed cleanly is repaired, with an estimate of the
+    /// progress in [0, 1). Returning false aborts the open with Errc::repair_aborted.
+    std::function<bool(double progress)> repair_callback;
+};
+
+/// When a commit is durable. immediate: when commit() completes, the transaction survives a
+/// crash (one sync). none: visible to new readers at once, lost by a crash until a later
+/// durable commit.
+enum class Durability { none, immediate };
+
+}  // namespace ringdb

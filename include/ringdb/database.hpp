@@ -1,0 +1,91 @@
+#pragma once
+// Database: an open ringdb file.
+//
+//   auto db = co_await ringdb::Database::create("data.ringdb");   // Result<Database>
+//   auto txn = co_await db->begin_write();
+//   auto table = co_await txn->open_table(kUsers);
+//   co_await table->insert(42, "alice");
+//   co_await txn->commit();
+//
+// Opening takes an advisory lock on the file: one read-write handle at a time
+// (database_already_open otherwise, also within one process). A database that was not closed
+// cleanly is recovered during open, with no action from the user: the last durable commit is
+// kept, checked against its checksums, and the allocator is rebuilt when needed.
+//
+// Close it with close(), which saves the allocator state (fast next open) and clears the
+// recovery flag. Destroying an open Database without close() leaves the file as after a crash:
+// safe, repaired by the next open. A Database must outlive its transactions' use (they keep the
+// engine alive, but a closed database refuses them with database_closed).
+//
+// Threads: begin_read and begin_write may be called from any thread; begin_write waits
+// asynchronously (never blocking a thread) while another write transaction is live.
+
+#include <memory>
+#include <string>
+
+#include <ringdb/options.hpp>
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+#include <ringdb/transaction.hpp>
+
+namespace ringdb::engine {
+class DatabaseCore;
+}  // namespace ringdb::engine
+
+namespace ringdb {
+
+class Database {
+public:
+    /// Opens `path`, creating a new database if the file is missing or empty.
+    /// Errors: database_already_open, corrupted (the file is not a ringdb database or is
+    /// damaged beyond recovery), upgrade_required, repair_aborted, io (with errno).
+    static Task<Result<Database>> create(std::string path, DatabaseOptions options = {});
+    /// Opens an existing database. Errors: as create, and io with ENOENT for a missing file;
+    /// an empty file is corrupted.
+    static Task<Result<Database>> open(std::string path, DatabaseOptions options = {});
+
+    Database(Database&&) noexcept = default;
+    Database& operator=(Database&&) noexcept = default;
+    ~Database();
+
+    /// Starts the write transaction, waiting for the live one to end.
+    /// Errors: previous_io (an earlier write or sync failed: reopen), database_closed.
+    Task<Result<WriteTransaction>> begin_write();
+    /// A snapshot of the latest commit. Errors: database_closed.
+    Result<ReadTransaction> begin_read();
+
+    /// Final commit with the allocator state, file trimmed, recovery flag cleared, file closed.
+    /// Errors: transaction_in_progress (a write transaction is live; nothing is closed),
+    /// previous_io, io.
+    Task<Status> close();
+
+private:
+    explicit Database(std::shared_ptr<engine::DatabaseCore> core) noexcept
+        : core_(std::move(core)) {}
+    static Task<Result<Database>> open_with(std::string path, DatabaseOptions options,
+                                            bool create);
+
+    std::shared_ptr<engine::DatabaseCore> core_;
+};
+
+/// A read-only handle: several may share a file (shared lock), none while a read-write handle
+/// has it. The file must have been closed cleanly (repair_aborted otherwise: a read-only
+/// handle never writes, so it cannot repair).
+class ReadOnlyDatabase {
+public:
+    static Task<Result<ReadOnlyDatabase>> open(std::string path, DatabaseOptions options = {});
+
+    ReadOnlyDatabase(ReadOnlyDatabase&&) noexcept = default;
+    ReadOnlyDatabase& operator=(ReadOnlyDatabase&&) noexcept = default;
+    ~ReadOnlyDatabase();
+
+    Result<ReadTransaction> begin_read();
+    Task<Status> close();
+
+private:
+    explicit ReadOnlyDatabase(std::shared_ptr<engine::DatabaseCore> core) noexcept
+        : core_(std::move(core)) {}
+    std::shared_ptr<engine::DatabaseCore> core_;
+};
+
+}  // namespace ringdb

@@ -1,0 +1,108 @@
+#pragma once
+// The untyped table operations behind ringdb/table.hpp. Users normally use Table<K, V>; these
+// are public so that the templates stay thin and so that tools can work on raw bytes.
+//
+// A RawTable is a handle to a table opened in a write or read transaction. Guards and entries
+// it returns share ownership of the page (or buffer) holding their bytes: they stay valid after
+// the table, the transaction or later modifications are gone.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include <ringdb/bytes.hpp>
+#include <ringdb/result.hpp>
+#include <ringdb/table_schema.hpp>
+#include <ringdb/task.hpp>
+
+namespace ringdb::engine {
+class WriteTxn;
+class ReadTxn;
+}  // namespace ringdb::engine
+
+namespace ringdb::detail {
+
+using KeyOrder = int (*)(ByteView a, ByteView b);
+
+/// Bytes plus whatever keeps them alive.
+struct RawGuard {
+    std::shared_ptr<const void> keep;
+    ByteView bytes;
+
+    static RawGuard owning(Bytes bytes);
+};
+
+struct RawEntry {
+    std::shared_ptr<const void> keep;
+    ByteView key;
+    ByteView value;
+};
+
+enum class RawBoundKind : std::uint8_t { unbounded, included, excluded };
+
+struct RawBound {
+    RawBoundKind kind = RawBoundKind::unbounded;
+    Bytes key;
+};
+
+/// A double-ended iterator over a key range.
+class RawRange {
+public:
+    RawRange();
+    RawRange(RawRange&&) noexcept;
+    RawRange& operator=(RawRange&&) noexcept;
+    RawRange(const RawRange&) = delete;
+    RawRange& operator=(const RawRange&) = delete;
+    ~RawRange();
+
+    /// The next entry from the front / back, or none when the two ends meet.
+    /// Errors: io, corrupted, transaction_finished.
+    Task<Result<std::optional<RawEntry>>> next();
+    Task<Result<std::optional<RawEntry>>> next_back();
+
+    struct Impl;
+    explicit RawRange(std::unique_ptr<Impl> impl) noexcept;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+class RawTable {
+public:
+    /// Opens (creating if missing) a table in a write transaction.
+    static Task<Result<RawTable>> open_write(std::shared_ptr<engine::WriteTxn> txn,
+                                             TableSchema schema, KeyOrder order);
+    /// Opens a table of a read transaction's snapshot (table_does_not_exist if absent).
+    static Task<Result<RawTable>> open_read(std::shared_ptr<engine::ReadTxn> txn,
+                                            TableSchema schema, KeyOrder order);
+
+    RawTable() = default;
+    RawTable(RawTable&&) noexcept = default;
+    RawTable& operator=(RawTable&&) noexcept = default;
+    RawTable(const RawTable&) = delete;
+    RawTable& operator=(const RawTable&) = delete;
+    ~RawTable();
+
+    const TableSchema& schema() const;
+    std::uint64_t len() const;
+
+    Task<Result<std::optional<RawGuard>>> get(ByteView key) const;
+    Task<Result<std::optional<RawEntry>>> first() const;
+    Task<Result<std::optional<RawEntry>>> last() const;
+    /// Write transactions only (invalid_argument otherwise). Checks the size limits
+    /// (value_too_large, table unchanged).
+    Task<Result<std::optional<RawGuard>>> insert(ByteView key, ByteView value);
+    Task<Result<std::optional<RawGuard>>> remove(ByteView key);
+    Task<Result<std::optional<RawEntry>>> pop_first();
+    Task<Result<std::optional<RawEntry>>> pop_last();
+    /// REQUIRES for the bounds' keys: encoded with the table's key codec.
+    Result<RawRange> range(RawBound lower, RawBound upper) const;
+
+    struct Impl;
+
+private:
+    explicit RawTable(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace ringdb::detail

@@ -1,0 +1,16 @@
+#pragma once
+// ringdb: everything but the Asio adapter (ringdb/asio.hpp).
+
+#include <ringdb/codec.hpp>
+#include <ringdb/database.hpp>
+#include <ringdb/error.hpp>
+#include <ringdb/options.hpp>
+#include <ringdb/result.hpp>
+#include <ringdb/runtime.hpp>
+#include <ringdb/sync_wait.hpp>
+#include <ringdb/table.hpp>
+#include <ringdb/table_definition.hpp>
+#include <ringdb/task.hpp>
+#include <ringdb/task_scope.hpp>
+#include <ringdb/transaction.hpp>
+#include <ringdb/when_all.hpp>

@@ -1,0 +1,215 @@
+#pragma once
+// Typed tables: Table<K, V> (from a write transaction) and ReadOnlyTable<K, V> (from a read
+// transaction), with access guards and ranges.
+//
+// Keys and values are encoded with Codec<K> / Codec<V> (ringdb/codec.hpp); the table's order is
+// Codec<K>::compare. Every operation that may read pages is a coroutine: co_await it in the
+// full-expression that created it when it takes a key by reference (docs/coroutines.md).
+//
+// Guards (AccessGuard<T>) hold the bytes they show alive: a guard stays valid after the table,
+// the transaction and later modifications are gone. value() decodes; a damaged page decodes to
+// Errc::corrupted rather than a crash.
+//
+// Errors common to every operation: transaction_finished (the transaction ended), io,
+// previous_io, corrupted.
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+#include <ringdb/codec.hpp>
+#include <ringdb/raw_table.hpp>
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+namespace ringdb {
+
+/// A stored key or value. Copyable; shares the underlying bytes.
+template <Value T>
+class AccessGuard {
+public:
+    explicit AccessGuard(detail::RawGuard raw) noexcept : raw_(std::move(raw)) {}
+    /// The decoded value. Errors: corrupted if the stored bytes do not decode as T.
+    Result<T> value() const { return Codec<T>::decode(raw_.bytes); }
+    /// The stored bytes.
+    ByteView bytes() const noexcept { return raw_.bytes; }
+
+private:
+    detail::RawGuard raw_;
+};
+
+/// A key and its value.
+template <Value K, Value V>
+struct Entry {
+    AccessGuard<K> key;
+    AccessGuard<V> value;
+};
+
+/// A range bound: Bound<K>::unbounded(), Bound<K>::included(k), Bound<K>::excluded(k).
+template <Key K>
+class Bound {
+public:
+    static Bound unbounded() { return Bound(detail::RawBoundKind::unbounded, Bytes{}); }
+    static Bound included(const K& key) { return Bound(detail::RawBoundKind::included, encode(key)); }
+    static Bound excluded(const K& key) { return Bound(detail::RawBoundKind::excluded, encode(key)); }
+
+    detail::RawBound raw() const& { return detail::RawBound{kind_, bytes_}; }
+
+private:
+    Bound(detail::RawBoundKind kind, Bytes bytes) : kind_(kind), bytes_(std::move(bytes)) {}
+    detail::RawBoundKind kind_;
+    Bytes bytes_;
+};
+
+namespace detail {
+
+template <Value K, Value V>
+std::optional<Entry<K, V>> typed_entry(std::optional<RawEntry> raw) {
+    if (!raw) {
+        return std::nullopt;
+    }
+    return Entry<K, V>{AccessGuard<K>(RawGuard{raw->keep, raw->key}),
+                       AccessGuard<V>(RawGuard{raw->keep, raw->value})};
+}
+
+template <Value V>
+std::optional<AccessGuard<V>> typed_guard(std::optional<RawGuard> raw) {
+    if (!raw) {
+        return std::nullopt;
+    }
+    return AccessGuard<V>(std::move(*raw));
+}
+
+}  // namespace detail
+
+/// A double-ended iterator over entries in key order. next() walks up from the lower bound,
+/// next_back() down from the upper bound; they meet without returning an entry twice. An empty
+/// or inverted range returns nothing.
+template <Key K, Value V>
+class Range {
+public:
+    explicit Range(detail::RawRange raw) noexcept : raw_(std::move(raw)) {}
+
+    Task<Result<std::optional<Entry<K, V>>>> next() {
+        auto raw = co_await raw_.next();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+    Task<Result<std::optional<Entry<K, V>>>> next_back() {
+        auto raw = co_await raw_.next_back();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+
+private:
+    detail::RawRange raw_;
+};
+
+/// Read operations shared by Table and ReadOnlyTable.
+template <Key K, Value V>
+class ReadableTable {
+public:
+    using KeyType = K;
+    using ValueType = V;
+
+    /// The table's name.
+    const std::string& name() const { return raw_.schema().name; }
+    /// Number of entries.
+    std::uint64_t len() const { return raw_.len(); }
+    bool is_empty() const { return len() == 0; }
+
+    /// The value stored under `key`, or none.
+    Task<Result<std::optional<AccessGuard<V>>>> get(const K& key) const {
+        Bytes encoded = encode(key);
+        auto raw = co_await raw_.get(encoded);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_guard<V>(std::move(*raw));
+    }
+    /// The entry with the smallest / largest key, or none.
+    Task<Result<std::optional<Entry<K, V>>>> first() const {
+        auto raw = co_await raw_.first();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+    Task<Result<std::optional<Entry<K, V>>>> last() const {
+        auto raw = co_await raw_.last();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+    /// Entries with lower <= key <= upper (per the bounds' kinds).
+    Result<Range<K, V>> range(const Bound<K>& lower, const Bound<K>& upper) const {
+        auto raw = raw_.range(lower.raw(), upper.raw());
+        if (!raw) {
+            return raw.error();
+        }
+        return Range<K, V>(std::move(*raw));
+    }
+    /// Every entry.
+    Result<Range<K, V>> iter() const { return range(Bound<K>::unbounded(), Bound<K>::unbounded()); }
+
+protected:
+    explicit ReadableTable(detail::RawTable raw) noexcept : raw_(std::move(raw)) {}
+    detail::RawTable raw_;
+};
+
+/// A table of a write transaction. Sees the transaction's own changes.
+template <Key K, Value V>
+class Table : public ReadableTable<K, V> {
+public:
+    explicit Table(detail::RawTable raw) noexcept : ReadableTable<K, V>(std::move(raw)) {}
+
+    /// Inserts or replaces; returns the previous value. Errors: value_too_large (the key or
+    /// value exceeds 3 GiB, or the pair 3.75 GiB; the table is unchanged), no_space.
+    Task<Result<std::optional<AccessGuard<V>>>> insert(const K& key, const V& value) {
+        Bytes k = encode(key);
+        Bytes v = encode(value);
+        auto raw = co_await this->raw_.insert(k, v);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_guard<V>(std::move(*raw));
+    }
+    /// Removes `key`; returns its value, or none if absent.
+    Task<Result<std::optional<AccessGuard<V>>>> remove(const K& key) {
+        Bytes k = encode(key);
+        auto raw = co_await this->raw_.remove(k);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_guard<V>(std::move(*raw));
+    }
+    /// Removes and returns the entry with the smallest / largest key, or none.
+    Task<Result<std::optional<Entry<K, V>>>> pop_first() {
+        auto raw = co_await this->raw_.pop_first();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+    Task<Result<std::optional<Entry<K, V>>>> pop_last() {
+        auto raw = co_await this->raw_.pop_last();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+};
+
+/// A table of a read transaction's snapshot.
+template <Key K, Value V>
+class ReadOnlyTable : public ReadableTable<K, V> {
+public:
+    explicit ReadOnlyTable(detail::RawTable raw) noexcept : ReadableTable<K, V>(std::move(raw)) {}
+};
+
+}  // namespace ringdb

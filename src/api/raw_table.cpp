@@ -1,0 +1,222 @@
+// The untyped table handle over the engine's trees (include/ringdb/raw_table.hpp).
+//
+// A handle to a write transaction's table refers to a tree the transaction owns; the
+// transaction drops its trees when it ends, so every operation first checks that the
+// transaction is still active (transaction_finished otherwise) and only then touches the tree.
+
+#include <ringdb/raw_table.hpp>
+
+#include <cstring>
+
+#include "engine/btree/cursor.hpp"
+#include "engine/txn/read_txn.hpp"
+#include "engine/txn/write_txn.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::detail {
+
+struct RawTable::Impl {
+    std::shared_ptr<engine::WriteTxn> write;
+    engine::OpenTable* open = nullptr;
+    std::shared_ptr<engine::ReadTable> read;
+
+    Impl() = default;
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() {
+        if (write != nullptr) {
+            write->close_table(open);
+        }
+    }
+
+    Status usable() const {
+        if (write != nullptr && !write->active()) {
+            return Error{Errc::transaction_finished};
+        }
+        return ok();
+    }
+    engine::Btree& tree() const { return write != nullptr ? open->tree : read->tree; }
+    const TableSchema& schema() const { return write != nullptr ? open->schema : read->schema; }
+};
+
+struct RawRange::Impl {
+    std::shared_ptr<RawTable::Impl> table;
+    engine::Cursor cursor;
+
+    Impl(std::shared_ptr<RawTable::Impl> t, engine::Bound lower, engine::Bound upper)
+        : table(std::move(t)), cursor(table->tree(), lower, upper) {}
+};
+
+namespace {
+
+RawEntry copy_entry(ByteView key, ByteView value) {
+    auto buffer = std::make_shared<Bytes>(key.size() + value.size());
+    if (!key.empty()) {
+        std::memcpy(buffer->data(), key.data(), key.size());
+    }
+    if (!value.empty()) {
+        std::memcpy(buffer->data() + key.size(), value.data(), value.size());
+    }
+    ByteView all(*buffer);
+    return RawEntry{buffer, all.first(key.size()), all.subspan(key.size())};
+}
+
+engine::Bound to_engine(const RawBound& bound) {
+    switch (bound.kind) {
+        case RawBoundKind::included:
+            return engine::Bound::included(bound.key);
+        case RawBoundKind::excluded:
+            return engine::Bound::excluded(bound.key);
+        case RawBoundKind::unbounded:
+            break;
+    }
+    return engine::Bound::unbounded();
+}
+
+std::optional<RawGuard> owned(std::optional<engine::OwnedBytes> bytes) {
+    if (!bytes) {
+        return std::nullopt;
+    }
+    return RawGuard::owning(std::move(*bytes));
+}
+
+}  // namespace
+
+RawGuard RawGuard::owning(Bytes bytes) {
+    auto buffer = std::make_shared<Bytes>(std::move(bytes));
+    ByteView view(*buffer);
+    return RawGuard{std::move(buffer), view};
+}
+
+RawRange::RawRange() = default;
+RawRange::RawRange(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
+RawRange::RawRange(RawRange&&) noexcept = default;
+RawRange& RawRange::operator=(RawRange&&) noexcept = default;
+RawRange::~RawRange() = default;
+
+Task<Result<std::optional<RawEntry>>> RawRange::next() {
+    if (impl_ == nullptr) {
+        co_return std::optional<RawEntry>{};
+    }
+    RINGDB_CO_TRY(impl_->table->usable());
+    RINGDB_CO_TRY_ASSIGN(auto entry, co_await impl_->cursor.next());
+    if (!entry) {
+        co_return std::optional<RawEntry>{};
+    }
+    co_return std::optional<RawEntry>{copy_entry(entry->key, entry->value)};
+}
+
+Task<Result<std::optional<RawEntry>>> RawRange::next_back() {
+    if (impl_ == nullptr) {
+        co_return std::optional<RawEntry>{};
+    }
+    RINGDB_CO_TRY(impl_->table->usable());
+    RINGDB_CO_TRY_ASSIGN(auto entry, co_await impl_->cursor.next_back());
+    if (!entry) {
+        co_return std::optional<RawEntry>{};
+    }
+    co_return std::optional<RawEntry>{copy_entry(entry->key, entry->value)};
+}
+
+Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> txn,
+                                            TableSchema schema, KeyOrder order) {
+    RINGDB_CO_TRY_ASSIGN(engine::OpenTable* table,
+                         co_await txn->open_table(std::move(schema), order));
+    auto impl = std::make_shared<Impl>();
+    impl->write = std::move(txn);
+    impl->open = table;
+    co_return RawTable(std::move(impl));
+}
+
+Task<Result<RawTable>> RawTable::open_read(std::shared_ptr<engine::ReadTxn> txn,
+                                           TableSchema schema, KeyOrder order) {
+    RINGDB_CO_TRY_ASSIGN(auto table, co_await txn->open_table(std::move(schema), order));
+    auto impl = std::make_shared<Impl>();
+    impl->read = std::move(table);
+    co_return RawTable(std::move(impl));
+}
+
+RawTable::~RawTable() = default;
+
+const TableSchema& RawTable::schema() const { return impl_->schema(); }
+
+std::uint64_t RawTable::len() const {
+    if (!impl_->usable()) {
+        return 0;
+    }
+    return impl_->tree().length();
+}
+
+Task<Result<std::optional<RawGuard>>> RawTable::get(ByteView key) const {
+    RINGDB_CO_TRY(impl_->usable());
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await impl_->tree().get(key));
+    if (!found) {
+        co_return std::optional<RawGuard>{};
+    }
+    co_return std::optional<RawGuard>{RawGuard{found->page, found->bytes}};
+}
+
+Task<Result<std::optional<RawEntry>>> RawTable::first() const {
+    RINGDB_CO_TRY(impl_->usable());
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await impl_->tree().first());
+    if (!found) {
+        co_return std::optional<RawEntry>{};
+    }
+    co_return std::optional<RawEntry>{RawEntry{found->page, found->key, found->value}};
+}
+
+Task<Result<std::optional<RawEntry>>> RawTable::last() const {
+    RINGDB_CO_TRY(impl_->usable());
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await impl_->tree().last());
+    if (!found) {
+        co_return std::optional<RawEntry>{};
+    }
+    co_return std::optional<RawEntry>{RawEntry{found->page, found->key, found->value}};
+}
+
+Task<Result<std::optional<RawGuard>>> RawTable::insert(ByteView key, ByteView value) {
+    RINGDB_CO_TRY(impl_->usable());
+    if (impl_->write == nullptr) {
+        co_return Error{Errc::invalid_argument};
+    }
+    RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await impl_->tree().insert(key, value));
+    co_return owned(std::move(old));
+}
+
+Task<Result<std::optional<RawGuard>>> RawTable::remove(ByteView key) {
+    RINGDB_CO_TRY(impl_->usable());
+    if (impl_->write == nullptr) {
+        co_return Error{Errc::invalid_argument};
+    }
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await impl_->tree().remove(key));
+    co_return owned(std::move(old));
+}
+
+Task<Result<std::optional<RawEntry>>> RawTable::pop_first() {
+    RINGDB_CO_TRY_ASSIGN(auto entry, co_await first());
+    if (!entry) {
+        co_return std::optional<RawEntry>{};
+    }
+    RawEntry copy = copy_entry(entry->key, entry->value);
+    RINGDB_CO_TRY(co_await remove(copy.key));
+    co_return std::optional<RawEntry>{std::move(copy)};
+}
+
+Task<Result<std::optional<RawEntry>>> RawTable::pop_last() {
+    RINGDB_CO_TRY_ASSIGN(auto entry, co_await last());
+    if (!entry) {
+        co_return std::optional<RawEntry>{};
+    }
+    RawEntry copy = copy_entry(entry->key, entry->value);
+    RINGDB_CO_TRY(co_await remove(copy.key));
+    co_return std::optional<RawEntry>{std::move(copy)};
+}
+
+Result<RawRange> RawTable::range(RawBound lower, RawBound upper) const {
+    RINGDB_TRY(impl_->usable());
+    auto impl = std::make_unique<RawRange::Impl>(impl_, to_engine(lower), to_engine(upper));
+    return RawRange(std::move(impl));
+}
+
+}  // namespace ringdb::detail
