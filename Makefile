@@ -9,10 +9,14 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_COMMON = -DRINGDB_WERROR=ON
 
-.PHONY: demo test setup lint debug asan tsan release bench bench-smoke test-debug test-asan \
+.PHONY: demo io-demo test setup lint debug asan tsan release bench bench-smoke test-debug test-asan \
         test-tsan clean
 
 demo: setup release
+	$(BUILD)/release/examples/demo
+
+# The I/O layer on its own: concurrent writes, O_DIRECT reads at depth 1 and 32, two rings.
+io-demo: setup release
 	$(BUILD)/release/examples/io_demo
 
 test: setup lint test-debug test-asan test-tsan bench-smoke
