@@ -3,6 +3,7 @@
 // verify, free_all, and balance (height and fill) under bulk inserts and removals.
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <random>
 
@@ -363,4 +364,35 @@ TEST_CASE("btree free_all frees exactly the visited pages", "[engine][btree]") {
     CHECK(freed.size() == freed_list.size());
     CHECK(freed == visited);
     CHECK(pages.live_pages().empty());
+}
+
+// Manual timing (hidden; run with "[btree-bench]" in an optimized build): bulk load of random
+// 24-byte keys with 150-byte values in one transaction, finalize, then point lookups.
+TEST_CASE("btree bulk load timing", "[.][btree-bench]") {
+    std::mt19937_64 rng(42);
+    MemoryTreePages pages(4096);
+    Btree tree(pages, compare_bytes, BtreeRoot{});
+    const std::size_t count = 1'000'000;
+    std::vector<Bytes> keys(count);
+    for (auto& key : keys) {
+        key = filled(24, static_cast<std::uint32_t>(rng()));
+    }
+    Bytes value = filled(150, 3);
+    auto start = std::chrono::steady_clock::now();
+    for (const auto& key : keys) {
+        (void)sync_wait(tree.insert(key, value));
+    }
+    BtreeRoot root = finalize(tree);
+    auto loaded = std::chrono::steady_clock::now();
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < count; i += 1) {
+        auto r = sync_wait(tree.get(keys[(i * 7919) % count]));
+        found += (r && *r) ? 1 : 0;
+    }
+    auto looked = std::chrono::steady_clock::now();
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    WARN("load+finalize " << ms(loaded - start) << " ms, 1M gets " << ms(looked - loaded)
+                          << " ms, pages " << pages.live_pages().size() << ", root order "
+                          << root.page.order());
+    CHECK(found == count);
 }

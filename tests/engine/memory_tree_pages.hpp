@@ -16,6 +16,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -155,8 +157,8 @@ public:
 
 private:
     std::uint32_t page_size_;
-    std::map<PageNumber, MutPageRef> pages_;
-    std::set<PageNumber> dirty_;
+    std::unordered_map<PageNumber, MutPageRef> pages_;
+    std::unordered_set<PageNumber> dirty_;
     std::set<PageNumber> freed_set_;
     std::map<unsigned, std::vector<PageNumber>> released_blocks_;
     std::uint64_t next_index_ = 1;

@@ -9,7 +9,13 @@
 // a cached page costs no coroutine frame (docs/coroutines.md rule 7):
 //   PageRef page = pages.try_read(pn);
 //   if (!page) { RINGDB_CO_TRY_ASSIGN(page, co_await pages.read(pn)); }
-// ReadPage below packages exactly that as one awaitable.
+// ReadPage below packages exactly that as one awaitable; bind it to a named local before
+// awaiting it (`ReadPage read{pages, pn}; auto page = co_await read;`), as docs/coroutines.md
+// rule 2 asks for objects with non-trivial members.
+//
+// Guarantees the B-tree relies on: try_read() never returns null for a dirty page; writable()
+// returns null only for committed pages; allocate(bytes) returns a block of order
+// order_for(bytes, P) with a buffer object no guard can hold yet.
 //
 // Errors: read() returns Errc::corrupted for a page number that is not a valid block inside the
 // layout (data from disk is input), Errc::io / previous_io for device failures. allocate()
