@@ -182,6 +182,8 @@ TEST_CASE("random bytes never parse into an out-of-bounds view", "[engine][btree
     std::uint64_t seed = test_seed();
     INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
+    int parsed = 0;
+    int rejected = 0;
     for (int round = 0; round < 3000; ++round) {
         Bytes page(512);
         for (auto& b : page) {
@@ -191,8 +193,20 @@ TEST_CASE("random bytes never parse into an out-of-bounds view", "[engine][btree
         page[1] = std::byte{0};
         ringdb::util::store_le16(page.data() + 2, static_cast<std::uint16_t>(1 + rng() % 8));
         ringdb::util::store_le32(page.data() + 4, 0);
-        // Whatever parses must be readable in full without leaving the block.
-        if (auto leaf = LeafView::parse(page, kPage)) {
+        // Whatever parses must be readable in full without leaving the block; whatever does
+        // not is reported as corruption of this page.
+        auto leaf = LeafView::parse(page, kPage);
+        auto branch = BranchView::parse(page, kPage);
+        for (const ringdb::Error* e : {leaf ? nullptr : &leaf.error(),
+                                       branch ? nullptr : &branch.error()}) {
+            if (e != nullptr) {
+                CHECK(e->code == ringdb::Errc::corrupted);
+                ++rejected;
+            } else {
+                ++parsed;
+            }
+        }
+        if (leaf) {
             std::size_t total = 0;
             for (std::uint32_t i = 0; i < leaf->count(); ++i) {
                 total += leaf->key(i).size() + leaf->value(i).size();
@@ -200,13 +214,14 @@ TEST_CASE("random bytes never parse into an out-of-bounds view", "[engine][btree
             CHECK(total <= page.size());
             (void)leaf->search(bytes_of("k"), compare_bytes);
         }
-        if (auto branch = BranchView::parse(page, kPage)) {
+        if (branch) {
             for (std::uint32_t i = 0; i < branch->key_count(); ++i) {
                 CHECK(branch->key(i).size() <= page.size());
             }
             (void)branch->find_child(bytes_of("k"), compare_bytes);
         }
     }
+    REQUIRE(parsed + rejected == 6000);
 }
 
 TEST_CASE("leaf partition halves by bytes and isolates huge entries", "[engine][btree]") {
