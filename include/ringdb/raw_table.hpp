@@ -7,6 +7,7 @@
 // the table, the transaction or later modifications are gone.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -67,6 +68,32 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+/// Decides, for one entry, whether an extract or retain operation acts on it. An error stops
+/// the operation and is returned.
+using RawPredicate = std::function<Result<bool>(ByteView key, ByteView value)>;
+
+/// A range that removes each entry it yields (extract_if): entries the predicate rejects are
+/// skipped and kept; entries never reached (the caller stops early) are kept.
+class RawExtract {
+public:
+    RawExtract(RawRange range, std::shared_ptr<void> table, RawPredicate predicate) noexcept;
+    RawExtract(RawExtract&&) noexcept;
+    RawExtract& operator=(RawExtract&&) noexcept;
+    RawExtract(const RawExtract&) = delete;
+    RawExtract& operator=(const RawExtract&) = delete;
+    ~RawExtract();
+
+    Task<Result<std::optional<RawEntry>>> next();
+    Task<Result<std::optional<RawEntry>>> next_back();
+
+private:
+    Task<Result<std::optional<RawEntry>>> step(bool forward);
+
+    RawRange range_;
+    std::shared_ptr<void> table_;  // RawTable::Impl
+    RawPredicate predicate_;
+};
+
 class RawTable {
 public:
     /// Opens (creating if missing) a table in a write transaction.
@@ -97,6 +124,12 @@ public:
     Task<Result<std::optional<RawEntry>>> pop_last();
     /// REQUIRES for the bounds' keys: encoded with the table's key codec.
     Result<RawRange> range(RawBound lower, RawBound upper) const;
+    /// Removes every entry in the range; returns how many.
+    Task<Result<std::uint64_t>> drain(RawBound lower, RawBound upper);
+    /// Removes the entries in the range for which `keep` returns false; returns how many.
+    Task<Result<std::uint64_t>> retain_in(RawBound lower, RawBound upper, RawPredicate keep);
+    /// A range that removes and yields the entries for which `take` returns true.
+    Result<RawExtract> extract_from_if(RawBound lower, RawBound upper, RawPredicate take);
 
     struct Impl;
 

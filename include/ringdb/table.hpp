@@ -109,6 +109,49 @@ private:
     detail::RawRange raw_;
 };
 
+/// A range that removes each entry it yields (Table::extract_if / extract_from_if). Entries
+/// the predicate rejects stay; so do entries not reached when the caller stops early.
+template <Key K, Value V>
+class ExtractIf {
+public:
+    explicit ExtractIf(detail::RawExtract raw) noexcept : raw_(std::move(raw)) {}
+
+    Task<Result<std::optional<Entry<K, V>>>> next() {
+        auto raw = co_await raw_.next();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+    Task<Result<std::optional<Entry<K, V>>>> next_back() {
+        auto raw = co_await raw_.next_back();
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+
+private:
+    detail::RawExtract raw_;
+};
+
+namespace detail {
+
+/// Adapts a typed predicate to raw bytes; entries that do not decode are corrupted.
+template <Value K, Value V, class Predicate>
+RawPredicate raw_predicate(Predicate predicate) {
+    return [predicate = std::move(predicate)](ByteView k, ByteView v) -> Result<bool> {
+        auto key = Codec<K>::decode(k);
+        auto value = Codec<V>::decode(v);
+        if (!key || !value) {
+            return Error{Errc::corrupted};
+        }
+        return static_cast<bool>(predicate(*key, *value));
+    };
+}
+
+}  // namespace detail
+
 /// Read operations shared by Table and ReadOnlyTable.
 template <Key K, Value V>
 class ReadableTable {
@@ -202,6 +245,61 @@ public:
             co_return raw.error();
         }
         co_return detail::typed_entry<K, V>(std::move(*raw));
+    }
+
+    /// Removes every entry in the range; returns how many.
+    // Bounds are hoisted into named locals throughout: g++ 12 miscompiles temporaries with
+    // non-trivial members inside a co_await expression (docs/coroutines.md rule 2).
+    Task<Result<std::uint64_t>> drain(const Bound<K>& lower, const Bound<K>& upper) {
+        detail::RawBound from = lower.raw();
+        detail::RawBound to = upper.raw();
+        auto removed = co_await this->raw_.drain(std::move(from), std::move(to));
+        co_return removed;
+    }
+    Task<Result<std::uint64_t>> drain_all() {
+        detail::RawBound from;
+        detail::RawBound to;
+        auto removed = co_await this->raw_.drain(std::move(from), std::move(to));
+        co_return removed;
+    }
+
+    /// Keeps only the entries (in the range) for which keep(key, value) is true; returns how
+    /// many were removed. An inverted range removes nothing. `keep` must not use the table.
+    template <class Predicate>
+    Task<Result<std::uint64_t>> retain_in(const Bound<K>& lower, const Bound<K>& upper,
+                                          Predicate keep) {
+        detail::RawPredicate raw = detail::raw_predicate<K, V>(std::move(keep));
+        detail::RawBound from = lower.raw();
+        detail::RawBound to = upper.raw();
+        auto removed = co_await this->raw_.retain_in(std::move(from), std::move(to),
+                                                     std::move(raw));
+        co_return removed;
+    }
+    template <class Predicate>
+    Task<Result<std::uint64_t>> retain(Predicate keep) {
+        detail::RawPredicate raw = detail::raw_predicate<K, V>(std::move(keep));
+        detail::RawBound from;
+        detail::RawBound to;
+        auto removed = co_await this->raw_.retain_in(std::move(from), std::move(to),
+                                                     std::move(raw));
+        co_return removed;
+    }
+
+    /// A lazy range that removes and yields each entry for which take(key, value) is true, at
+    /// the moment it is yielded. REQUIRES: the table outlives the returned range.
+    template <class Predicate>
+    Result<ExtractIf<K, V>> extract_from_if(const Bound<K>& lower, const Bound<K>& upper,
+                                            Predicate take) {
+        auto raw = this->raw_.extract_from_if(lower.raw(), upper.raw(),
+                                              detail::raw_predicate<K, V>(std::move(take)));
+        if (!raw) {
+            return raw.error();
+        }
+        return ExtractIf<K, V>(std::move(*raw));
+    }
+    template <class Predicate>
+    Result<ExtractIf<K, V>> extract_if(Predicate take) {
+        return extract_from_if(Bound<K>::unbounded(), Bound<K>::unbounded(), std::move(take));
     }
 };
 

@@ -219,4 +219,100 @@ Result<RawRange> RawTable::range(RawBound lower, RawBound upper) const {
     return RawRange(std::move(impl));
 }
 
+namespace {
+
+// Removes a key through a table impl held type-erased by RawExtract.
+Task<Result<bool>> remove_key(RawTable::Impl& table, ByteView key) {
+    RINGDB_CO_TRY(table.usable());
+    if (table.write == nullptr) {
+        co_return Error{Errc::invalid_argument};
+    }
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await table.tree().remove(key));
+    co_return old.has_value();
+}
+
+}  // namespace
+
+RawExtract::RawExtract(RawRange range, std::shared_ptr<void> table, RawPredicate predicate) noexcept
+    : range_(std::move(range)), table_(std::move(table)), predicate_(std::move(predicate)) {}
+RawExtract::RawExtract(RawExtract&&) noexcept = default;
+RawExtract& RawExtract::operator=(RawExtract&&) noexcept = default;
+RawExtract::~RawExtract() = default;
+
+Task<Result<std::optional<RawEntry>>> RawExtract::next() {
+    auto entry = co_await step(true);
+    co_return entry;
+}
+
+Task<Result<std::optional<RawEntry>>> RawExtract::next_back() {
+    auto entry = co_await step(false);
+    co_return entry;
+}
+
+Task<Result<std::optional<RawEntry>>> RawExtract::step(bool forward) {
+    auto& table = *static_cast<RawTable::Impl*>(table_.get());
+    // Each round consumes one entry of the range, so the loop ends with the range.
+    for (;;) {
+        Result<std::optional<RawEntry>> entry = std::optional<RawEntry>{};
+        if (forward) {
+            entry = co_await range_.next();
+        } else {
+            entry = co_await range_.next_back();
+        }
+        if (!entry || !*entry) {
+            co_return entry;
+        }
+        RINGDB_CO_TRY_ASSIGN(bool take, predicate_((*entry)->key, (*entry)->value));
+        if (!take) {
+            continue;
+        }
+        // The entry is a copy, so removing its key leaves the returned bytes intact; the range
+        // re-seeks past it on its next step.
+        RINGDB_CO_TRY(co_await remove_key(table, (*entry)->key));
+        co_return entry;
+    }
+}
+
+Task<Result<std::uint64_t>> RawTable::drain(RawBound lower, RawBound upper) {
+    RawPredicate all = [](ByteView, ByteView) -> Result<bool> { return true; };
+    RINGDB_CO_TRY_ASSIGN(RawExtract extract, extract_from_if(std::move(lower), std::move(upper),
+                                                             std::move(all)));
+    std::uint64_t removed = 0;
+    for (std::uint64_t guard = 0; guard <= impl_->tree().length() + removed; ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract.next());
+        if (!entry) {
+            co_return removed;
+        }
+        ++removed;
+    }
+    co_return removed;
+}
+
+Task<Result<std::uint64_t>> RawTable::retain_in(RawBound lower, RawBound upper, RawPredicate keep) {
+    RawPredicate take = [keep = std::move(keep)](ByteView k, ByteView v) -> Result<bool> {
+        RINGDB_TRY_ASSIGN(bool kept, keep(k, v));
+        return !kept;
+    };
+    RINGDB_CO_TRY_ASSIGN(RawExtract extract, extract_from_if(std::move(lower), std::move(upper),
+                                                             std::move(take)));
+    std::uint64_t removed = 0;
+    for (std::uint64_t guard = 0; guard <= impl_->tree().length() + removed; ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract.next());
+        if (!entry) {
+            co_return removed;
+        }
+        ++removed;
+    }
+    co_return removed;
+}
+
+Result<RawExtract> RawTable::extract_from_if(RawBound lower, RawBound upper, RawPredicate take) {
+    RINGDB_TRY(impl_->usable());
+    if (impl_->write == nullptr) {
+        return Error{Errc::invalid_argument};
+    }
+    RINGDB_TRY_ASSIGN(RawRange range, this->range(std::move(lower), std::move(upper)));
+    return RawExtract(std::move(range), impl_, std::move(take));
+}
+
 }  // namespace ringdb::detail

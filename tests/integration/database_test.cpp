@@ -270,3 +270,48 @@ TEST_CASE("Closing with a live write transaction is refused", "[integration]") {
     REQUIRE(sync_wait(db.begin_write()).error().code == Errc::database_closed);
     REQUIRE(db.begin_read().error().code == Errc::database_closed);
 }
+
+TEST_CASE("drain, retain and extract_if remove exactly what they say", "[integration]") {
+    ringdb::test::TempDir dir;
+    auto db = create_db(dir.file("db"));
+    auto fill = [](ringdb::Table<std::uint64_t, std::string>& table) {
+        for (std::uint64_t i = 0; i < 100; ++i) {
+            REQUIRE(sync_wait(table.insert(i, std::to_string(i))).has_value());
+        }
+    };
+    using B = Bound<std::uint64_t>;
+    auto txn = write(db);
+    auto table = users(txn);
+    fill(table);
+    REQUIRE(*sync_wait(table.drain(B::included(50), B::excluded(80))) == 30);
+    REQUIRE(table.len() == 70);
+    REQUIRE(keys_forward(table, B::included(48), B::included(81)) ==
+            std::vector<std::uint64_t>{48, 49, 80, 81});
+    REQUIRE(*sync_wait(table.drain(B::included(9), B::included(3))) == 0);
+
+    auto odd = [](const std::uint64_t& k, const std::string&) { return k % 2 == 1; };
+    REQUIRE(*sync_wait(table.retain(odd)) == 35);
+    REQUIRE(table.len() == 35);
+    REQUIRE(*sync_wait(table.retain_in(B::included(90), B::included(10), odd)) == 0);
+
+    // extract_if removes only what it yields: stop after two and the rest stay.
+    auto extract = table.extract_from_if(B::included(10), B::unbounded(),
+                                         [](const std::uint64_t& k, const std::string& v) {
+                                             return k < 20 && v == std::to_string(k);
+                                         });
+    REQUIRE(extract.has_value());
+    auto first = sync_wait(extract->next());
+    REQUIRE((*first)->key.value().value() == 11);
+    auto from_back = sync_wait(extract->next_back());
+    REQUIRE((*from_back)->key.value().value() == 19);
+    REQUIRE(table.len() == 33);
+    REQUIRE_FALSE(sync_wait(table.get(11))->has_value());
+    REQUIRE(sync_wait(table.get(13))->has_value());
+    REQUIRE(*sync_wait(table.drain_all()) == 33);
+    REQUIRE(table.is_empty());
+    txn.abort();
+
+    auto again = write(db);
+    auto reopened = users(again);
+    REQUIRE(reopened.is_empty());
+}
