@@ -27,6 +27,7 @@
 #include <ringdb/result.hpp>
 #include <ringdb/task.hpp>
 #include <ringdb/transaction.hpp>
+#include <ringdb/verify.hpp>
 
 namespace ringdb::engine {
 class DatabaseCore;
@@ -53,6 +54,12 @@ public:
     Task<Result<WriteTransaction>> begin_write();
     /// A snapshot of the latest commit. Errors: database_closed.
     Result<ReadTransaction> begin_read();
+
+    /// Checks the latest commit at `level`, beside readers and writers (its snapshot is pinned
+    /// while it runs). Damage is reported in the VerifyReport, not as an error; at
+    /// VerifyLevel::pages every problem a page walk finds (checksum or structure) counts as a
+    /// corrupt page. Errors: database_closed, io.
+    Task<Result<VerifyReport>> verify_integrity(VerifyLevel level = VerifyLevel::full);
 
     /// Final commit with the allocator state, file trimmed, recovery flag cleared, file closed.
     /// Errors: transaction_in_progress (a write transaction is live; nothing is closed),

@@ -4,6 +4,7 @@
 
 #include "engine/txn/database_core.hpp"
 #include "engine/txn/read_txn.hpp"
+#include "engine/txn/verify_database.hpp"
 #include "engine/txn/write_txn.hpp"
 
 namespace ringdb {
@@ -66,6 +67,15 @@ Result<ReadTransaction> Database::begin_read() {
         return txn.error();
     }
     return ReadTransaction(std::move(*txn));
+}
+
+Task<Result<VerifyReport>> Database::verify_integrity(VerifyLevel level) {
+    if (core_ == nullptr || core_->closed()) {
+        co_return Error{Errc::database_closed};
+    }
+    std::shared_ptr<engine::DatabaseCore> core = core_;
+    auto report = co_await engine::verify_database(std::move(core), level);
+    co_return report;
 }
 
 Task<Status> Database::close() {

@@ -124,6 +124,19 @@ bool BuddyAllocator::is_free(PageNumber block) const {
     return false;
 }
 
+bool BuddyAllocator::can_free(PageNumber block) const {
+    if (!block.is_valid() || block.index() + block.pages() > layout_pages_ || is_free(block)) {
+        return false;
+    }
+    for (unsigned o = 0; o < block.order(); ++o) {
+        auto it = free_[o].lower_bound(block.index());
+        if (it != free_[o].end() && *it < block.index() + block.pages()) {
+            return false;
+        }
+    }
+    return true;
+}
+
 void BuddyAllocator::grow(std::uint64_t new_layout_pages) {
     RINGDB_ASSERT(new_layout_pages >= layout_pages_);
     std::uint64_t old = layout_pages_;

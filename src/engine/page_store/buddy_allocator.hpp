@@ -41,6 +41,9 @@ public:
     Status mark_allocated(PageNumber block);
     /// Whether every page of the block is free.
     bool is_free(PageNumber block) const;
+    /// Whether free(block) is consistent: a valid block inside the extent, none of whose pages
+    /// is free. Used on page numbers read from disk before they are freed.
+    bool can_free(PageNumber block) const;
 
     /// Extends the extent; the new pages are free. REQUIRES: new_layout_pages >= current.
     void grow(std::uint64_t new_layout_pages);

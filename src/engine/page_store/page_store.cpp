@@ -221,6 +221,15 @@ void PageStore::free(PageNumber page) {
     allocator_->free(page);
 }
 
+Status PageStore::free_committed(PageNumber page) {
+    std::lock_guard lock(allocator_mutex_);
+    if (!allocator_->can_free(page)) {
+        return Error{Errc::corrupted, 0, page.raw()};
+    }
+    allocator_->free(page);
+    return ok();
+}
+
 std::uint64_t PageStore::allocated_pages() const {
     std::lock_guard lock(allocator_mutex_);
     return allocator_ ? allocator_->allocated_pages() : 0;

@@ -107,6 +107,9 @@ public:
     /// no_space when the order exceeds kMaxOrder.
     Result<PageNumber> allocate(unsigned order);
     void free(PageNumber page);
+    /// Frees a block whose number was read from disk (the freed-page table): Errc::corrupted,
+    /// and nothing freed, if it is malformed, outside the layout or (partly) free already.
+    Status free_committed(PageNumber page);
     std::uint64_t allocated_pages() const;
     std::uint64_t free_pages() const;
     std::uint64_t layout_pages() const;

@@ -239,10 +239,7 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed) {
         }
         for (std::size_t i = 0; i < entry->value.size(); i += 8) {
             auto page = PageNumber::from_raw(util::load_le64(entry->value.data() + i));
-            if (!page.is_valid()) {
-                co_return Error{Errc::corrupted, 0, page.raw()};
-            }
-            core_->store().free(page);
+            RINGDB_CO_TRY(core_->store().free_committed(page));
         }
         Bytes key(entry->key.begin(), entry->key.end());
         RINGDB_CO_TRY(co_await freed.remove(key));

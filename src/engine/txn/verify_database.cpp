@@ -1,0 +1,107 @@
+#include "engine/txn/verify_database.hpp"
+
+#include <chrono>
+#include <cstring>
+
+#include "engine/btree/cursor.hpp"
+#include "engine/btree/verify.hpp"
+#include "engine/table/key_order.hpp"
+#include "engine/table/table_tree.hpp"
+#include "engine/txn/txn_pages.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+// The public report (engine::VerifyReport is the per-tree report of btree/verify.hpp).
+using DatabaseReport = ringdb::VerifyReport;
+
+struct Verifier {
+    TreePages& pages;
+    DatabaseReport& report;
+    bool structure = false;
+
+    // Verifies one tree; problems become report entries. I/O errors are returned.
+    Task<Status> tree(const std::string& table, KeyCompare compare, const BtreeRoot& root) {
+        auto checked = co_await verify_tree(pages, structure ? compare : nullptr, root);
+        if (!checked) {
+            if (checked.error().code != Errc::corrupted) {
+                co_return checked.error();
+            }
+            report.details.push_back({checked.error().detail, table, "unreadable page"});
+            ++report.pages_corrupt;
+            co_return ok();
+        }
+        report.pages_checked += checked->pages_checked;
+        for (const auto& problem : checked->problems) {
+            report.details.push_back({problem.page.raw(), table, problem.what});
+            ++report.pages_corrupt;
+        }
+        co_return ok();
+    }
+
+    // Verifies a table tree and every table it names.
+    Task<Status> table_tree(const BtreeRoot& root, bool system) {
+        RINGDB_CO_TRY(co_await tree("", &compare_bytes, root));
+        TableTree tables(pages, root);
+        Cursor cursor(tables.tree(), Bound::unbounded(), Bound::unbounded());
+        for (std::uint64_t guard = 0; guard <= tables.tree().length(); ++guard) {
+            auto entry = co_await cursor.next();
+            if (!entry) {
+                if (entry.error().code != Errc::corrupted) {
+                    co_return entry.error();
+                }
+                report.details.push_back({entry.error().detail, "", "unreadable table tree"});
+                ++report.pages_corrupt;
+                co_return ok();
+            }
+            if (!*entry) {
+                break;
+            }
+            std::string name((*entry)->key.size(), '\0');
+            std::memcpy(name.data(), (*entry)->key.data(), (*entry)->key.size());
+            auto table = StoredTable::decode(name, (*entry)->value);
+            if (!table) {
+                report.details.push_back({root.page.raw(), name, "damaged table definition"});
+                ++report.pages_corrupt;
+                continue;
+            }
+            KeyCompare order = system ? &compare_bytes : key_order_for(table->schema.key_type);
+            RINGDB_CO_TRY(co_await tree(name, order, table->root));
+        }
+        co_return ok();
+    }
+};
+
+}  // namespace
+
+Task<Result<DatabaseReport>> verify_database(std::shared_ptr<DatabaseCore> core,
+                                             VerifyLevel level) {
+    auto start = std::chrono::steady_clock::now();
+    DatabaseReport report;
+    const DatabaseHeader& header = core->store().disk_header();
+    report.header_valid = header.slot_valid[header.primary_index()];
+    if (level != VerifyLevel::header) {
+        CommitSlot slot = core->acquire_snapshot();
+        SnapshotPages pages(core->store());
+        Verifier verifier{pages, report, level == VerifyLevel::full};
+        Status user = co_await verifier.table_tree(slot.user_root, false);
+        Status system = ok();
+        if (user) {
+            system = co_await verifier.table_tree(slot.system_root, true);
+        }
+        core->release_snapshot(slot.transaction_id);
+        RINGDB_CO_TRY(user);
+        RINGDB_CO_TRY(system);
+        if (level == VerifyLevel::full) {
+            report.structural_valid = report.pages_corrupt == 0;
+        }
+    }
+    report.valid = report.header_valid && report.pages_corrupt == 0 &&
+                   report.structural_valid.value_or(true);
+    report.duration = std::chrono::steady_clock::now() - start;
+    co_return report;
+}
+
+}  // namespace ringdb::engine
