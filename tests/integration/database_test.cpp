@@ -315,3 +315,40 @@ TEST_CASE("drain, retain and extract_if remove exactly what they say", "[integra
     auto reopened = users(again);
     REQUIRE(reopened.is_empty());
 }
+
+TEST_CASE("Non-durable commits are visible at once and made durable by close", "[integration]") {
+    ringdb::test::TempDir dir;
+    std::string path = dir.file("db");
+    {
+        auto db = create_db(path);
+        auto txn = write(db);
+        txn.set_durability(ringdb::Durability::none);
+        REQUIRE(sync_wait(users(txn).insert(1, "fast")).has_value());
+        REQUIRE(sync_wait(txn.commit()).has_value());
+        auto reader = db.begin_read();
+        auto table = sync_wait(reader->open_table(kUsers));
+        REQUIRE(text(**sync_wait(table->get(1))) == "fast");
+        REQUIRE(sync_wait(db.close()).has_value());
+    }
+    {
+        auto db = sync_wait(Database::open(path));
+        REQUIRE(db.has_value());
+        auto reader = db->begin_read();
+        auto table = sync_wait(reader->open_table(kUsers));
+        REQUIRE(text(**sync_wait(table->get(1))) == "fast");
+        // A non-durable commit whose handle is dropped without close() is lost, like at a
+        // crash; the durable state before it is intact.
+        auto txn = sync_wait(db->begin_write());
+        txn->set_durability(ringdb::Durability::none);
+        REQUIRE(sync_wait(users(*txn).insert(2, "lost")).has_value());
+        REQUIRE(sync_wait(txn->commit()).has_value());
+    }
+    auto db = sync_wait(Database::open(path));
+    REQUIRE(db.has_value());
+    auto reader = db->begin_read();
+    auto table = sync_wait(reader->open_table(kUsers));
+    REQUIRE(text(**sync_wait(table->get(1))) == "fast");
+    REQUIRE_FALSE(sync_wait(table->get(2))->has_value());
+    auto report = sync_wait(db->verify_integrity());
+    REQUIRE(report->valid);
+}
