@@ -137,8 +137,9 @@ Task<int> run(std::string path) {
     {
         ringdb::coro::WorkerThread a;
         ringdb::coro::WorkerThread b;
-        auto both = co_await ringdb::when_all(read_back(*db, a.context(), 0, 2),
-                                              read_back(*db, b.context(), 1, 2));
+        auto readers = ringdb::when_all(read_back(*db, a.context(), 0, 2),
+                                        read_back(*db, b.context(), 1, 2));
+        auto both = co_await std::move(readers);
         auto& [ra, rb] = both;
         if (!ra || !rb) {
             co_return fail("read back", !ra ? ra.error() : rb.error());

@@ -51,7 +51,7 @@ Task<Status> PageStore::commit(CommitRequest request) {
     slot.user_root = request.user_root;
     slot.system_root = request.system_root;
     slot.layout_pages = layout_pages();
-    non_durable_ = slot;
+    publish(disk_header_, slot);
     for (auto& [number, buffer] : request.dirty_pages) {
         cache_.insert(number, buffer);
     }
@@ -119,8 +119,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
         RINGDB_CO_TRY(co_await write_header(header));
         RINGDB_CO_TRY(co_await sync(grew_since_sync_));
     }
-    disk_header_ = header;
-    non_durable_.reset();
+    publish(header, std::nullopt);
     for (auto& [number, buffer] : request.dirty_pages) {
         cache_.insert(number, buffer);
     }
@@ -199,7 +198,7 @@ Task<Status> PageStore::close() {
     header.set_recovery_required(false);
     RINGDB_CO_TRY(co_await write_header(header));
     RINGDB_CO_TRY(co_await sync(grew_since_sync_));
-    disk_header_ = header;
+    publish(header, std::nullopt);
     Status closed = co_await device_->close();
     co_return closed;
 }

@@ -63,7 +63,7 @@ Task<Result<std::unique_ptr<PageStore>>> PageStore::open(std::unique_ptr<io::Blo
         // A cleanly closed file with a damaged primary slot: treat it as needing recovery.
         header.set_recovery_required(true);
     }
-    store->disk_header_ = header;
+    store->publish(header, std::nullopt);
     store->page_size_ = header.page_size;
     co_return std::move(store);
 }
@@ -90,7 +90,7 @@ Task<Status> PageStore::initialise_new_file() {
     Status second = co_await device_->write(0, page->bytes());
     RINGDB_CO_TRY(second);
     RINGDB_CO_TRY(co_await device_->sync_all());
-    disk_header_ = header;
+    publish(header, std::nullopt);
     file_length_ = p;
     created_ = true;
     std::lock_guard lock(allocator_mutex_);
@@ -99,14 +99,38 @@ Task<Status> PageStore::initialise_new_file() {
 }
 
 CommitSlot PageStore::current() const {
+    std::lock_guard lock(state_mutex_);
     return non_durable_ ? *non_durable_ : disk_header_.primary();
+}
+
+CommitSlot PageStore::durable() const {
+    std::lock_guard lock(state_mutex_);
+    return disk_header_.primary();
+}
+
+DatabaseHeader PageStore::disk_header() const {
+    std::lock_guard lock(state_mutex_);
+    return disk_header_;
+}
+
+bool PageStore::recovery_required() const {
+    std::lock_guard lock(state_mutex_);
+    return disk_header_.recovery_required();
+}
+
+void PageStore::publish(const DatabaseHeader& header, std::optional<CommitSlot> non_durable) {
+    std::lock_guard lock(state_mutex_);
+    disk_header_ = header;
+    non_durable_ = std::move(non_durable);
 }
 
 Status PageStore::use_secondary_slot() {
     if (!disk_header_.slot_valid[disk_header_.secondary_index()]) {
         return Error{Errc::corrupted};
     }
-    disk_header_.swap_primary(false);
+    DatabaseHeader header = disk_header();
+    header.swap_primary(false);
+    publish(header, std::nullopt);
     return ok();
 }
 
@@ -173,7 +197,7 @@ Task<Status> PageStore::mark_open() {
     header.set_recovery_required(true);
     RINGDB_CO_TRY(co_await write_header(header));
     RINGDB_CO_TRY(co_await sync(grew_since_sync_));
-    disk_header_ = header;
+    publish(header, non_durable_);
     co_return ok();
 }
 

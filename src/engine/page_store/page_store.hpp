@@ -72,13 +72,13 @@ public:
     bool read_only() const noexcept { return options_.read_only; }
     bool was_created() const noexcept { return created_; }
     /// Whether the last read-write handle did not close cleanly.
-    bool recovery_required() const noexcept { return disk_header_.recovery_required(); }
+    bool recovery_required() const;
     /// The header as on disk (as far as this handle knows).
-    const DatabaseHeader& disk_header() const noexcept { return disk_header_; }
+    DatabaseHeader disk_header() const;
     /// The latest commit, durable or not: what a new reader sees.
     CommitSlot current() const;
     /// The last durable commit.
-    const CommitSlot& durable() const noexcept { return disk_header_.primary(); }
+    CommitSlot durable() const;
     std::uint64_t file_length() const noexcept { return file_length_; }
 
     // Recovery (open path only).
@@ -144,8 +144,13 @@ private:
     bool grew_since_sync_ = false;
     bool poisoned_ = false;
 
+    // The committed state, read by any thread (readers starting, verification) and published
+    // by the committer: guarded by state_mutex_ (writes; the committer's own reads need not
+    // lock, as it is the only writer).
+    mutable std::mutex state_mutex_;
     DatabaseHeader disk_header_;
     std::optional<CommitSlot> non_durable_;  // latest non-durable commit, if newer than disk
+    void publish(const DatabaseHeader& header, std::optional<CommitSlot> non_durable);
 
     mutable std::mutex allocator_mutex_;
     std::optional<BuddyAllocator> allocator_;  // guarded by allocator_mutex_

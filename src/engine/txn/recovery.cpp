@@ -85,7 +85,7 @@ struct MarkAll {
 }  // namespace
 
 Task<Result<bool>> DatabaseCore::slot_verifies() {
-    const CommitSlot& slot = store_->disk_header().primary();
+    const CommitSlot slot = store_->disk_header().primary();
     SnapshotPages pages(*store_);
     for (const BtreeRoot* tree : {&slot.user_root, &slot.system_root}) {
         RINGDB_CO_TRY_ASSIGN(bool tree_ok, co_await tree_verifies(pages, &compare_bytes, *tree));
@@ -110,7 +110,7 @@ Task<Result<bool>> DatabaseCore::slot_verifies() {
 }
 
 Task<Status> DatabaseCore::recover() {
-    const DatabaseHeader& header = store_->disk_header();
+    const DatabaseHeader header = store_->disk_header();
     if (header.two_phase()) {
         // A two-phase primary was synced before it became primary: trust it without a walk.
         if (!header.slot_valid[header.primary_index()]) {
@@ -146,7 +146,7 @@ Task<Status> DatabaseCore::full_repair() {
     if (!report(0.0)) {
         co_return Error{Errc::repair_aborted};
     }
-    const CommitSlot& slot = store_->disk_header().primary();
+    const CommitSlot slot = store_->disk_header().primary();
     SnapshotPages pages(*store_);
     BuddyAllocator allocator = store_->empty_allocator();
     MarkAll mark{&pages, &allocator};

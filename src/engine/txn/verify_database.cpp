@@ -80,7 +80,7 @@ Task<Result<DatabaseReport>> verify_database(std::shared_ptr<DatabaseCore> core,
                                              VerifyLevel level) {
     auto start = std::chrono::steady_clock::now();
     DatabaseReport report;
-    const DatabaseHeader& header = core->store().disk_header();
+    const DatabaseHeader header = core->store().disk_header();
     report.header_valid = header.slot_valid[header.primary_index()];
     if (level != VerifyLevel::header) {
         CommitSlot slot = core->acquire_snapshot();
