@@ -69,6 +69,12 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
             saved_state_block_ = PageNumber{};
         }
     }
+    // The state block is reserved before shrinking, so that shrinking trims whatever space
+    // reserving it grew, and filled after, so that it describes the final layout.
+    PageNumber state_block;
+    if (request.save_allocator_state) {
+        RINGDB_CO_TRY_ASSIGN(state_block, reserve_state_block());
+    }
     if (request.shrink != ShrinkPolicy::never) {
         std::lock_guard lock(allocator_mutex_);
         std::uint64_t layout = allocator_->layout_pages();
@@ -80,9 +86,13 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
             allocator_->shrink(std::max<std::uint64_t>(start, 1));
         }
     }
-    PageNumber state_block;
     if (request.save_allocator_state) {
-        RINGDB_CO_TRY_ASSIGN(state_block, co_await save_allocator_state(request.transaction_id));
+        RINGDB_CO_TRY_ASSIGN(bool fits, co_await write_state(state_block, request.transaction_id));
+        if (!fits) {
+            free(state_block);
+            RINGDB_CO_TRY_ASSIGN(state_block,
+                                 co_await save_allocator_state(request.transaction_id));
+        }
     }
     std::uint64_t layout = layout_pages();
     std::uint64_t needed = layout * page_size_;
@@ -137,6 +147,45 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
         file_length_ = needed;
     }
     co_return ok();
+}
+
+Result<PageNumber> PageStore::reserve_state_block() {
+    std::size_t estimate = 0;
+    {
+        std::lock_guard lock(allocator_mutex_);
+        estimate = allocator_->serialize().size() + 24 + 64;
+    }
+    return allocate(order_for(estimate, page_size_));
+}
+
+Task<Result<bool>> PageStore::write_state(PageNumber block, std::uint64_t transaction_id) {
+    std::vector<std::byte> state;
+    {
+        std::lock_guard lock(allocator_mutex_);
+        state = allocator_->serialize();
+    }
+    if (state.size() + 24 > block.byte_length(page_size_)) {
+        co_return false;
+    }
+    MutPageRef buffer = PageBuffer::make(block.byte_length(page_size_));
+    std::memcpy(buffer->data(), state.data(), state.size());
+    util::store_le64(buffer->data() + state.size(), transaction_id);
+    auto covered = buffer->bytes().first(state.size() + 8);
+    util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
+    std::uint64_t needed = layout_pages() * page_size_;
+    if (file_length_ < needed) {
+        Status grown = co_await device_->set_length(needed);
+        if (!grown) {
+            co_return fail(grown.error());
+        }
+        file_length_ = needed;
+        grew_since_sync_ = true;
+    }
+    Status written = co_await device_->write(block.byte_offset(page_size_), buffer->bytes());
+    if (!written) {
+        co_return fail(written.error());
+    }
+    co_return true;
 }
 
 Task<Result<PageNumber>> PageStore::save_allocator_state(std::uint64_t transaction_id) {
