@@ -36,15 +36,7 @@ Task<Status> PageStore::commit(CommitRequest request) {
     }
     // Non-durable: the pages go to the file (so the cache may evict them) but nothing is
     // synced and the header on disk still names the last durable commit.
-    std::uint64_t needed = layout_pages() * page_size_;
-    if (file_length_ < needed) {
-        Status grown = co_await device_->set_length(needed);
-        if (!grown) {
-            co_return fail(grown.error());
-        }
-        file_length_ = needed;
-        grew_since_sync_ = true;
-    }
+    RINGDB_CO_TRY(co_await cover_layout());
     RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
     CommitSlot slot;
     slot.transaction_id = request.transaction_id;
@@ -73,7 +65,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     // reserving it grew, and filled after, so that it describes the final layout.
     PageNumber state_block;
     if (request.save_allocator_state) {
-        RINGDB_CO_TRY_ASSIGN(state_block, reserve_state_block());
+        RINGDB_CO_TRY_ASSIGN(state_block, reserve_state_block(64));
     }
     if (request.shrink != ShrinkPolicy::never) {
         std::lock_guard lock(allocator_mutex_);
@@ -96,14 +88,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     }
     std::uint64_t layout = layout_pages();
     std::uint64_t needed = layout * page_size_;
-    if (file_length_ < needed) {
-        Status grown = co_await device_->set_length(needed);
-        if (!grown) {
-            co_return fail(grown.error());
-        }
-        file_length_ = needed;
-        grew_since_sync_ = true;
-    }
+    RINGDB_CO_TRY(co_await cover_layout());
     RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
 
     CommitSlot slot;
@@ -149,11 +134,11 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     co_return ok();
 }
 
-Result<PageNumber> PageStore::reserve_state_block() {
+Result<PageNumber> PageStore::reserve_state_block(std::size_t margin) {
     std::size_t estimate = 0;
     {
         std::lock_guard lock(allocator_mutex_);
-        estimate = allocator_->serialize().size() + 24 + 64;
+        estimate = allocator_->serialize().size() + 24 + margin;
     }
     return allocate(order_for(estimate, page_size_));
 }
@@ -172,15 +157,7 @@ Task<Result<bool>> PageStore::write_state(PageNumber block, std::uint64_t transa
     util::store_le64(buffer->data() + state.size(), transaction_id);
     auto covered = buffer->bytes().first(state.size() + 8);
     util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
-    std::uint64_t needed = layout_pages() * page_size_;
-    if (file_length_ < needed) {
-        Status grown = co_await device_->set_length(needed);
-        if (!grown) {
-            co_return fail(grown.error());
-        }
-        file_length_ = needed;
-        grew_since_sync_ = true;
-    }
+    RINGDB_CO_TRY(co_await cover_layout());
     Status written = co_await device_->write(block.byte_offset(page_size_), buffer->bytes());
     if (!written) {
         co_return fail(written.error());
@@ -189,36 +166,18 @@ Task<Result<bool>> PageStore::write_state(PageNumber block, std::uint64_t transa
 }
 
 Task<Result<PageNumber>> PageStore::save_allocator_state(std::uint64_t transaction_id) {
-    MutPageRef buffer;
-    PageNumber block;
     for (int attempt = 0; attempt < kStateAttempts; ++attempt) {
-        std::size_t estimate = 0;
-        {
-            std::lock_guard lock(allocator_mutex_);
-            estimate = allocator_->serialize().size() + 24 + 64 * (attempt + 1);
+        RINGDB_CO_TRY_ASSIGN(PageNumber block, reserve_state_block(64 * (attempt + 2)));
+        RINGDB_CO_TRY_ASSIGN(bool fits, co_await write_state(block, transaction_id));
+        if (fits) {
+            co_return block;
         }
-        unsigned order = order_for(estimate, page_size_);
-        RINGDB_CO_TRY_ASSIGN(PageNumber candidate, allocate(order));
-        std::vector<std::byte> state;
-        {
-            std::lock_guard lock(allocator_mutex_);
-            state = allocator_->serialize();
-        }
-        if (state.size() + 24 <= candidate.byte_length(page_size_)) {
-            block = candidate;
-            buffer = PageBuffer::make(candidate.byte_length(page_size_));
-            std::memcpy(buffer->data(), state.data(), state.size());
-            util::store_le64(buffer->data() + state.size(), transaction_id);
-            auto covered = buffer->bytes().first(state.size() + 8);
-            util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
-            break;
-        }
-        free(candidate);
+        free(block);
     }
-    if (block.is_null()) {
-        co_return Error{Errc::no_space};
-    }
-    // The state block lies inside the (possibly grown) layout; make sure the file covers it.
+    co_return Error{Errc::no_space};
+}
+
+Task<Status> PageStore::cover_layout() {
     std::uint64_t needed = layout_pages() * page_size_;
     if (file_length_ < needed) {
         Status grown = co_await device_->set_length(needed);
@@ -228,11 +187,7 @@ Task<Result<PageNumber>> PageStore::save_allocator_state(std::uint64_t transacti
         file_length_ = needed;
         grew_since_sync_ = true;
     }
-    Status written = co_await device_->write(block.byte_offset(page_size_), buffer->bytes());
-    if (!written) {
-        co_return fail(written.error());
-    }
-    co_return block;
+    co_return ok();
 }
 
 Task<Status> PageStore::close() {

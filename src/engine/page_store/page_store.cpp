@@ -184,15 +184,7 @@ BuddyAllocator PageStore::empty_allocator() const {
 
 Task<Status> PageStore::mark_open() {
     RINGDB_ASSERT(!options_.read_only);
-    std::uint64_t needed = layout_pages() * page_size_;
-    if (file_length_ < needed) {
-        Status grown = co_await device_->set_length(needed);
-        if (!grown) {
-            co_return fail(grown.error());
-        }
-        file_length_ = needed;
-        grew_since_sync_ = true;
-    }
+    RINGDB_CO_TRY(co_await cover_layout());
     DatabaseHeader header = disk_header_;
     header.set_recovery_required(true);
     RINGDB_CO_TRY(co_await write_header(header));

@@ -133,7 +133,9 @@ private:
     Task<Status> sync(bool metadata);
     Task<Status> write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages);
     Task<Result<PageNumber>> save_allocator_state(std::uint64_t transaction_id);
-    Result<PageNumber> reserve_state_block();
+    Result<PageNumber> reserve_state_block(std::size_t margin);
+    /// Extends the file to the layout (preallocating) when the layout grew past it.
+    Task<Status> cover_layout();
     /// Writes the allocator state into `block`; false if it no longer fits.
     Task<Result<bool>> write_state(PageNumber block, std::uint64_t transaction_id);
     Task<Status> commit_durable(CommitRequest& request);
