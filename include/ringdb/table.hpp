@@ -82,13 +82,11 @@ std::optional<AccessGuard<V>> typed_guard(std::optional<RawGuard> raw) {
 
 }  // namespace detail
 
-/// A double-ended iterator over entries in key order. next() walks up from the lower bound,
-/// next_back() down from the upper bound; they meet without returning an entry twice. An empty
-/// or inverted range returns nothing.
-template <Key K, Value V>
-class Range {
+/// A double-ended iterator over typed entries, over a raw range `Raw` (RawRange or RawExtract).
+template <class Raw, Key K, Value V>
+class BasicRange {
 public:
-    explicit Range(detail::RawRange raw) noexcept : raw_(std::move(raw)) {}
+    explicit BasicRange(Raw raw) noexcept : raw_(std::move(raw)) {}
 
     Task<Result<std::optional<Entry<K, V>>>> next() {
         auto raw = co_await raw_.next();
@@ -106,34 +104,19 @@ public:
     }
 
 private:
-    detail::RawRange raw_;
+    Raw raw_;
 };
+
+/// Entries in key order. next() walks up from the lower bound, next_back() down from the upper
+/// bound; they meet without returning an entry twice. An empty or inverted range returns
+/// nothing.
+template <Key K, Value V>
+using Range = BasicRange<detail::RawRange, K, V>;
 
 /// A range that removes each entry it yields (Table::extract_if / extract_from_if). Entries
 /// the predicate rejects stay; so do entries not reached when the caller stops early.
 template <Key K, Value V>
-class ExtractIf {
-public:
-    explicit ExtractIf(detail::RawExtract raw) noexcept : raw_(std::move(raw)) {}
-
-    Task<Result<std::optional<Entry<K, V>>>> next() {
-        auto raw = co_await raw_.next();
-        if (!raw) {
-            co_return raw.error();
-        }
-        co_return detail::typed_entry<K, V>(std::move(*raw));
-    }
-    Task<Result<std::optional<Entry<K, V>>>> next_back() {
-        auto raw = co_await raw_.next_back();
-        if (!raw) {
-            co_return raw.error();
-        }
-        co_return detail::typed_entry<K, V>(std::move(*raw));
-    }
-
-private:
-    detail::RawExtract raw_;
-};
+using ExtractIf = BasicRange<detail::RawExtract, K, V>;
 
 namespace detail {
 

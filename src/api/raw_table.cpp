@@ -273,18 +273,29 @@ Task<Result<std::optional<RawEntry>>> RawExtract::step(bool forward) {
     }
 }
 
+namespace {
+
+// Runs an extracting range to its end; returns how many entries it removed.
+Task<Result<std::uint64_t>> run_to_end(RawExtract& extract, std::uint64_t entries) {
+    std::uint64_t removed = 0;
+    // Each step consumes at least one entry of the table, so `entries` + 1 steps suffice.
+    for (std::uint64_t guard = 0; guard <= entries; ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract.next());
+        if (!entry) {
+            break;
+        }
+        ++removed;
+    }
+    co_return removed;
+}
+
+}  // namespace
+
 Task<Result<std::uint64_t>> RawTable::drain(RawBound lower, RawBound upper) {
     RawPredicate all = [](ByteView, ByteView) -> Result<bool> { return true; };
     RINGDB_CO_TRY_ASSIGN(RawExtract extract, extract_from_if(std::move(lower), std::move(upper),
                                                              std::move(all)));
-    std::uint64_t removed = 0;
-    for (std::uint64_t guard = 0; guard <= impl_->tree().length() + removed; ++guard) {
-        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract.next());
-        if (!entry) {
-            co_return removed;
-        }
-        ++removed;
-    }
+    auto removed = co_await run_to_end(extract, impl_->tree().length());
     co_return removed;
 }
 
@@ -295,14 +306,7 @@ Task<Result<std::uint64_t>> RawTable::retain_in(RawBound lower, RawBound upper, 
     };
     RINGDB_CO_TRY_ASSIGN(RawExtract extract, extract_from_if(std::move(lower), std::move(upper),
                                                              std::move(take)));
-    std::uint64_t removed = 0;
-    for (std::uint64_t guard = 0; guard <= impl_->tree().length() + removed; ++guard) {
-        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract.next());
-        if (!entry) {
-            co_return removed;
-        }
-        ++removed;
-    }
+    auto removed = co_await run_to_end(extract, impl_->tree().length());
     co_return removed;
 }
 
