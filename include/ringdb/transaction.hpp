@@ -39,6 +39,9 @@ public:
     /// corrupted.
     template <Key K, Value V>
     Task<Result<Table<K, V>>> open_table(const TableDefinition<K, V>& definition) {
+        if (txn_ == nullptr) {
+            co_return Error{Errc::transaction_finished};  // moved from
+        }
         // Arguments are hoisted into locals: temporaries with non-trivial members inside a
         // co_await expression are miscompiled by g++ 12 (docs/coroutines.md rule 2).
         TableSchema schema = definition.schema();
@@ -99,6 +102,9 @@ public:
     /// table_type_mismatch, type_definition_changed, io, corrupted.
     template <Key K, Value V>
     Task<Result<ReadOnlyTable<K, V>>> open_table(const TableDefinition<K, V>& definition) {
+        if (txn_ == nullptr) {
+            co_return Error{Errc::transaction_finished};  // moved from
+        }
         TableSchema schema = definition.schema();
         std::shared_ptr<engine::ReadTxn> txn = txn_;
         auto raw = co_await detail::RawTable::open_read(std::move(txn), std::move(schema),

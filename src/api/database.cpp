@@ -124,21 +124,33 @@ WriteTransaction::~WriteTransaction() {
 }
 
 Task<Result<bool>> WriteTransaction::delete_table(std::string name) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
     auto deleted = co_await txn_->delete_table(std::move(name), TableKind::normal);
     co_return deleted;
 }
 
 Task<Status> WriteTransaction::rename_table(std::string from, std::string to) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
     Status renamed = co_await txn_->rename_table(std::move(from), std::move(to), TableKind::normal);
     co_return renamed;
 }
 
 Task<Result<std::vector<std::string>>> WriteTransaction::list_tables() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
     auto names = co_await txn_->list_tables(TableKind::normal);
     co_return names;
 }
 
 Task<Status> WriteTransaction::commit() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
     engine::CommitOptions options;
     options.durability = durability_ == Durability::none ? engine::Durability::none
                                                          : engine::Durability::immediate;
@@ -148,17 +160,24 @@ Task<Status> WriteTransaction::commit() {
     co_return committed;
 }
 
-void WriteTransaction::abort() { txn_->abort(); }
+void WriteTransaction::abort() {
+    if (txn_ != nullptr) {
+        txn_->abort();
+    }
+}
 
-std::uint64_t WriteTransaction::id() const { return txn_->id(); }
+std::uint64_t WriteTransaction::id() const { return txn_ != nullptr ? txn_->id() : 0; }
 
 ReadTransaction::~ReadTransaction() = default;
 
 Task<Result<std::vector<std::string>>> ReadTransaction::list_tables() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
     auto names = co_await txn_->list_tables(TableKind::normal);
     co_return names;
 }
 
-std::uint64_t ReadTransaction::id() const { return txn_->id(); }
+std::uint64_t ReadTransaction::id() const { return txn_ != nullptr ? txn_->id() : 0; }
 
 }  // namespace ringdb
