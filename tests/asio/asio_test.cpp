@@ -43,16 +43,6 @@ using ringdb::coro::ThreadContext;
 using ringdb::io::BlockDevice;
 using ringdb::io::Ring;
 
-extern "C" const char* ringdb_test_skip_reason() {
-    static std::string reason;
-    auto probe = Ring::probe();
-    if (probe) {
-        return nullptr;
-    }
-    reason = "io_uring unavailable: " + ringdb::to_string(probe.error());
-    return reason.c_str();
-}
-
 namespace {
 
 constexpr std::size_t kBlock = 4096;

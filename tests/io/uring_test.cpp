@@ -23,16 +23,6 @@ using ringdb::when_all;
 using ringdb::io::BlockDevice;
 using ringdb::io::Ring;
 
-extern "C" const char* ringdb_test_skip_reason() {
-    static std::string reason;
-    auto probe = Ring::probe();
-    if (probe) {
-        return nullptr;
-    }
-    reason = "io_uring unavailable: " + ringdb::to_string(probe.error());
-    return reason.c_str();
-}
-
 // Counts heap allocations in this binary, to show that steady-state I/O allocates nothing.
 // Sanitizer builds keep their own allocator (and bypass the frame pool), so they skip this.
 #ifndef RINGDB_SANITIZED
