@@ -61,6 +61,20 @@ public:
     /// corrupt page. Errors: database_closed, io.
     Task<Result<VerifyReport>> verify_integrity(VerifyLevel level = VerifyLevel::full);
 
+    /// Moves pages towards the start of the file and trims it (several durable commits);
+    /// returns whether anything moved. Needs exclusive use of the database: it waits for the
+    /// live write transaction like begin_write, and fails with transaction_in_progress while a
+    /// read transaction or savepoint is live. Errors: database_closed, previous_io, io,
+    /// no_space, corrupted.
+    Task<Result<bool>> compact();
+    /// Re-reads the last commit from the file (not from the cache), verifies every page
+    /// checksum and the tree structure, and rebuilds the page allocator from the trees.
+    /// Returns true when everything was consistent; false when something was repaired (the
+    /// allocator disagreed with the trees, or the last commit was damaged and the previous
+    /// one was restored - its later changes are then lost). Needs exclusive use as compact().
+    /// Errors: corrupted (neither commit slot is intact), transaction_in_progress,
+    /// database_closed, previous_io, io.
+    Task<Result<bool>> check_integrity();
     /// Final commit with the allocator state, file trimmed, recovery flag cleared, file closed.
     /// Errors: transaction_in_progress (a write transaction is live; nothing is closed),
     /// previous_io, io.

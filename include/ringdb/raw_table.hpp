@@ -13,6 +13,7 @@
 
 #include <ringdb/bytes.hpp>
 #include <ringdb/result.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/table_schema.hpp>
 #include <ringdb/task.hpp>
 
@@ -113,6 +114,9 @@ public:
     const TableSchema& schema() const;
     std::uint64_t len() const;
 
+    /// Space statistics of the table's tree (reads every page). Errors: io, corrupted,
+    /// transaction_finished.
+    Task<Result<TableStats>> stats() const;
     Task<Result<std::optional<RawGuard>>> get(ByteView key) const;
     Task<Result<std::optional<RawEntry>>> first() const;
     Task<Result<std::optional<RawEntry>>> last() const;

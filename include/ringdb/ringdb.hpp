@@ -7,6 +7,7 @@
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/runtime.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/sync_wait.hpp>
 #include <ringdb/table.hpp>
 #include <ringdb/table_definition.hpp>

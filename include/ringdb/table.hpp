@@ -20,6 +20,7 @@
 #include <ringdb/codec.hpp>
 #include <ringdb/raw_table.hpp>
 #include <ringdb/result.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/task.hpp>
 
 namespace ringdb {
@@ -147,6 +148,12 @@ public:
     /// Number of entries.
     std::uint64_t len() const { return raw_.len(); }
     bool is_empty() const { return len() == 0; }
+    /// Space statistics of the table (reads every page of it). Errors: io, corrupted,
+    /// transaction_finished.
+    Task<Result<TableStats>> stats() const {
+        auto stats = co_await raw_.stats();
+        co_return stats;
+    }
 
     /// The value stored under `key`, or none.
     Task<Result<std::optional<AccessGuard<V>>>> get(const K& key) const {

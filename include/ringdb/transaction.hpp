@@ -21,6 +21,7 @@
 #include <ringdb/options.hpp>
 #include <ringdb/raw_table.hpp>
 #include <ringdb/result.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/table.hpp>
 #include <ringdb/table_definition.hpp>
 #include <ringdb/task.hpp>
@@ -80,6 +81,9 @@ public:
 
     /// The transaction's id (ids increase by one per commit).
     std::uint64_t id() const;
+    /// Space statistics of the database as this transaction sees it, including its own
+    /// changes (reads every page). Errors: transaction_finished, io, corrupted.
+    Task<Result<DatabaseStats>> stats();
 
 private:
     friend class Database;

@@ -4,6 +4,7 @@
 
 #include "engine/txn/database_core.hpp"
 #include "engine/txn/read_txn.hpp"
+#include "engine/txn/maintenance.hpp"
 #include "engine/txn/verify_database.hpp"
 #include "engine/txn/write_txn.hpp"
 
@@ -76,6 +77,24 @@ Task<Result<VerifyReport>> Database::verify_integrity(VerifyLevel level) {
     std::shared_ptr<engine::DatabaseCore> core = core_;
     auto report = co_await engine::verify_database(std::move(core), level);
     co_return report;
+}
+
+Task<Result<bool>> Database::compact() {
+    if (core_ == nullptr || core_->closed()) {
+        co_return Error{Errc::database_closed};
+    }
+    std::shared_ptr<engine::DatabaseCore> core = core_;
+    auto compacted = co_await engine::compact_database(std::move(core));
+    co_return compacted;
+}
+
+Task<Result<bool>> Database::check_integrity() {
+    if (core_ == nullptr || core_->closed()) {
+        co_return Error{Errc::database_closed};
+    }
+    std::shared_ptr<engine::DatabaseCore> core = core_;
+    auto checked = co_await engine::check_database_integrity(std::move(core));
+    co_return checked;
 }
 
 Task<Status> Database::close() {
@@ -167,6 +186,14 @@ void WriteTransaction::abort() {
 }
 
 std::uint64_t WriteTransaction::id() const { return txn_ != nullptr ? txn_->id() : 0; }
+
+Task<Result<DatabaseStats>> WriteTransaction::stats() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto stats = co_await txn_->stats();
+    co_return stats;
+}
 
 ReadTransaction::~ReadTransaction() = default;
 

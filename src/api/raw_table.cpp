@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "engine/btree/cursor.hpp"
+#include "engine/btree/tree_stats.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
@@ -139,6 +140,13 @@ Task<Result<RawTable>> RawTable::open_read(std::shared_ptr<engine::ReadTxn> txn,
 RawTable::~RawTable() = default;
 
 const TableSchema& RawTable::schema() const { return impl_->schema(); }
+
+Task<Result<TableStats>> RawTable::stats() const {
+    RINGDB_CO_TRY(impl_->usable());
+    engine::Btree& tree = impl_->tree();
+    auto stats = co_await engine::tree_stats(tree.pages(), tree.root().page);
+    co_return stats;
+}
 
 std::uint64_t RawTable::len() const {
     if (!impl_->usable()) {

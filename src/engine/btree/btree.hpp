@@ -34,6 +34,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <vector>
@@ -101,6 +102,13 @@ public:
     /// Frees every page of the tree (for delete_table) and leaves it empty. Errors: io,
     /// corrupted (then some pages may already be freed).
     Task<Status> free_all();
+
+    /// Compaction: moves every page for which `should_move` is true into a newly allocated
+    /// block when the allocator hands out a lower one, rewriting the ancestors of moved pages
+    /// (copy-on-write as usual; old blocks are freed through the TreePages). Returns how many
+    /// pages moved to a lower address. Call finalize() afterwards. `should_move` must outlive
+    /// the Task (co_await it at once). Errors: io, no_space, corrupted.
+    Task<Result<std::uint64_t>> relocate(const std::function<bool(PageNumber)>& should_move);
 
 private:
     /// A branch on the path from the root to the leaf being modified.

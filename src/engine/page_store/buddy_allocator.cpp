@@ -43,21 +43,28 @@ std::optional<PageNumber> BuddyAllocator::allocate(unsigned order) {
     if (order > kMaxOrder) {
         return std::nullopt;
     }
+    // The lowest-addressed free block that fits, whatever its order: preferring an exact-order
+    // block far up the file would leave data there and keep the file from shrinking.
+    unsigned best = kMaxOrder + 1;
+    std::uint64_t index = 0;
     for (unsigned o = order; o <= kMaxOrder; ++o) {
-        if (free_[o].empty()) {
-            continue;
+        if (!free_[o].empty() && (best > kMaxOrder || *free_[o].begin() < index)) {
+            best = o;
+            index = *free_[o].begin();
         }
-        std::uint64_t index = *free_[o].begin();
-        free_[o].erase(free_[o].begin());
-        free_pages_ -= block_pages(o);
-        // Split down, keeping the upper halves free.
-        while (o > order) {
-            --o;
-            insert_free(index + block_pages(o), o);
-        }
-        return PageNumber::make(index, order);
     }
-    return std::nullopt;
+    if (best > kMaxOrder) {
+        return std::nullopt;
+    }
+    unsigned o = best;
+    free_[o].erase(free_[o].begin());
+    free_pages_ -= block_pages(o);
+    // Split down, keeping the upper halves free.
+    while (o > order) {
+        --o;
+        insert_free(index + block_pages(o), o);
+    }
+    return PageNumber::make(index, order);
 }
 
 void BuddyAllocator::free(PageNumber block) {

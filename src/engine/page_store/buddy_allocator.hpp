@@ -7,8 +7,9 @@
 //  - Every free page belongs to exactly one free block; a free block is aligned to its size and
 //    lies wholly inside the extent.
 //  - A free block's buddy (index ^ 2^order) is never free at the same order: free() merges.
-//  - allocate() returns the lowest-indexed free block of the smallest order that fits, split
-//    down as needed, which keeps data near the start of the file.
+//  - allocate() returns the lowest-addressed free block that fits (of any order >= the one
+//    asked for), split down as needed, which keeps data near the start of the file so that
+//    shrinking and compaction can trim its end.
 // Not thread-safe: the page store serialises access.
 
 #include <cstdint>

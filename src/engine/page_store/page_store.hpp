@@ -121,6 +121,14 @@ public:
     /// commit was durable (the caller makes a final durable commit first).
     Task<Status> close();
 
+    // Integrity check (integrity.cpp).
+    /// Drops every cached page, so that the next reads come from the device.
+    void drop_cache();
+    /// Reads and decodes the header from the device. Errors: corrupted, io.
+    Task<Result<DatabaseHeader>> read_header_from_device();
+    /// Whether the live allocator has exactly the layout and the free pages of `other`.
+    bool allocator_matches(const BuddyAllocator& other) const;
+
     bool poisoned() const noexcept { return poisoned_; }
     PageCacheStats cache_stats() const { return cache_.stats(); }
     io::BlockDevice& device() noexcept { return *device_; }

@@ -75,12 +75,19 @@ public:
     /// its recovery bit and the next open repairs it).
     Task<Status> close();
 
+    // Integrity check (maintenance.hpp), also used by recovery.
+    /// Whether the primary slot's trees verify (checksums and structure of every page).
+    /// Errors: io (damage is a false result, not an error).
+    Task<Result<bool>> slot_verifies();
+    /// An allocator rebuilt by walking every tree of the primary slot (full repair without
+    /// installing it). Errors: io, corrupted.
+    Task<Result<BuddyAllocator>> rebuild_allocator();
+
 private:
     explicit DatabaseCore(CoreOptions options) : options_(std::move(options)) {}
     static Task<Result<std::shared_ptr<DatabaseCore>>> start(std::shared_ptr<DatabaseCore> core,
                                                              std::unique_ptr<io::BlockDevice> device);
     Task<Status> recover();
-    Task<Result<bool>> slot_verifies();
     Task<Status> full_repair();
 
     CoreOptions options_;

@@ -146,20 +146,23 @@ Task<Status> DatabaseCore::full_repair() {
     if (!report(0.0)) {
         co_return Error{Errc::repair_aborted};
     }
+    RINGDB_CO_TRY_ASSIGN(BuddyAllocator allocator, co_await rebuild_allocator());
+    if (!report(0.9)) {
+        co_return Error{Errc::repair_aborted};
+    }
+    store_->install_allocator(std::move(allocator));
+    co_return ok();
+}
+
+Task<Result<BuddyAllocator>> DatabaseCore::rebuild_allocator() {
     const CommitSlot slot = store_->disk_header().primary();
     SnapshotPages pages(*store_);
     BuddyAllocator allocator = store_->empty_allocator();
     MarkAll mark{&pages, &allocator};
     std::function<Task<Status>(const StoredTable&)> visit = std::ref(mark);
-    if (!report(0.6)) {
-        co_return Error{Errc::repair_aborted};
-    }
     RINGDB_CO_TRY(co_await mark.mark_tree(slot.user_root.page));
     TableTree user_tables(pages, slot.user_root);
     RINGDB_CO_TRY(co_await for_each_table(user_tables.tree(), visit));
-    if (!report(0.9)) {
-        co_return Error{Errc::repair_aborted};
-    }
     RINGDB_CO_TRY(co_await mark.mark_tree(slot.system_root.page));
     TableTree system_tables(pages, slot.system_root);
     RINGDB_CO_TRY(co_await for_each_table(system_tables.tree(), visit));
@@ -182,8 +185,7 @@ Task<Status> DatabaseCore::full_repair() {
             }
         }
     }
-    store_->install_allocator(std::move(allocator));
-    co_return ok();
+    co_return allocator;
 }
 
 }  // namespace ringdb::engine

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include <ringdb/result.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/table_schema.hpp>
 #include <ringdb/task.hpp>
 
@@ -80,6 +81,13 @@ public:
     Task<Result<std::vector<std::string>>> list_tables(TableKind kind);
 
     Task<Status> commit(CommitOptions options);
+    /// Compaction: relocates every page ending past `packed_end` (a base-page index) that the
+    /// allocator can place lower, in every user and system table and both table trees
+    /// (compaction.cpp). No table may be open. Returns how many pages moved lower.
+    Task<Result<std::uint64_t>> relocate_pages(std::uint64_t packed_end);
+    /// Space statistics of the database as this transaction sees it (stats.cpp).
+    /// Errors: transaction_finished, io, corrupted.
+    Task<Result<DatabaseStats>> stats();
     /// Discards every change. Idempotent.
     void abort() noexcept;
 

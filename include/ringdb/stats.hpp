@@ -1,0 +1,37 @@
+#pragma once
+// Space statistics of a database (WriteTransaction::stats) and of one table (Table::stats).
+// They are computed by walking the trees, so their cost grows with the data: meant for
+// monitoring and tests, not for a hot path.
+
+#include <cstdint>
+
+namespace ringdb {
+
+/// Statistics of one table's tree.
+struct TableStats {
+    std::uint32_t tree_height = 0;     // levels from the root to the leaves; 0 when empty
+    std::uint64_t leaf_pages = 0;
+    std::uint64_t branch_pages = 0;
+    std::uint64_t stored_bytes = 0;    // key and value bytes in the leaves
+    std::uint64_t metadata_bytes = 0;  // page headers, offsets, branch keys and pointers
+    std::uint64_t fragmented_bytes = 0;  // unused bytes inside the table's blocks
+};
+
+/// Statistics of the whole database as the transaction sees it.
+struct DatabaseStats {
+    /// Height of the table tree plus the greatest height of a user table.
+    std::uint32_t tree_height = 0;
+    std::uint64_t allocated_pages = 0;  // base pages in use (header excluded)
+    std::uint64_t free_pages = 0;       // base pages free inside the file's layout
+    std::uint64_t leaf_pages = 0;       // pages of user tables
+    std::uint64_t branch_pages = 0;     // branches of user tables and all table-tree pages
+    std::uint64_t stored_bytes = 0;     // key and value bytes of user tables
+    /// Bytes of page headers, offsets and branches of user tables, plus every used byte of the
+    /// table trees and system tables.
+    std::uint64_t metadata_bytes = 0;
+    /// Unused bytes inside used blocks plus free pages times the page size.
+    std::uint64_t fragmented_bytes = 0;
+    std::uint32_t page_size = 0;
+};
+
+}  // namespace ringdb

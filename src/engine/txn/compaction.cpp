@@ -1,0 +1,129 @@
+// Compaction (docs/api.md): relocation rounds, each a durable commit that moves the pages
+// lying past the packed size of the file into lower free blocks, followed by commits that
+// reclaim the old blocks and trim the file.
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/btree/cursor.hpp"
+#include "engine/txn/maintenance.hpp"
+#include "engine/txn/write_txn.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+// A round that moves nothing ends compaction; this bounds the rounds otherwise (each round
+// lowers the addresses it touches, so the loop converges long before).
+constexpr int kMaxRounds = 64;
+
+}  // namespace
+
+Task<Result<std::vector<std::pair<std::string, StoredTable>>>> collect_tables(const Btree& tree) {
+    std::vector<std::pair<std::string, StoredTable>> tables;
+    Cursor cursor(tree, Bound::unbounded(), Bound::unbounded());
+    for (std::uint64_t guard = 0; guard <= tree.length(); ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await cursor.next());
+        if (!entry) {
+            co_return tables;
+        }
+        std::string name(entry->key.size(), '\0');
+        std::memcpy(name.data(), entry->key.data(), entry->key.size());
+        RINGDB_CO_TRY_ASSIGN(StoredTable table, StoredTable::decode(name, entry->value));
+        tables.emplace_back(std::move(name), std::move(table));
+    }
+    co_return Error{Errc::corrupted};
+}
+
+namespace {
+
+/// Relocates the tables of `tables` and then the table tree itself.
+Task<Result<std::uint64_t>> relocate_table_tree(TreePages& pages, TableTree& tables,
+                                                const std::function<bool(PageNumber)>& move) {
+    RINGDB_CO_TRY_ASSIGN(auto stored, co_await collect_tables(tables.tree()));
+    std::uint64_t moved = 0;
+    for (auto& [name, table] : stored) {
+        Btree tree(pages, &compare_bytes, table.root);
+        RINGDB_CO_TRY_ASSIGN(std::uint64_t count, co_await tree.relocate(move));
+        if (count == 0 && !pages.is_dirty(tree.root().page)) {
+            continue;
+        }
+        moved += count;
+        RINGDB_CO_TRY_ASSIGN(table.root, co_await tree.finalize());
+        RINGDB_CO_TRY(co_await tables.put(name, table));
+    }
+    RINGDB_CO_TRY_ASSIGN(std::uint64_t own, co_await tables.tree().relocate(move));
+    co_return moved + own;
+}
+
+bool has_readers(DatabaseCore& core) { return core.tracker().oldest().has_value(); }
+
+/// One durable commit with no changes (reclaims what readers no longer need).
+Task<Status> empty_commit(const std::shared_ptr<DatabaseCore>& core, ShrinkPolicy shrink) {
+    RINGDB_CO_TRY_ASSIGN(auto txn, co_await WriteTxn::begin(core));
+    CommitOptions options;
+    options.two_phase = true;
+    options.shrink = shrink;
+    Status committed = co_await txn->commit(options);
+    co_return committed;
+}
+
+}  // namespace
+
+Task<Result<std::uint64_t>> WriteTxn::relocate_pages(std::uint64_t packed_end) {
+    if (state_ != State::active) {
+        co_return Error{Errc::transaction_finished};
+    }
+    if (!tables_.empty()) {
+        co_return Error{Errc::table_already_open};
+    }
+    std::function<bool(PageNumber)> move = [packed_end](PageNumber page) {
+        return page.index() + page.pages() > packed_end;
+    };
+    RINGDB_CO_TRY_ASSIGN(std::uint64_t user, co_await relocate_table_tree(pages_, user_tree_, move));
+    RINGDB_CO_TRY_ASSIGN(std::uint64_t system,
+                         co_await relocate_table_tree(pages_, system_tree_, move));
+    co_return user + system;
+}
+
+Task<Result<bool>> compact_database(std::shared_ptr<DatabaseCore> core) {
+    if (core->read_only()) {
+        co_return Error{Errc::invalid_argument};
+    }
+    if (has_readers(*core)) {
+        co_return Error{Errc::transaction_in_progress};
+    }
+    // Two commits make every earlier commit durable and reclaim what they freed.
+    RINGDB_CO_TRY(co_await empty_commit(core, ShrinkPolicy::never));
+    RINGDB_CO_TRY(co_await empty_commit(core, ShrinkPolicy::maximum));
+    bool moved_any = false;
+    for (int round = 0; round < kMaxRounds; ++round) {
+        if (has_readers(*core)) {
+            co_return Error{Errc::transaction_in_progress};
+        }
+        RINGDB_CO_TRY_ASSIGN(auto txn, co_await WriteTxn::begin(core));
+        // Page 0 is the header; a file holding exactly the allocated pages ends here.
+        std::uint64_t packed_end = core->store().allocated_pages() + 1;
+        RINGDB_CO_TRY_ASSIGN(std::uint64_t moved, co_await txn->relocate_pages(packed_end));
+        if (moved == 0) {
+            txn->abort();
+            break;
+        }
+        moved_any = true;
+        CommitOptions options;
+        options.two_phase = true;
+        options.shrink = ShrinkPolicy::never;
+        RINGDB_CO_TRY(co_await txn->commit(options));
+        // The first commit reclaims the blocks the relocation freed, the second those the
+        // first one freed; both trim the file to its last allocated block.
+        RINGDB_CO_TRY(co_await empty_commit(core, ShrinkPolicy::maximum));
+        RINGDB_CO_TRY(co_await empty_commit(core, ShrinkPolicy::maximum));
+    }
+    co_return moved_any;
+}
+
+}  // namespace ringdb::engine
