@@ -102,6 +102,13 @@ public:
     /// corrupted (then some pages may already be freed).
     Task<Status> free_all();
 
+    /// Makes the tree show another root (a savepoint restore); frees nothing. REQUIRES: no
+    /// modifying operation is in progress.
+    void reset(BtreeRoot root) noexcept {
+        root_ = root;
+        ++generation_;
+    }
+
 private:
     /// A branch on the path from the root to the leaf being modified.
     struct PathLevel {
