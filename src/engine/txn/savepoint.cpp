@@ -7,7 +7,8 @@
 //    from S's root, so it must stay, or allocated after S, so it is in `allocated`);
 //  - entries of `freed` after S are removed: their blocks are reachable from S's root again,
 //    or were allocated after S;
-//  - every block in `allocated` after S is freed by R, and those entries are removed;
+//  - every block in `allocated` after S is freed by R. Those entries stay: a later restore of
+//    an older savepoint removes R's `freed` entry and must find the blocks there again;
 //  - the user table tree is set to S's root;
 //  - newer savepoints become invalid at once (even if R aborts, SPEC.md Q-23) and newer
 //    persistent savepoints are deleted with R.
@@ -144,8 +145,8 @@ Task<Result<std::vector<std::uint64_t>>> WriteTxn::list_persistent_savepoints() 
     co_return ids;
 }
 
-Task<Status> WriteTxn::remove_entries_after(Btree& list, std::uint64_t transaction_id,
-                                            std::vector<PageNumber>* pages) {
+Task<Status> WriteTxn::entries_after(Btree& list, std::uint64_t transaction_id,
+                                     std::vector<PageNumber>* pages, bool remove) {
     std::vector<Bytes> keys;
     PageListKey low = page_list_key(transaction_id + 1, 0);
     Cursor cursor(list, Bound::included(low), Bound::unbounded());
@@ -158,7 +159,9 @@ Task<Status> WriteTxn::remove_entries_after(Btree& list, std::uint64_t transacti
             RINGDB_CO_TRY_ASSIGN(auto listed, decode_page_list(entry->value));
             pages->insert(pages->end(), listed.begin(), listed.end());
         }
-        keys.emplace_back(entry->key.begin(), entry->key.end());
+        if (remove) {
+            keys.emplace_back(entry->key.begin(), entry->key.end());
+        }
     }
     for (const Bytes& key : keys) {
         RINGDB_CO_TRY(co_await list.remove(key));
@@ -225,13 +228,12 @@ Task<Status> WriteTxn::restore_savepoint(std::shared_ptr<SavepointHandle> savepo
     RINGDB_CO_TRY_ASSIGN(BtreeRoot allocated_root, co_await system_table_root(kAllocatedTable));
     Btree allocated(pages_, &compare_bytes, allocated_root);
     std::vector<PageNumber> unreachable;
-    RINGDB_CO_TRY(co_await remove_entries_after(allocated, base, &unreachable));
-    RINGDB_CO_TRY(co_await store_system_table(kAllocatedTable, allocated));
+    RINGDB_CO_TRY(co_await entries_after(allocated, base, &unreachable, false));
     data_pages_.replace_freed(std::move(unreachable));
 
     RINGDB_CO_TRY_ASSIGN(BtreeRoot freed_root, co_await system_table_root(kFreedTable));
     Btree freed(pages_, &compare_bytes, freed_root);
-    RINGDB_CO_TRY(co_await remove_entries_after(freed, base, nullptr));
+    RINGDB_CO_TRY(co_await entries_after(freed, base, nullptr, true));
     RINGDB_CO_TRY(co_await store_system_table(kFreedTable, freed));
 
     user_tree_.tree().reset(savepoint->user_root());

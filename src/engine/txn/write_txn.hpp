@@ -14,7 +14,7 @@
 // Savepoints (savepoint.cpp, SPEC.md section 9): a savepoint pins the commit this transaction
 // started from. Restoring one puts the user table tree back to its root, makes the data pages
 // freed since then reachable again (their `freed` entries go) and frees the data pages
-// allocated since then (from `allocated`).
+// allocated since then (listed in `allocated`).
 //
 // Thread rules: one operation at a time per table; tables may be used from several threads
 // (WritePages is thread-safe); table opening, commit and abort are not concurrent with
@@ -144,8 +144,10 @@ private:
     Task<Status> commit_system_tables(Durability durability);
     void end_savepoint_changes(bool committed) noexcept;
     // Savepoint helpers (savepoint.cpp).
-    Task<Status> remove_entries_after(Btree& list, std::uint64_t transaction_id,
-                                      std::vector<PageNumber>* pages);
+    /// Collects (into `pages`, if given) and optionally removes the page-list entries of
+    /// transactions after `transaction_id`.
+    Task<Status> entries_after(Btree& list, std::uint64_t transaction_id,
+                               std::vector<PageNumber>* pages, bool remove);
     Task<Status> delete_savepoints_after(std::uint64_t id);
     void finish() noexcept;
 

@@ -63,8 +63,12 @@ Task<Result<BtreeRoot>> WriteTxn::system_table_root(std::string_view name) {
 
 Task<Status> WriteTxn::store_system_table(std::string_view name, Btree& tree) {
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await system_tree_.get(name));
-    if (!stored && tree.empty()) {
-        co_return ok();  // never create an empty system table
+    if (tree.empty()) {
+        // An empty system table is absent (docs/design.md section 4).
+        if (stored) {
+            RINGDB_CO_TRY(co_await system_tree_.remove(name));
+        }
+        co_return ok();
     }
     RINGDB_CO_TRY_ASSIGN(BtreeRoot root, co_await tree.finalize());
     if (stored && stored->root == root) {
