@@ -70,6 +70,7 @@ struct Options {
     std::uint64_t n = 1'000'000;
     int runs = 1;
     bool quick = false;
+    bool writes_only = false;  // stop after the nosync phase and report the sizes
     std::uint64_t ringdb_cache_mib = 1024;
     std::vector<std::string> engines = kAllEngines;
 };
@@ -77,7 +78,7 @@ struct Options {
 void print_usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: kv_bench [--n N] [--dir DIR] [--runs R] [--quick] [--engines LIST]\n"
-                 "                [--ringdb-cache-mib M]\n"
+                 "                [--ringdb-cache-mib M] [--writes-only]\n"
                  "  --n N        pairs of the bulk load (default 1000000)\n"
                  "  --dir DIR    base directory on a real disk (default ./build); the run uses\n"
                  "               DIR/kv_bench.XXXXXX and removes it at the end\n"
@@ -86,7 +87,8 @@ void print_usage(std::FILE* out) {
                  "  --engines L  comma-separated subset of ringdb,lmdb,rocksdb,leveldb,\n"
                  "               sqlite-wal,sqlite-rj (default: all)\n"
                  "  --ringdb-cache-mib M  ringdb's page cache (default 1024: the whole file\n"
-                 "               fits, as it fits in the OS page cache the peers read through)\n");
+                 "               fits, as it fits in the OS page cache the peers read through)\n"
+                 "  --writes-only  run the write phases up to nosync, print the sizes, stop\n");
 }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -109,7 +111,8 @@ bool parse_options(int argc, char** argv, Options& options, Counts& counts) {
         if (std::size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
-        } else if (arg != "--quick" && arg != "--help" && arg != "-h") {
+        } else if (arg != "--quick" && arg != "--writes-only" && arg != "--help" &&
+                   arg != "-h") {
             if (i + 1 >= argc) {
                 std::fprintf(stderr, "kv_bench: %s needs a value\n", arg.c_str());
                 return false;
@@ -121,6 +124,8 @@ bool parse_options(int argc, char** argv, Options& options, Counts& counts) {
         bool numeric = !value.empty() && end != nullptr && *end == '\0' && number > 0;
         if (arg == "--quick") {
             options.quick = true;
+        } else if (arg == "--writes-only") {
+            options.writes_only = true;
         } else if (arg == "--help" || arg == "-h") {
             print_usage(stdout);
             std::exit(0);
@@ -178,6 +183,7 @@ std::unique_ptr<KvEngine> make_engine(const std::string& name, const Options& op
 // The scratch directory, removed at exit and on SIGINT/SIGTERM. The handler only forks and
 // execs rm (async-signal-safe calls) on a path prepared in advance.
 char g_scratch[PATH_MAX] = {};
+bool g_writes_only = false;
 
 void remove_scratch() {
     if (g_scratch[0] != '\0') {
@@ -285,6 +291,12 @@ void run_engine(KvEngine& engine, const std::string& dir, const Counts& c, KvRes
                    engine.write(rng, 1, false);
                }
            }));
+    if (g_writes_only) {
+        note(name, "size after nosync", static_cast<double>(directory_bytes(dir)), true);
+        engine.close();
+        note(name, "size after close", static_cast<double>(directory_bytes(dir)), true);
+        return;
+    }
     std::uint64_t len = 0;
     record(KvPhase::len, seconds_of([&] { len = engine.len(); }));
     expect(len == c.inserted(), name, "len() == " + std::to_string(c.inserted()) + " (got " +
@@ -414,6 +426,7 @@ int run(int argc, char** argv) {
     ::signal(SIGINT, on_signal);
     ::signal(SIGTERM, on_signal);
 
+    g_writes_only = options.writes_only;
     print_header(argc, argv, scratch, options, counts);
     KvResults results(options.engines, options.runs);
     auto start = Clock::now();
@@ -436,7 +449,9 @@ int run(int argc, char** argv) {
         }
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    print_kv_report(results, counts, elapsed);
+    if (!options.writes_only) {
+        print_kv_report(results, counts, elapsed);
+    }
     return 0;
 }
 

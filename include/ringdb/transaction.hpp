@@ -10,6 +10,13 @@
 // number may be live, on any threads, concurrently with the writer; pages they can see are not
 // reused until they (and every table, guard and range obtained from them) are gone.
 //
+// Savepoint: a point a write transaction can return the user tables to (SPEC.md section 9).
+// It shows the commit its write transaction started from and pins it like a reader: nothing it
+// can see is reused while it is valid. Ephemeral savepoints live as long as their Savepoint
+// object; persistent ones are stored in the file until deleted, survive reopen, and are fetched
+// again with get_persistent_savepoint. Restoring affects user tables only: persistent savepoint
+// records and the freed-page bookkeeping are not rolled back.
+//
 // Thread rules: a transaction object may be moved between threads; one operation at a time per
 // table.
 
@@ -26,7 +33,33 @@
 #include <ringdb/table_definition.hpp>
 #include <ringdb/task.hpp>
 
+namespace ringdb::engine {
+class SavepointHandle;
+}  // namespace ringdb::engine
+
 namespace ringdb {
+
+/// A savepoint handle (see above). Movable; destroying an ephemeral savepoint's last handle
+/// releases it (and makes it invalid); a persistent savepoint stays until deleted.
+class Savepoint {
+public:
+    Savepoint(Savepoint&&) noexcept = default;
+    Savepoint& operator=(Savepoint&&) noexcept = default;
+    ~Savepoint();
+
+    /// The savepoint's id (ids increase; persistent ids are those list_persistent_savepoints
+    /// reports). 0 for a moved-from handle.
+    std::uint64_t id() const noexcept;
+    /// Whether it is stored in the file.
+    bool persistent() const noexcept;
+
+private:
+    friend class WriteTransaction;
+    explicit Savepoint(std::shared_ptr<engine::SavepointHandle> handle) noexcept
+        : handle_(std::move(handle)) {}
+
+    std::shared_ptr<engine::SavepointHandle> handle_;
+};
 
 class WriteTransaction {
 public:
@@ -64,8 +97,16 @@ public:
     /// Names of the (normal) tables, sorted, including this transaction's changes.
     Task<Result<std::vector<std::string>>> list_tables();
 
-    /// Durability of commit(): immediate (default) or none.
+    /// Durability of commit(): immediate (default) or none. A transaction that created or
+    /// deleted a persistent savepoint commits durably whatever this says (the change to the
+    /// savepoint must survive a crash); try_set_durability reports that case as an error.
     void set_durability(Durability durability) noexcept { durability_ = durability; }
+    /// As set_durability, but refuses Durability::none with persistent_savepoint_modified
+    /// (and keeps the durability unchanged) when this transaction created or deleted a
+    /// persistent savepoint. Errors: persistent_savepoint_modified, transaction_finished.
+    Status try_set_durability(Durability durability);
+    /// The durability commit() will use.
+    Durability durability() const noexcept;
     /// Commit in two syncs: recovery then trusts the commit without verifying its trees.
     void set_two_phase_commit(bool on) noexcept { two_phase_ = on; }
     /// Also save the allocator state, so that the next open after a crash needs no tree walk
@@ -84,6 +125,35 @@ public:
     /// Space statistics of the database as this transaction sees it, including its own
     /// changes (reads every page). Errors: transaction_finished, io, corrupted.
     Task<Result<DatabaseStats>> stats();
+
+    // Savepoints (SPEC.md section 9). A transaction is "dirty" once it opened, renamed or
+    // deleted a table, restored a savepoint, or read or changed the persistent savepoints; a
+    // dirty transaction cannot create savepoints. Every call may also return
+    // transaction_finished, io or corrupted.
+
+    /// A savepoint of the commit this transaction started from, valid while the returned
+    /// object lives. Errors: invalid_savepoint if the transaction is dirty.
+    Task<Result<Savepoint>> ephemeral_savepoint();
+    /// Stores a savepoint of the commit this transaction started from in the file (with this
+    /// transaction's commit; an abort deletes it) and returns its id. Makes the transaction
+    /// dirty. Errors: invalid_savepoint if the transaction is dirty or its durability is none.
+    Task<Result<std::uint64_t>> persistent_savepoint();
+    /// The persistent savepoint `id`. Makes the transaction dirty. Errors: invalid_savepoint
+    /// if there is none with this id.
+    Task<Result<Savepoint>> get_persistent_savepoint(std::uint64_t id);
+    /// Deletes the persistent savepoint `id` when this transaction commits; returns whether it
+    /// existed. Makes the transaction dirty. Errors: invalid_savepoint if the durability is
+    /// none.
+    Task<Result<bool>> delete_persistent_savepoint(std::uint64_t id);
+    /// Ids of the persistent savepoints, ascending. Makes the transaction dirty.
+    Task<Result<std::vector<std::uint64_t>>> list_persistent_savepoints();
+    /// Returns every user table to its state at `savepoint` (this transaction's earlier table
+    /// changes are discarded). Savepoints newer than `savepoint` become invalid at once, even
+    /// if this transaction aborts; newer persistent savepoints are deleted when it commits.
+    /// A savepoint can be restored any number of times. Errors: invalid_savepoint (of another
+    /// database, invalidated, deleted, or moved from), table_already_open while a table
+    /// handle of this transaction is open.
+    Task<Status> restore_savepoint(const Savepoint& savepoint);
 
 private:
     friend class Database;

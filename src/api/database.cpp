@@ -5,6 +5,7 @@
 #include "engine/txn/database_core.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/txn/maintenance.hpp"
+#include "engine/txn/savepoint.hpp"
 #include "engine/txn/verify_database.hpp"
 #include "engine/txn/write_txn.hpp"
 
@@ -193,6 +194,96 @@ Task<Result<DatabaseStats>> WriteTransaction::stats() {
     }
     auto stats = co_await txn_->stats();
     co_return stats;
+}
+
+namespace {
+
+engine::Durability engine_durability(Durability durability) {
+    return durability == Durability::none ? engine::Durability::none
+                                          : engine::Durability::immediate;
+}
+
+}  // namespace
+
+Savepoint::~Savepoint() = default;
+
+std::uint64_t Savepoint::id() const noexcept { return handle_ != nullptr ? handle_->id() : 0; }
+
+bool Savepoint::persistent() const noexcept {
+    return handle_ != nullptr && !handle_->ephemeral();
+}
+
+Status WriteTransaction::try_set_durability(Durability durability) {
+    if (txn_ == nullptr || !txn_->active()) {
+        return Error{Errc::transaction_finished};
+    }
+    if (durability == Durability::none && txn_->persistent_savepoints_modified()) {
+        return Error{Errc::persistent_savepoint_modified};
+    }
+    durability_ = durability;
+    return ok();
+}
+
+Durability WriteTransaction::durability() const noexcept {
+    if (txn_ != nullptr && txn_->persistent_savepoints_modified()) {
+        return Durability::immediate;
+    }
+    return durability_;
+}
+
+Task<Result<Savepoint>> WriteTransaction::ephemeral_savepoint() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto handle = co_await txn_->ephemeral_savepoint();
+    if (!handle) {
+        co_return handle.error();
+    }
+    co_return Savepoint(std::move(*handle));
+}
+
+Task<Result<std::uint64_t>> WriteTransaction::persistent_savepoint() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto id = co_await txn_->persistent_savepoint(engine_durability(durability_));
+    co_return id;
+}
+
+Task<Result<Savepoint>> WriteTransaction::get_persistent_savepoint(std::uint64_t id) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto handle = co_await txn_->get_persistent_savepoint(id);
+    if (!handle) {
+        co_return handle.error();
+    }
+    co_return Savepoint(std::move(*handle));
+}
+
+Task<Result<bool>> WriteTransaction::delete_persistent_savepoint(std::uint64_t id) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto deleted = co_await txn_->delete_persistent_savepoint(id, engine_durability(durability_));
+    co_return deleted;
+}
+
+Task<Result<std::vector<std::uint64_t>>> WriteTransaction::list_persistent_savepoints() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto ids = co_await txn_->list_persistent_savepoints();
+    co_return ids;
+}
+
+Task<Status> WriteTransaction::restore_savepoint(const Savepoint& savepoint) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    std::shared_ptr<engine::SavepointHandle> handle = savepoint.handle_;
+    Status restored = co_await txn_->restore_savepoint(std::move(handle));
+    co_return restored;
 }
 
 ReadTransaction::~ReadTransaction() = default;

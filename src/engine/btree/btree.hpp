@@ -109,6 +109,12 @@ public:
     /// pages moved to a lower address. Call finalize() afterwards. `should_move` must outlive
     /// the Task (co_await it at once). Errors: io, no_space, corrupted.
     Task<Result<std::uint64_t>> relocate(const std::function<bool(PageNumber)>& should_move);
+    /// Makes the tree show another root (a savepoint restore); frees nothing. REQUIRES: no
+    /// modifying operation is in progress.
+    void reset(BtreeRoot root) noexcept {
+        root_ = root;
+        ++generation_;
+    }
 
 private:
     /// A branch on the path from the root to the leaf being modified.

@@ -1,6 +1,7 @@
 // The commit protocol (docs/design.md section 8): shrink, save the allocator state if asked,
 // extend the file, write every page with many writes in flight, wait for all of them, then
-// write the header naming the new slot and sync it (or the two-phase variant).
+// write the header naming the new slot and sync it (or the two-phase variant). Non-durable
+// commits keep their pages in memory and publish the new roots without touching the header.
 
 #include <algorithm>
 #include <cstring>
@@ -34,19 +35,66 @@ Task<Status> PageStore::commit(CommitRequest request) {
         auto status = co_await commit_durable(request);
         co_return status;
     }
-    // Non-durable: the pages go to the file (so the cache may evict them) but nothing is
-    // synced and the header on disk still names the last durable commit.
-    RINGDB_CO_TRY(co_await cover_layout());
-    RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
+    auto status = co_await commit_non_durable(request);
+    co_return status;
+}
+
+// Non-durable: nothing is synced and the header on disk still names the last durable commit.
+// The pages stay in memory (unwritten_) rather than going to the file: many of them are freed
+// and reused before the next durable commit, which then never has to write them. They are
+// written early only when they exceed their share of the cache budget. Either way they are
+// unpersisted: the last durable commit does not reference them, so the transaction layer may
+// reuse them as soon as no reader sees them (docs/design.md section 7).
+Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
+    {
+        std::lock_guard lock(allocator_mutex_);
+        for (const auto& [number, buffer] : request.dirty_pages) {
+            unpersisted_.insert(number);
+        }
+    }
+    bool over_limit = false;
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        for (const auto& [number, buffer] : request.dirty_pages) {
+            auto [it, inserted] = unwritten_.emplace(number, buffer);
+            if (!inserted) {
+                unwritten_bytes_ -= it->second->size();
+                it->second = buffer;
+            }
+            unwritten_bytes_ += buffer->size();
+        }
+        has_unwritten_.store(!unwritten_.empty(), std::memory_order_release);
+        over_limit = unwritten_bytes_ > unwritten_limit_bytes_;
+    }
+    for (auto& [number, buffer] : request.dirty_pages) {
+        cache_.insert(number, buffer);
+    }
+    if (over_limit) {
+        RINGDB_CO_TRY(co_await flush_unwritten());
+    }
     CommitSlot slot;
     slot.transaction_id = request.transaction_id;
     slot.user_root = request.user_root;
     slot.system_root = request.system_root;
     slot.layout_pages = layout_pages();
     publish(disk_header_, slot);
-    for (auto& [number, buffer] : request.dirty_pages) {
-        cache_.insert(number, buffer);
+    co_return ok();
+}
+
+Task<Status> PageStore::flush_unwritten() {
+    std::vector<std::pair<PageNumber, PageRef>> pages;
+    {
+        std::lock_guard lock(unwritten_mutex_);
+        pages.assign(unwritten_.begin(), unwritten_.end());
     }
+    RINGDB_CO_TRY(co_await cover_layout());
+    RINGDB_CO_TRY(co_await write_pages(pages));
+    // Only the committer adds or removes entries, so the map still holds exactly these pages;
+    // readers find them in the file from now on.
+    std::lock_guard lock(unwritten_mutex_);
+    unwritten_.clear();
+    unwritten_bytes_ = 0;
+    has_unwritten_.store(false, std::memory_order_release);
     co_return ok();
 }
 
@@ -89,6 +137,8 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     std::uint64_t layout = layout_pages();
     std::uint64_t needed = layout * page_size_;
     RINGDB_CO_TRY(co_await cover_layout());
+    // Earlier non-durable commits' pages that are still in memory become durable with this one.
+    RINGDB_CO_TRY(co_await flush_unwritten());
     RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
 
     CommitSlot slot;
@@ -121,6 +171,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     {
         std::lock_guard lock(allocator_mutex_);
         saved_state_block_ = state_block;
+        unpersisted_.clear();
     }
     if (file_length_ > needed) {
         // The header naming the shorter layout is durable: trim the file. Failure to trim

@@ -35,8 +35,17 @@ std::uint64_t round_up(std::uint64_t value, std::uint64_t multiple) {
 
 }  // namespace
 
+// Unwritten pages of non-durable commits may use this share of the cache budget (at least
+// kUnwrittenMinBytes) before a non-durable commit writes them out.
+constexpr std::uint64_t kUnwrittenShare = 4;
+constexpr std::uint64_t kUnwrittenMinBytes = std::uint64_t{4} << 20;
+
 PageStore::PageStore(std::unique_ptr<io::BlockDevice> device, PageStoreOptions options)
-    : device_(std::move(device)), options_(options), cache_(options.cache_bytes) {}
+    : device_(std::move(device)),
+      options_(options),
+      unwritten_limit_bytes_(
+              std::max(options.cache_bytes / kUnwrittenShare, kUnwrittenMinBytes)),
+      cache_(options.cache_bytes) {}
 
 PageStore::~PageStore() = default;
 
@@ -199,6 +208,12 @@ Task<Result<PageRef>> PageStore::read(PageNumber page) {
     if (!page.is_valid() || page.index() + page.pages() > layout_pages()) {
         co_return Error{Errc::corrupted, 0, page.raw()};
     }
+    if (has_unwritten_.load(std::memory_order_acquire)) {
+        PageRef held = find_unwritten(page);
+        if (held != nullptr) {
+            co_return held;
+        }
+    }
     auto result = co_await cache_.read(*device_, page_size_, page);
     if (!result && result.error().code == Errc::out_of_range) {
         // A page the layout covers but the file does not: the file was cut short.
@@ -244,6 +259,45 @@ Status PageStore::free_committed(PageNumber page) {
     }
     allocator_->free(page);
     return ok();
+}
+
+bool PageStore::is_unpersisted(PageNumber page) const {
+    std::lock_guard lock(allocator_mutex_);
+    return unpersisted_.count(page) != 0;
+}
+
+Result<bool> PageStore::free_if_unpersisted(PageNumber page) {
+    {
+        std::lock_guard lock(allocator_mutex_);
+        auto it = unpersisted_.find(page);
+        if (it == unpersisted_.end()) {
+            return false;
+        }
+        if (!allocator_->can_free(page)) {
+            return Error{Errc::corrupted, 0, page.raw()};
+        }
+        unpersisted_.erase(it);
+        allocator_->free(page);
+    }
+    std::lock_guard lock(unwritten_mutex_);
+    auto held = unwritten_.find(page);
+    if (held != unwritten_.end()) {
+        unwritten_bytes_ -= held->second->size();
+        unwritten_.erase(held);
+        has_unwritten_.store(!unwritten_.empty(), std::memory_order_release);
+    }
+    return true;
+}
+
+std::uint64_t PageStore::unwritten_pages() const {
+    std::lock_guard lock(unwritten_mutex_);
+    return unwritten_.size();
+}
+
+PageRef PageStore::find_unwritten(PageNumber page) {
+    std::lock_guard lock(unwritten_mutex_);
+    auto it = unwritten_.find(page);
+    return it == unwritten_.end() ? nullptr : it->second;
 }
 
 std::uint64_t PageStore::allocated_pages() const {

@@ -13,10 +13,13 @@
 // Failure: any failed write or sync poisons the store: that call returns the error and every
 // later allocate/commit returns Errc::previous_io until the database is reopened.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <ringdb/result.hpp>
@@ -114,6 +117,16 @@ public:
     std::uint64_t free_pages() const;
     std::uint64_t layout_pages() const;
 
+    // Non-durable commits (docs/design.md section 8).
+    /// Whether `page` was allocated by a non-durable commit since the last durable one (the
+    /// last durable commit does not reference it, so it may be reused once no reader sees it).
+    bool is_unpersisted(PageNumber page) const;
+    /// Frees `page` if it is unpersisted (see above) and returns true; otherwise returns false
+    /// and changes nothing. Errors: corrupted if the allocator disagrees (a damaged list).
+    Result<bool> free_if_unpersisted(PageNumber page);
+    /// Pages of non-durable commits held in memory, not yet written to the file.
+    std::uint64_t unwritten_pages() const;
+
     /// Makes a transaction's pages and roots the current commit (section 8 of the design).
     Task<Status> commit(CommitRequest request);
 
@@ -147,6 +160,10 @@ private:
     /// Writes the allocator state into `block`; false if it no longer fits.
     Task<Result<bool>> write_state(PageNumber block, std::uint64_t transaction_id);
     Task<Status> commit_durable(CommitRequest& request);
+    Task<Status> commit_non_durable(CommitRequest& request);
+    /// Writes every unwritten page to the file (no sync) and forgets them.
+    Task<Status> flush_unwritten();
+    PageRef find_unwritten(PageNumber page);
     Error fail(Error error);
 
     std::unique_ptr<io::BlockDevice> device_;
@@ -169,6 +186,19 @@ private:
     std::optional<BuddyAllocator> allocator_;  // guarded by allocator_mutex_
     PageNumber saved_state_block_;             // guarded by allocator_mutex_; freed by the
                                                // next durable commit
+    // Blocks allocated by non-durable commits since the last durable commit; guarded by
+    // allocator_mutex_.
+    std::unordered_set<PageNumber> unpersisted_;
+
+    // Pages of non-durable commits kept in memory instead of being written: readers find them
+    // here when the cache has evicted them. Written by the next durable commit, or earlier when
+    // they exceed unwritten_limit_bytes_. Guarded by unwritten_mutex_; has_unwritten_ lets
+    // reads skip the mutex when the map is empty.
+    mutable std::mutex unwritten_mutex_;
+    std::unordered_map<PageNumber, PageRef> unwritten_;
+    std::uint64_t unwritten_bytes_ = 0;
+    std::uint64_t unwritten_limit_bytes_ = 0;
+    std::atomic<bool> has_unwritten_{false};
 
     PageCache cache_;
 };

@@ -1,5 +1,7 @@
 #include "engine/txn/database_core.hpp"
 
+#include <algorithm>
+
 #include "engine/txn/write_txn.hpp"
 #include "io/file_device.hpp"
 #include "util/try.hpp"
@@ -60,6 +62,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
     }
     if (!core->options_.read_only) {
         RINGDB_CO_TRY(co_await store.mark_open());
+        RINGDB_CO_TRY(co_await core->load_savepoints());
     }
     core->next_transaction_id_ = store.current().transaction_id + 1;
     co_return core;
@@ -83,6 +86,24 @@ std::uint64_t DatabaseCore::reclaim_bound() {
         bound = std::min(bound, *oldest);
     }
     return bound;
+}
+
+std::uint64_t DatabaseCore::non_durable_reclaim_bound(std::uint64_t transaction_id) {
+    std::lock_guard lock(snapshot_mutex_);
+    std::uint64_t durable = store_->durable().transaction_id;
+    std::uint64_t bound = tracker_.oldest_after(durable).value_or(transaction_id);
+    if (auto savepoint = tracker_.oldest_savepoint()) {
+        bound = std::min(bound, *savepoint);
+    }
+    return bound;
+}
+
+void DatabaseCore::mark_non_durable_processed(std::uint64_t transaction_id) {
+    auto it = std::find(pending_non_durable_.begin(), pending_non_durable_.end(),
+                        transaction_id);
+    if (it != pending_non_durable_.end()) {
+        pending_non_durable_.erase(it);
+    }
 }
 
 Task<Status> DatabaseCore::close() {

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
@@ -60,6 +61,19 @@ public:
     void release_snapshot(std::uint64_t transaction_id);
     /// Transaction ids of committed blocks that no reader can see any more are <= this.
     std::uint64_t reclaim_bound();
+    /// For non-durable reclamation in transaction `transaction_id`: pages freed by a commit
+    /// <= this and allocated after the last durable commit are seen by no reader (readers at
+    /// or below the last durable commit cannot see such pages) and no valid savepoint.
+    std::uint64_t non_durable_reclaim_bound(std::uint64_t transaction_id);
+
+    // Non-durable commits since the last durable one whose freed pages were not yet
+    // reclaimed (docs/design.md section 7). Writer only; lost at a crash with the commits.
+    std::vector<std::uint64_t> pending_non_durable() const { return pending_non_durable_; }
+    void add_non_durable(std::uint64_t transaction_id) {
+        pending_non_durable_.push_back(transaction_id);
+    }
+    void mark_non_durable_processed(std::uint64_t transaction_id);
+    void forget_non_durable() noexcept { pending_non_durable_.clear(); }
 
     std::uint64_t next_transaction_id() noexcept { return next_transaction_id_; }
     void advance_transaction_id() noexcept { ++next_transaction_id_; }
@@ -89,6 +103,9 @@ private:
                                                              std::unique_ptr<io::BlockDevice> device);
     Task<Status> recover();
     Task<Status> full_repair();
+    /// Registers the persistent savepoints of the current commit and restores the savepoint
+    /// counter (savepoint.cpp). Errors: io, corrupted.
+    Task<Status> load_savepoints();
 
     CoreOptions options_;
     FileLock lock_;
@@ -97,6 +114,7 @@ private:
     coro::AsyncMutex writer_mutex_;
     std::mutex snapshot_mutex_;
     std::uint64_t next_transaction_id_ = 1;
+    std::vector<std::uint64_t> pending_non_durable_;  // ascending; writer only
     bool writer_active_ = false;
     bool closed_ = false;
 };

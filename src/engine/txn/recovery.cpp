@@ -8,6 +8,7 @@
 #include "engine/table/key_order.hpp"
 #include "engine/table/table_tree.hpp"
 #include "engine/txn/database_core.hpp"
+#include "engine/txn/system_tables.hpp"
 #include "engine/txn/txn_pages.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/endian.hpp"
@@ -167,20 +168,20 @@ Task<Result<BuddyAllocator>> DatabaseCore::rebuild_allocator() {
     TableTree system_tables(pages, slot.system_root);
     RINGDB_CO_TRY(co_await for_each_table(system_tables.tree(), visit));
     // Blocks recorded as freed are still allocated until reclaimed.
-    RINGDB_CO_TRY_ASSIGN(auto freed, co_await system_tables.get(freed_table_schema().name));
-    if (freed) {
-        Btree freed_tree(pages, &compare_bytes, freed->root);
-        Cursor cursor(freed_tree, Bound::unbounded(), Bound::unbounded());
-        for (std::uint64_t guard = 0; guard <= freed_tree.length(); ++guard) {
+    for (std::string_view list_name : {kFreedTable, kSystemFreedTable}) {
+        RINGDB_CO_TRY_ASSIGN(auto list, co_await system_tables.get(list_name));
+        if (!list) {
+            continue;
+        }
+        Btree list_tree(pages, &compare_bytes, list->root);
+        Cursor cursor(list_tree, Bound::unbounded(), Bound::unbounded());
+        for (std::uint64_t guard = 0; guard <= list_tree.length(); ++guard) {
             RINGDB_CO_TRY_ASSIGN(auto entry, co_await cursor.next());
             if (!entry) {
                 break;
             }
-            if (entry->value.size() % 8 != 0) {
-                co_return Error{Errc::corrupted};
-            }
-            for (std::size_t i = 0; i < entry->value.size(); i += 8) {
-                auto page = PageNumber::from_raw(util::load_le64(entry->value.data() + i));
+            RINGDB_CO_TRY_ASSIGN(auto listed, decode_page_list(entry->value));
+            for (PageNumber page : listed) {
                 RINGDB_CO_TRY(allocator.mark_allocated(page));
             }
         }

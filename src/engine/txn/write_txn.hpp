@@ -7,8 +7,14 @@
 // roots are written into the user table tree at commit.
 //
 // Commit (docs/design.md sections 7 and 8): flush table roots, reclaim freed blocks that no
-// reader can see, record the blocks this transaction freed in the system table `freed`,
-// finalise checksums, and hand everything to the page store.
+// reader can see, record the blocks this transaction freed in the system tables `freed` (data
+// pages) and `system_freed`, and, while savepoints exist, the data blocks it allocated in
+// `allocated`; finalise checksums, and hand everything to the page store.
+//
+// Savepoints (savepoint.cpp, SPEC.md section 9): a savepoint pins the commit this transaction
+// started from. Restoring one puts the user table tree back to its root, makes the data pages
+// freed since then reachable again (their `freed` entries go) and frees the data pages
+// allocated since then (listed in `allocated`).
 //
 // Thread rules: one operation at a time per table; tables may be used from several threads
 // (WritePages is thread-safe); table opening, commit and abort are not concurrent with
@@ -28,10 +34,14 @@
 #include "coro/async_mutex.hpp"
 #include "engine/btree/btree.hpp"
 #include "engine/table/table_tree.hpp"
+#include "engine/txn/data_pages.hpp"
 #include "engine/txn/database_core.hpp"
+#include "engine/txn/system_tables.hpp"
 #include "engine/txn/txn_pages.hpp"
 
 namespace ringdb::engine {
+
+class SavepointHandle;
 
 /// A table opened in a transaction: its schema and its tree.
 struct OpenTable {
@@ -80,6 +90,8 @@ public:
     /// Names of the tables of one kind, sorted bytewise, including this transaction's changes.
     Task<Result<std::vector<std::string>>> list_tables(TableKind kind);
 
+    /// Commits. A transaction that created or deleted a persistent savepoint always commits
+    /// durably, whatever options.durability says.
     Task<Status> commit(CommitOptions options);
     /// Compaction: relocates every page ending past `packed_end` (a base-page index) that the
     /// allocator can place lower, in every user and system table and both table trees
@@ -91,16 +103,60 @@ public:
     /// Discards every change. Idempotent.
     void abort() noexcept;
 
+    // Savepoints (savepoint.cpp). Errors common to all: transaction_finished, io, corrupted.
+    /// A savepoint of the commit this transaction started from, released when the last
+    /// reference to the handle goes. Errors: invalid_savepoint if the transaction is dirty.
+    Task<Result<std::shared_ptr<SavepointHandle>>> ephemeral_savepoint();
+    /// Like ephemeral_savepoint, but stored in the file until deleted; returns its id.
+    /// Errors: invalid_savepoint if the transaction is dirty or `durability` is none.
+    Task<Result<std::uint64_t>> persistent_savepoint(Durability durability);
+    /// Errors: invalid_savepoint if no persistent savepoint has this id.
+    Task<Result<std::shared_ptr<SavepointHandle>>> get_persistent_savepoint(std::uint64_t id);
+    /// Returns whether it existed. Errors: invalid_savepoint if `durability` is none.
+    Task<Result<bool>> delete_persistent_savepoint(std::uint64_t id, Durability durability);
+    /// Ids of the persistent savepoints, ascending.
+    Task<Result<std::vector<std::uint64_t>>> list_persistent_savepoints();
+    /// Errors: invalid_savepoint (another database's, dropped, deleted, or invalidated by the
+    /// restore of an older one), table_already_open while a table handle is open.
+    Task<Status> restore_savepoint(std::shared_ptr<SavepointHandle> savepoint);
+    /// Whether this transaction created or deleted a persistent savepoint.
+    bool persistent_savepoints_modified() const noexcept {
+        return !created_persistent_.empty() || !deleted_persistent_.empty();
+    }
+    /// Set by table changes, restores and savepoint-table access (SPEC.md 6.4).
+    bool dirty() const noexcept { return dirty_; }
+
 private:
     enum class State { active, committed, aborted };
+    struct DeletedSavepoint {
+        std::uint64_t id;
+        std::uint64_t transaction_id;
+        bool created_here;
+    };
 
     WriteTxn(std::shared_ptr<DatabaseCore> core, coro::AsyncLockGuard lock, std::uint64_t id,
              const CommitSlot& base);
     Task<Result<std::optional<StoredTable>>> find_table(std::string_view name);
+    /// Marks the transaction dirty; the first call decides whether data allocations are
+    /// tracked (only while a savepoint exists).
+    void begin_data_change();
     Task<Status> flush_tables();
-    Task<Status> reclaim_freed(Btree& freed);
-    Task<Status> record_freed(Btree& freed, std::uint32_t& sequence);
-    Task<Status> commit_system_tables();
+    // Commit helpers (write_txn_commit.cpp).
+    Task<Result<BtreeRoot>> system_table_root(std::string_view name);
+    Task<Status> store_system_table(std::string_view name, Btree& tree);
+    Task<Status> reclaim_freed(Btree& freed, std::uint64_t bound);
+    Task<Status> reclaim_non_durable(Btree& freed, Btree& system_freed);
+    Task<Status> reclaim_unpersisted(Btree& list, std::uint64_t transaction_id);
+    Task<Status> record_allocated(Btree& allocated);
+    Task<Status> record_pages(Btree& list, std::vector<PageNumber> pages, std::uint32_t& sequence);
+    Task<Status> commit_system_tables(Durability durability);
+    void end_savepoint_changes(bool committed) noexcept;
+    // Savepoint helpers (savepoint.cpp).
+    /// Collects (into `pages`, if given) and optionally removes the page-list entries of
+    /// transactions after `transaction_id`.
+    Task<Status> entries_after(Btree& list, std::uint64_t transaction_id,
+                               std::vector<PageNumber>* pages, bool remove);
+    Task<Status> delete_savepoints_after(std::uint64_t id);
     void finish() noexcept;
 
     std::shared_ptr<DatabaseCore> core_;
@@ -108,12 +164,17 @@ private:
     std::uint64_t id_;
     State state_ = State::active;
     WritePages pages_;
+    DataPages data_pages_;  // the user trees' view of pages_
     TableTree user_tree_;
     TableTree system_tree_;
     std::map<std::string, std::unique_ptr<OpenTable>> tables_;
+    CommitSlot base_;  // the commit this transaction started from
+    bool dirty_ = false;
+    bool tracking_decided_ = false;
+    // Persistent savepoints created here (released if the transaction does not commit) and
+    // deleted here (released when it commits): (id, transaction id).
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> created_persistent_;
+    std::vector<DeletedSavepoint> deleted_persistent_;
 };
-
-/// The schema of the system table `freed` (keys: transaction id and sequence, big-endian).
-TableSchema freed_table_schema();
 
 }  // namespace ringdb::engine

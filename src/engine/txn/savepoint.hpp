@@ -1,0 +1,40 @@
+#pragma once
+// SavepointHandle: the engine side of ringdb::Savepoint (SPEC.md section 9).
+//
+// A savepoint records a commit (its transaction id and user table tree root). It is registered
+// with the tracker as a reader of that commit, so nothing it can see is reclaimed, and it is
+// valid until dropped (ephemeral), deleted (persistent), or invalidated by the restore of an
+// older savepoint. An ephemeral handle releases its registration when destroyed; a persistent
+// savepoint's registration belongs to the file's record and is released when it is deleted.
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/txn/system_tables.hpp"
+
+namespace ringdb::engine {
+
+class DatabaseCore;
+
+class SavepointHandle {
+public:
+    SavepointHandle(std::shared_ptr<DatabaseCore> core, SavepointRecord record,
+                    bool ephemeral) noexcept
+        : core_(std::move(core)), record_(record), ephemeral_(ephemeral) {}
+    SavepointHandle(const SavepointHandle&) = delete;
+    SavepointHandle& operator=(const SavepointHandle&) = delete;
+    ~SavepointHandle();
+
+    std::uint64_t id() const noexcept { return record_.id; }
+    std::uint64_t transaction_id() const noexcept { return record_.transaction_id; }
+    const BtreeRoot& user_root() const noexcept { return record_.user_root; }
+    bool ephemeral() const noexcept { return ephemeral_; }
+    const DatabaseCore* core() const noexcept { return core_.get(); }
+
+private:
+    std::shared_ptr<DatabaseCore> core_;
+    SavepointRecord record_;
+    bool ephemeral_;
+};
+
+}  // namespace ringdb::engine

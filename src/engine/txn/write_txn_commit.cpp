@@ -1,0 +1,284 @@
+// WriteTxn::commit and freed-page reclamation (docs/design.md sections 7 and 8).
+//
+// Invariants:
+//  - A block listed in `freed` or `system_freed` under transaction T is unreachable from every
+//    commit >= T and reachable from some commit < T; it is returned to the allocator only when
+//    no reader (read transaction, savepoint, verification) is pinned below T, and, for a durable
+//    commit's reclamation, when T <= the last durable commit (a crash returns to that commit,
+//    which must find every block it references intact).
+//  - Non-durable commits may reclaim earlier, but only blocks that the last durable commit
+//    does not reference (PageStore::free_if_unpersisted) and only from commits no reader and
+//    no valid savepoint precedes.
+//  - `allocated` holds, for every commit after the oldest valid savepoint, the data blocks it
+//    allocated; older entries are purged at every commit.
+
+#include <algorithm>
+
+#include "engine/btree/cursor.hpp"
+#include "engine/txn/write_txn.hpp"
+#include "util/assert.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+// Recording freed blocks can free more blocks (copy-on-write of the system trees); after the
+// first round every touched page is dirty, so a few rounds always suffice.
+constexpr int kFreedRounds = 16;
+
+struct ListEntry {
+    Bytes key;
+    std::vector<PageNumber> pages;
+};
+
+// The entries of a page-list table for transactions in [first, last].
+Task<Result<std::vector<ListEntry>>> collect_entries(const Btree& list, std::uint64_t first,
+                                                     std::uint64_t last) {
+    std::vector<ListEntry> entries;
+    PageListKey low = page_list_key(first, 0);
+    Cursor cursor(list, Bound::included(low), Bound::unbounded());
+    for (std::uint64_t guard = 0; guard <= list.length(); ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await cursor.next());
+        if (!entry) {
+            break;
+        }
+        RINGDB_CO_TRY_ASSIGN(std::uint64_t txn, page_list_key_transaction(entry->key));
+        if (txn > last) {
+            break;
+        }
+        RINGDB_CO_TRY_ASSIGN(auto pages, decode_page_list(entry->value));
+        entries.push_back(ListEntry{Bytes(entry->key.begin(), entry->key.end()),
+                                    std::move(pages)});
+    }
+    co_return entries;
+}
+
+}  // namespace
+
+Task<Result<BtreeRoot>> WriteTxn::system_table_root(std::string_view name) {
+    RINGDB_CO_TRY_ASSIGN(auto stored, co_await system_tree_.get(name));
+    co_return stored ? stored->root : BtreeRoot{};
+}
+
+Task<Status> WriteTxn::store_system_table(std::string_view name, Btree& tree) {
+    RINGDB_CO_TRY_ASSIGN(auto stored, co_await system_tree_.get(name));
+    if (tree.empty()) {
+        // An empty system table is absent (docs/design.md section 4).
+        if (stored) {
+            RINGDB_CO_TRY(co_await system_tree_.remove(name));
+        }
+        co_return ok();
+    }
+    RINGDB_CO_TRY_ASSIGN(BtreeRoot root, co_await tree.finalize());
+    if (stored && stored->root == root) {
+        co_return ok();
+    }
+    TableSchema schema = stored ? stored->schema : page_list_schema(name);
+    if (name == kSavepointsTable) {
+        schema = savepoints_schema();
+    } else if (name == kNextSavepointTable) {
+        schema = next_savepoint_schema();
+    }
+    StoredTable table{std::move(schema), root};
+    RINGDB_CO_TRY(co_await system_tree_.put(name, table));
+    co_return ok();
+}
+
+Task<Status> WriteTxn::reclaim_freed(Btree& freed, std::uint64_t bound) {
+    // Each round removes one entry; the tree shrinks, so this ends.
+    for (std::uint64_t round = 0; round <= freed.length() + 1; ++round) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await freed.first());
+        if (!entry) {
+            break;
+        }
+        RINGDB_CO_TRY_ASSIGN(std::uint64_t txn, page_list_key_transaction(entry->key));
+        if (txn > bound) {
+            break;
+        }
+        RINGDB_CO_TRY_ASSIGN(auto pages, decode_page_list(entry->value));
+        for (PageNumber page : pages) {
+            RINGDB_CO_TRY(core_->store().free_committed(page));
+        }
+        Bytes key(entry->key.begin(), entry->key.end());
+        RINGDB_CO_TRY(co_await freed.remove(key));
+    }
+    co_return ok();
+}
+
+Task<Status> WriteTxn::reclaim_unpersisted(Btree& list, std::uint64_t transaction_id) {
+    RINGDB_CO_TRY_ASSIGN(auto entries, co_await collect_entries(list, transaction_id,
+                                                                transaction_id));
+    for (ListEntry& entry : entries) {
+        std::vector<PageNumber> kept;
+        for (PageNumber page : entry.pages) {
+            RINGDB_CO_TRY_ASSIGN(bool freed, core_->store().free_if_unpersisted(page));
+            if (!freed) {
+                kept.push_back(page);
+            }
+        }
+        if (kept.size() == entry.pages.size()) {
+            continue;
+        }
+        if (kept.empty()) {
+            RINGDB_CO_TRY(co_await list.remove(entry.key));
+        } else {
+            Bytes value = encode_page_list(kept);
+            RINGDB_CO_TRY(co_await list.insert(entry.key, value));
+        }
+    }
+    co_return ok();
+}
+
+Task<Status> WriteTxn::reclaim_non_durable(Btree& freed, Btree& system_freed) {
+    std::uint64_t bound = core_->non_durable_reclaim_bound(id_);
+    std::vector<std::uint64_t> pending = core_->pending_non_durable();
+    for (std::uint64_t txn : pending) {
+        if (txn > bound) {
+            break;
+        }
+        RINGDB_CO_TRY(co_await reclaim_unpersisted(freed, txn));
+        RINGDB_CO_TRY(co_await reclaim_unpersisted(system_freed, txn));
+        core_->mark_non_durable_processed(txn);
+    }
+    co_return ok();
+}
+
+Task<Status> WriteTxn::record_pages(Btree& list, std::vector<PageNumber> pages,
+                                    std::uint32_t& sequence) {
+    for (std::size_t start = 0; start < pages.size(); start += kPageListChunk) {
+        std::size_t count = std::min(kPageListChunk, pages.size() - start);
+        std::span<const PageNumber> chunk(pages.data() + start, count);
+        Bytes value = encode_page_list(chunk);
+        auto key = page_list_key(id_, sequence++);
+        RINGDB_CO_TRY(co_await list.insert(key, value));
+    }
+    co_return ok();
+}
+
+Task<Status> WriteTxn::record_allocated(Btree& allocated) {
+    std::optional<std::uint64_t> oldest = core_->tracker().oldest_savepoint();
+    // Entries that no valid savepoint can restore past are dropped.
+    std::uint64_t purge_to = oldest ? *oldest : id_;
+    RINGDB_CO_TRY_ASSIGN(auto stale, co_await collect_entries(allocated, 0, purge_to));
+    for (const ListEntry& entry : stale) {
+        RINGDB_CO_TRY(co_await allocated.remove(entry.key));
+    }
+    if (oldest && data_pages_.tracking()) {
+        std::vector<PageNumber> pages = data_pages_.allocated();
+        std::sort(pages.begin(), pages.end(),
+                  [](PageNumber a, PageNumber b) { return a.raw() < b.raw(); });
+        std::uint32_t sequence = 0;
+        RINGDB_CO_TRY(co_await record_pages(allocated, std::move(pages), sequence));
+    }
+    co_return ok();
+}
+
+Task<Status> WriteTxn::commit_system_tables(Durability durability) {
+    RINGDB_CO_TRY_ASSIGN(BtreeRoot freed_root, co_await system_table_root(kFreedTable));
+    RINGDB_CO_TRY_ASSIGN(BtreeRoot system_root, co_await system_table_root(kSystemFreedTable));
+    RINGDB_CO_TRY_ASSIGN(BtreeRoot allocated_root, co_await system_table_root(kAllocatedTable));
+    Btree freed(pages_, &compare_bytes, freed_root);
+    Btree system_freed(pages_, &compare_bytes, system_root);
+    Btree allocated(pages_, &compare_bytes, allocated_root);
+    if (durability == Durability::immediate) {
+        std::uint64_t bound = core_->reclaim_bound();
+        RINGDB_CO_TRY(co_await reclaim_freed(freed, bound));
+        RINGDB_CO_TRY(co_await reclaim_freed(system_freed, bound));
+    } else {
+        RINGDB_CO_TRY(co_await reclaim_non_durable(freed, system_freed));
+    }
+    if (!allocated.empty() || data_pages_.tracking()) {
+        RINGDB_CO_TRY(co_await record_allocated(allocated));
+    }
+    std::uint32_t data_sequence = 0;
+    RINGDB_CO_TRY(co_await record_pages(freed, data_pages_.take_freed(), data_sequence));
+    std::uint32_t system_sequence = 0;
+    for (int round = 0; round < kFreedRounds; ++round) {
+        RINGDB_CO_TRY(co_await record_pages(system_freed, pages_.take_freed(), system_sequence));
+        RINGDB_CO_TRY(co_await store_system_table(kFreedTable, freed));
+        RINGDB_CO_TRY(co_await store_system_table(kSystemFreedTable, system_freed));
+        RINGDB_CO_TRY(co_await store_system_table(kAllocatedTable, allocated));
+        if (pages_.freed_count() == 0) {
+            co_return ok();
+        }
+    }
+    RINGDB_ASSERT(false && "recording freed pages did not converge");
+    co_return Error{Errc::corrupted};
+}
+
+void WriteTxn::end_savepoint_changes(bool committed) noexcept {
+    TransactionTracker& tracker = core_->tracker();
+    if (committed) {
+        for (const DeletedSavepoint& deleted : deleted_persistent_) {
+            tracker.deallocate_savepoint(deleted.id, deleted.transaction_id);
+        }
+    } else {
+        for (const auto& [id, transaction_id] : created_persistent_) {
+            tracker.deallocate_savepoint(id, transaction_id);
+        }
+        for (const DeletedSavepoint& deleted : deleted_persistent_) {
+            if (deleted.created_here) {
+                tracker.deallocate_savepoint(deleted.id, deleted.transaction_id);
+            }
+        }
+    }
+    created_persistent_.clear();
+    deleted_persistent_.clear();
+}
+
+Task<Status> WriteTxn::commit(CommitOptions options) {
+    if (state_ != State::active) {
+        co_return Error{Errc::transaction_finished};
+    }
+    if (persistent_savepoints_modified() || options.quick_repair) {
+        options.durability = Durability::immediate;
+    }
+    // Whatever happens now, the transaction is over; a failure leaves the database poisoned
+    // or unchanged (nothing reaches the header unless every step succeeded).
+    state_ = State::committed;
+    Status status = co_await flush_tables();
+    if (status) {
+        status = co_await commit_system_tables(options.durability);
+    }
+    BtreeRoot user_root;
+    BtreeRoot system_root;
+    if (status) {
+        auto user = co_await user_tree_.tree().finalize();
+        auto system = co_await system_tree_.tree().finalize();
+        if (!user || !system) {
+            status = !user ? user.error() : system.error();
+        } else {
+            user_root = *user;
+            system_root = *system;
+        }
+    }
+    if (status) {
+        CommitRequest request;
+        request.transaction_id = id_;
+        request.user_root = user_root;
+        request.system_root = system_root;
+        request.dirty_pages = pages_.take_dirty();
+        request.durability = options.durability;
+        request.two_phase = options.two_phase;
+        request.save_allocator_state = options.quick_repair;
+        request.shrink = options.shrink;
+        status = co_await core_->store().commit(std::move(request));
+    }
+    tables_.clear();
+    if (status) {
+        core_->advance_transaction_id();
+        if (options.durability == Durability::immediate) {
+            core_->forget_non_durable();
+        } else {
+            core_->add_non_durable(id_);
+        }
+    } else {
+        pages_.rollback();
+    }
+    end_savepoint_changes(static_cast<bool>(status));
+    finish();
+    co_return status;
+}
+
+}  // namespace ringdb::engine
