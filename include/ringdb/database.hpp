@@ -20,6 +20,8 @@
 // Threads: begin_read and begin_write may be called from any thread; begin_write waits
 // asynchronously (never blocking a thread) while another write transaction is live.
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,9 +33,22 @@
 
 namespace ringdb::engine {
 class DatabaseCore;
+class WriteTxn;
 }  // namespace ringdb::engine
 
 namespace ringdb {
+
+/// A group-commit batch (Database::submit_write_batch): performs mutations on the group's
+/// transaction and returns ok, or an error that fails the batch (and rolls back its group).
+/// It must not keep a table handle, guard or range past its return; it must not throw.
+using WriteBatch = std::function<Task<Status>(WriteTransaction&)>;
+
+/// Counters of the group committer since the database was opened.
+struct GroupCommitStats {
+    std::uint64_t groups = 0;         // groups made durable
+    std::uint64_t batches = 0;        // batches acknowledged ok
+    std::uint64_t failed_groups = 0;  // groups rolled back or failed at commit
+};
 
 class Database {
 public:
@@ -52,6 +67,18 @@ public:
     /// Starts the write transaction, waiting for the live one to end.
     /// Errors: previous_io (an earlier write or sync failed: reopen), database_closed.
     Task<Result<WriteTransaction>> begin_write();
+    /// Group commit: applies `batch`, together with the batches submitted meanwhile, in one
+    /// write transaction with one commit and one sync, and completes when its group is durable
+    /// (docs/group_commit.md). Batches of a group run in submission order, one at a time, on
+    /// the leader's thread; the caller's coroutine resumes on its own thread. Readers see a
+    /// group once it is durable. Errors: batch_failed (this batch returned an error, or called
+    /// abort(): Error::detail holds the cause's Errc, sys_errno its errno; the group is rolled
+    /// back), peer_failed (another batch of the group failed; nothing of this one was kept, it
+    /// may be resubmitted), database_closed, invalid_argument (empty function), and the
+    /// commit's errors (previous_io, io, no_space) for every batch of a failed group.
+    Task<Status> submit_write_batch(WriteBatch batch);
+    GroupCommitStats group_commit_stats() const;
+
     /// A snapshot of the latest commit. Errors: database_closed.
     Result<ReadTransaction> begin_read();
 
@@ -83,6 +110,7 @@ public:
 private:
     explicit Database(std::shared_ptr<engine::DatabaseCore> core) noexcept
         : core_(std::move(core)) {}
+    static Task<Status> run_batch(const WriteBatch& batch, std::shared_ptr<engine::WriteTxn> txn);
     static Task<Result<Database>> open_with(std::string path, DatabaseOptions options,
                                             bool create);
 

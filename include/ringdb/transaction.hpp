@@ -155,12 +155,23 @@ public:
     /// handle of this transaction is open.
     Task<Status> restore_savepoint(const Savepoint& savepoint);
 
+    /// Whether this handle is the one a group-commit batch receives (Database::
+    /// submit_write_batch): its commit() returns invalid_argument, its abort() fails the batch
+    /// (batch_failed with cause cancelled) instead of ending the group's transaction, and the
+    /// durability settings are the group's.
+    bool in_batch() const noexcept { return batch_ != nullptr; }
+
 private:
     friend class Database;
-    explicit WriteTransaction(std::shared_ptr<engine::WriteTxn> txn) noexcept
-        : txn_(std::move(txn)) {}
+    struct BatchState {
+        bool abort_requested = false;
+    };
+    explicit WriteTransaction(std::shared_ptr<engine::WriteTxn> txn,
+                              BatchState* batch = nullptr) noexcept
+        : txn_(std::move(txn)), batch_(batch) {}
 
     std::shared_ptr<engine::WriteTxn> txn_;
+    BatchState* batch_ = nullptr;  // set for a batch's handle; owned by the batch runner
     Durability durability_ = Durability::immediate;
     bool two_phase_ = false;
     bool quick_repair_ = false;

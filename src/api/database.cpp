@@ -4,6 +4,7 @@
 
 #include "engine/txn/database_core.hpp"
 #include "engine/txn/read_txn.hpp"
+#include "engine/group/group_commit.hpp"
 #include "engine/txn/maintenance.hpp"
 #include "engine/txn/savepoint.hpp"
 #include "engine/txn/verify_database.hpp"
@@ -58,6 +59,43 @@ Task<Result<WriteTransaction>> Database::begin_write() {
         co_return txn.error();
     }
     co_return WriteTransaction(std::move(*txn));
+}
+
+Task<Status> Database::run_batch(const WriteBatch& batch, std::shared_ptr<engine::WriteTxn> txn) {
+    WriteTransaction::BatchState state;
+    WriteTransaction handle(std::move(txn), &state);
+    Status applied = co_await batch(handle);
+    if (applied && state.abort_requested) {
+        co_return Error{Errc::cancelled};
+    }
+    co_return applied;
+}
+
+Task<Status> Database::submit_write_batch(WriteBatch batch) {
+    if (core_ == nullptr || core_->closed()) {
+        co_return Error{Errc::database_closed};
+    }
+    if (!batch) {
+        co_return Error{Errc::invalid_argument};
+    }
+    // Not a coroutine: it returns run_batch's task, which refers to the lambda's capture; the
+    // lambda lives in the committer until the batch has run.
+    engine::GroupBatch engine_batch = [user = std::move(batch)](
+                                              const std::shared_ptr<engine::WriteTxn>& txn) {
+        return run_batch(user, txn);
+    };
+    std::shared_ptr<engine::DatabaseCore> core = core_;
+    engine::GroupCommitter& committer = core->group_committer();
+    Status outcome = co_await committer.submit(std::move(core), std::move(engine_batch));
+    co_return outcome;
+}
+
+GroupCommitStats Database::group_commit_stats() const {
+    if (core_ == nullptr) {
+        return {};
+    }
+    engine::GroupCommitStats engine_stats = core_->group_committer().stats();
+    return GroupCommitStats{engine_stats.groups, engine_stats.batches, engine_stats.failed_groups};
 }
 
 Result<ReadTransaction> Database::begin_read() {
@@ -138,7 +176,7 @@ Task<Status> ReadOnlyDatabase::close() {
 }
 
 WriteTransaction::~WriteTransaction() {
-    if (txn_ != nullptr) {
+    if (txn_ != nullptr && batch_ == nullptr) {
         txn_->abort();
     }
 }
@@ -171,6 +209,9 @@ Task<Status> WriteTransaction::commit() {
     if (txn_ == nullptr) {
         co_return Error{Errc::transaction_finished};
     }
+    if (batch_ != nullptr) {
+        co_return Error{Errc::invalid_argument};  // the group commits
+    }
     engine::CommitOptions options;
     options.durability = durability_ == Durability::none ? engine::Durability::none
                                                          : engine::Durability::immediate;
@@ -181,6 +222,10 @@ Task<Status> WriteTransaction::commit() {
 }
 
 void WriteTransaction::abort() {
+    if (batch_ != nullptr) {
+        batch_->abort_requested = true;  // the group decides; this batch fails
+        return;
+    }
     if (txn_ != nullptr) {
         txn_->abort();
     }

@@ -35,6 +35,8 @@ Task<Status> PageStore::commit(CommitRequest request) {
         auto status = co_await commit_durable(request);
         co_return status;
     }
+    // Readers see a non-durable commit at once: what it builds on must be synced first.
+    RINGDB_CO_TRY(co_await wait_deferred());
     auto status = co_await commit_non_durable(request);
     co_return status;
 }
@@ -140,6 +142,9 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     // Earlier non-durable commits' pages that are still in memory become durable with this one.
     RINGDB_CO_TRY(co_await flush_unwritten());
     RINGDB_CO_TRY(co_await write_pages(request.dirty_pages));
+    // One header unsynced at most: the previous group's sync must have completed (and
+    // succeeded) before this header may replace the older slot.
+    RINGDB_CO_TRY(co_await wait_deferred());
 
     CommitSlot slot;
     slot.transaction_id = request.transaction_id;
@@ -149,9 +154,28 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     slot.allocator_state = state_block;
     slot.allocator_state_txn = state_block.is_null() ? 0 : request.transaction_id;
 
-    DatabaseHeader header = disk_header_;
+    DatabaseHeader header = base_header();
     header.slots[header.secondary_index()] = slot;
     header.slot_valid[header.secondary_index()] = true;
+    if (request.defer_sync && !request.two_phase) {
+        header.swap_primary(false);
+        RINGDB_CO_TRY(co_await write_header(header));
+        auto deferred = std::make_shared<Deferred>();
+        deferred->header = header;
+        deferred->trim_to = file_length_ > needed ? needed : 0;
+        {
+            std::lock_guard lock(state_mutex_);
+            deferred_ = std::move(deferred);
+        }
+        // Later transactions read these pages; readers cannot reach them before the sync.
+        for (auto& [number, buffer] : request.dirty_pages) {
+            cache_.insert(number, buffer);
+        }
+        std::lock_guard lock(allocator_mutex_);
+        saved_state_block_ = state_block;
+        unpersisted_.clear();
+        co_return ok();
+    }
     if (request.two_phase) {
         // Phase one: the new slot is durable but not yet primary.
         RINGDB_CO_TRY(co_await write_header(header));
@@ -256,6 +280,77 @@ Task<Status> PageStore::close() {
     publish(header, std::nullopt);
     Status closed = co_await device_->close();
     co_return closed;
+}
+
+Task<Status> PageStore::wait_deferred() {
+    std::shared_ptr<Deferred> deferred;
+    {
+        std::lock_guard lock(state_mutex_);
+        deferred = deferred_;
+    }
+    if (deferred == nullptr) {
+        co_return ok();
+    }
+    co_await deferred->synced.wait();
+    if (!deferred->result) {
+        co_return Error{Errc::previous_io};
+    }
+    co_return ok();
+}
+
+Task<Status> PageStore::sync_deferred() {
+    std::shared_ptr<Deferred> deferred;
+    {
+        std::lock_guard lock(state_mutex_);
+        deferred = deferred_;
+    }
+    if (deferred == nullptr) {
+        co_return ok();
+    }
+    // A growth after this point (the next group extending the file while this sync runs)
+    // must be covered by the next sync, so the flag is taken now, not after the sync.
+    const bool metadata = grew_since_sync_;
+    grew_since_sync_ = false;
+    Status synced = metadata ? co_await device_->sync_all() : co_await device_->sync_data();
+    if (!synced) {
+        deferred->result = fail(synced.error());
+        {
+            std::lock_guard lock(state_mutex_);
+            deferred_.reset();
+        }
+        deferred->synced.set();
+        co_return deferred->result;
+    }
+    {
+        std::lock_guard lock(state_mutex_);
+        disk_header_ = deferred->header;
+        non_durable_.reset();
+        deferred_.reset();
+    }
+    if (deferred->trim_to != 0 && file_length_ > deferred->trim_to &&
+        layout_pages() * page_size_ <= deferred->trim_to) {
+        Status trimmed = co_await device_->set_length(deferred->trim_to);
+        if (!trimmed) {
+            deferred->result = fail(trimmed.error());
+        } else {
+            file_length_ = deferred->trim_to;
+        }
+    }
+    deferred->synced.set();
+    co_return deferred->result;
+}
+
+CommitSlot PageStore::writer_base() const {
+    std::lock_guard lock(state_mutex_);
+    if (deferred_ != nullptr) {
+        return deferred_->header.primary();
+    }
+    return non_durable_ ? *non_durable_ : disk_header_.primary();
+}
+
+DatabaseHeader PageStore::base_header() const {
+    std::lock_guard lock(state_mutex_);
+    return deferred_ != nullptr ? deferred_->header : disk_header_;
 }
 
 }  // namespace ringdb::engine

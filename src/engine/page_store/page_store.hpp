@@ -25,6 +25,7 @@
 #include <ringdb/result.hpp>
 #include <ringdb/task.hpp>
 
+#include "coro/event.hpp"
 #include "engine/page_store/buddy_allocator.hpp"
 #include "engine/page_store/header.hpp"
 #include "engine/page_store/page_buffer.hpp"
@@ -55,6 +56,10 @@ struct CommitRequest {
     bool two_phase = false;
     bool save_allocator_state = false;  // quick repair; forces two-phase
     ShrinkPolicy shrink = ShrinkPolicy::normal;
+    /// Group commit (durable, one-phase only): write the pages and the header but do not sync;
+    /// the commit becomes the base of the next write transaction at once and visible to
+    /// readers only when sync_deferred() succeeds.
+    bool defer_sync = false;
 };
 
 class PageStore {
@@ -129,6 +134,13 @@ public:
 
     /// Makes a transaction's pages and roots the current commit (section 8 of the design).
     Task<Status> commit(CommitRequest request);
+    /// Syncs the commit written with defer_sync (nothing to do without one), then publishes it
+    /// to readers and trims the file if it shrank. A failure poisons the store and fails the
+    /// commits built on it. Every later commit writes its header only after this sync.
+    Task<Status> sync_deferred();
+    /// What the next write transaction starts from: the last commit written, whether or not
+    /// its sync is still due (current() is what readers see).
+    CommitSlot writer_base() const;
 
     /// Clears the recovery bit after a clean shutdown and closes the device. REQUIRES: the last
     /// commit was durable (the caller makes a final durable commit first).
@@ -180,6 +192,19 @@ private:
     mutable std::mutex state_mutex_;
     DatabaseHeader disk_header_;
     std::optional<CommitSlot> non_durable_;  // latest non-durable commit, if newer than disk
+    // The commit written with defer_sync and not synced yet (guarded by state_mutex_; at most
+    // one: the next header waits for its sync).
+    struct Deferred {
+        DatabaseHeader header;
+        std::uint64_t trim_to = 0;  // file length to trim to once synced (0: none)
+        coro::Event synced;
+        Status result = ok();
+    };
+    std::shared_ptr<Deferred> deferred_;
+    /// Waits for the deferred commit's sync, if one is due. Errors: previous_io if it failed.
+    Task<Status> wait_deferred();
+    /// The header the next commit builds on: the deferred one, else the one on disk.
+    DatabaseHeader base_header() const;
     void publish(const DatabaseHeader& header, std::optional<CommitSlot> non_durable);
 
     mutable std::mutex allocator_mutex_;

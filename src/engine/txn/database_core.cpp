@@ -110,6 +110,11 @@ Task<Status> DatabaseCore::close() {
     if (closed_) {
         co_return ok();
     }
+    if (writer_active_ && !group_committer_.busy()) {
+        co_return Error{Errc::transaction_in_progress};
+    }
+    // Batches already queued are still committed; new ones get database_closed.
+    co_await group_committer_.shutdown();
     if (writer_active_) {
         co_return Error{Errc::transaction_in_progress};
     }

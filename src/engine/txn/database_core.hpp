@@ -19,6 +19,7 @@
 #include <ringdb/task.hpp>
 
 #include "coro/async_mutex.hpp"
+#include "engine/group/group_commit.hpp"
 #include "engine/page_store/page_store.hpp"
 #include "engine/txn/file_lock.hpp"
 #include "engine/txn/transaction_tracker.hpp"
@@ -52,6 +53,7 @@ public:
     ~DatabaseCore();
 
     PageStore& store() noexcept { return *store_; }
+    GroupCommitter& group_committer() noexcept { return group_committer_; }
     TransactionTracker& tracker() noexcept { return tracker_; }
     coro::AsyncMutex& writer_mutex() noexcept { return writer_mutex_; }
     bool read_only() const noexcept { return options_.read_only; }
@@ -112,6 +114,7 @@ private:
     std::unique_ptr<PageStore> store_;
     TransactionTracker tracker_;
     coro::AsyncMutex writer_mutex_;
+    GroupCommitter group_committer_;
     std::mutex snapshot_mutex_;
     std::uint64_t next_transaction_id_ = 1;
     std::vector<std::uint64_t> pending_non_durable_;  // ascending; writer only

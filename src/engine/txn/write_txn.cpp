@@ -36,7 +36,7 @@ Task<Result<std::shared_ptr<WriteTxn>>> WriteTxn::begin(std::shared_ptr<Database
         co_return Error{Errc::previous_io};
     }
     core->set_writer_active(true);
-    CommitSlot base = core->store().current();
+    CommitSlot base = core->store().writer_base();
     std::uint64_t id = core->next_transaction_id();
     std::shared_ptr<WriteTxn> txn(new WriteTxn(core, std::move(lock), id, base));
     co_return txn;
@@ -111,6 +111,12 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
     raw->in_use = true;
     tables_.emplace(schema.name, std::move(table));
     co_return raw;
+}
+
+void WriteTxn::release_tables() noexcept {
+    for (auto& [name, table] : tables_) {
+        table->in_use = false;
+    }
 }
 
 void WriteTxn::close_table(OpenTable* table) noexcept {

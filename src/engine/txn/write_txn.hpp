@@ -58,6 +58,9 @@ struct CommitOptions {
     bool two_phase = false;
     bool quick_repair = false;
     ShrinkPolicy shrink = ShrinkPolicy::normal;
+    /// Group commit: return once pages and header are written; the group committer issues the
+    /// sync (PageStore::sync_deferred). Ignored for non-durable and two-phase commits.
+    bool defer_sync = false;
 };
 
 class WriteTxn {
@@ -81,6 +84,9 @@ public:
     Task<Result<OpenTable*>> open_table(TableSchema schema, KeyCompare compare);
     /// Ends the use of a table handle; its changes stay in the transaction.
     void close_table(OpenTable* table) noexcept;
+    /// Group commit: ends the use of every table handle (a batch that kept one open must not
+    /// make the next batch fail with table_already_open).
+    void release_tables() noexcept;
     /// Deletes a table; returns whether it existed. Errors: table_already_open,
     /// table_is_multimap / table_is_not_multimap (wrong kind for the call).
     Task<Result<bool>> delete_table(std::string name, TableKind kind);

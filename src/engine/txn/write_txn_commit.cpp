@@ -263,6 +263,7 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         request.two_phase = options.two_phase;
         request.save_allocator_state = options.quick_repair;
         request.shrink = options.shrink;
+        request.defer_sync = options.defer_sync;
         status = co_await core_->store().commit(std::move(request));
     }
     tables_.clear();

@@ -1,0 +1,117 @@
+#pragma once
+// GroupCommitter: many submitters, one write transaction and one sync per group
+// (docs/group_commit.md; DESIGN.md section 6; SPEC.md section 15 with Q-15 fixed).
+//
+// A submitter enqueues its batch and waits. The first submitter that finds no leader becomes
+// the leader. The leader keeps one group open: it applies queued batches to the group's write
+// transaction (taken through the writer mutex, so direct begin_write users and groups alternate
+// fairly) as they arrive, in submission order. The group is closed when the previous group's
+// sync has completed: its pages and header are written without waiting for the disk, and its
+// sync is issued at once while the next group fills up on top of it (pipelining). Readers see a
+// group only when its sync succeeded. Keeping the group open until the previous sync is done is
+// what keeps groups full: submitters acknowledged by that sync resubmit into it.
+
+// Leadership passes from group to group: once the leader's own batch is durable it hands the
+// pipeline (the group whose sync is due) to the first member of that group and returns, so
+// no submitter leads forever and every I/O a leader starts is finished on the leader's own
+// thread before it hands over. All state transitions happen under one mutex; a wake-up is a post
+// to the waiter's own thread, never inline, so none is lost and every coroutine resumes
+// on its own thread.
+//
+// Outcomes: every member of a durable group gets ok. A batch that fails gets batch_failed (the
+// cause in Error::detail as its Errc, sys_errno kept); the whole group is rolled back and every
+// other member gets peer_failed (they may retry). A failed commit or sync reaches every member
+// of the group and of the group built on it, with the store's error. After shutdown() new
+// submissions get database_closed.
+//
+// The queue is bounded: a submitter that finds it full waits (asynchronously) for room.
+
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <ringdb/result.hpp>
+#include <ringdb/runtime.hpp>
+#include <ringdb/task.hpp>
+
+namespace ringdb::engine {
+
+class DatabaseCore;
+class PageStore;
+class WriteTxn;
+
+/// One batch: mutations on the group's transaction. It must not commit or abort it.
+using GroupBatch = std::function<Task<Status>(const std::shared_ptr<WriteTxn>&)>;
+
+struct GroupCommitStats {
+    std::uint64_t groups = 0;   // groups committed durably
+    std::uint64_t batches = 0;  // batches acknowledged ok
+    std::uint64_t failed_groups = 0;
+};
+
+class GroupCommitter {
+public:
+    static constexpr std::size_t kDefaultCapacity = 4096;
+
+    explicit GroupCommitter(std::size_t capacity = kDefaultCapacity) noexcept
+        : capacity_(capacity == 0 ? 1 : capacity) {}
+    GroupCommitter(const GroupCommitter&) = delete;
+    GroupCommitter& operator=(const GroupCommitter&) = delete;
+    ~GroupCommitter();
+
+    /// Applies `batch` in some group and completes when that group is durable (or failed).
+    /// `core` must own this committer. Errors: batch_failed, peer_failed, database_closed,
+    /// previous_io, io, no_space, corrupted.
+    Task<Status> submit(std::shared_ptr<DatabaseCore> core, GroupBatch batch);
+
+    /// Refuses new batches (database_closed) and completes once every accepted batch has its
+    /// outcome and no leader is running.
+    Task<void> shutdown();
+
+    GroupCommitStats stats() const;
+    /// Whether a leader runs or batches are queued.
+    bool busy() const;
+
+private:
+    struct Member;
+    struct WaitForTurn;
+    struct WaitForRoom;
+    struct WaitForIdle;
+    using Group = std::vector<Member*>;
+
+    class OpenGroup;
+    struct Park;
+
+    Task<void> lead(std::shared_ptr<DatabaseCore> core, Member* self, Group in_flight);
+    Task<void> run_sync(PageStore& store, Status* out);
+    /// Takes queued batches, at most `room` of them.
+    Group take_group(std::size_t room);
+    /// Sets the outcome of `member` and wakes it unless it is `self` (running already).
+    void finish(Member* member, Status result, const Member* self);
+    void wake(Member* member, bool lead);
+    void count_failed_group();
+    bool relinquish_if_idle();
+
+    const std::size_t capacity_;
+    mutable std::mutex mutex_;
+    std::deque<Member*> queue_;                // guarded by mutex_
+    bool leader_ = false;                      // guarded by mutex_
+    bool shutdown_ = false;                    // guarded by mutex_
+    Group handoff_;                            // guarded by mutex_: the group a new leader syncs
+    bool sync_done_ = true;                    // guarded by mutex_: the leader's sync finished
+    std::coroutine_handle<> parked_leader_;    // guarded by mutex_
+    coro::ThreadContext* parked_context_ = nullptr;  // guarded by mutex_
+    struct Sleeper {
+        std::coroutine_handle<> handle;
+        coro::ThreadContext* context;
+    };
+    std::deque<Sleeper> room_waiters_;         // guarded by mutex_
+    std::vector<Sleeper> idle_waiters_;        // guarded by mutex_
+    GroupCommitStats stats_;                   // guarded by mutex_
+};
+
+}  // namespace ringdb::engine
