@@ -112,6 +112,9 @@ public:
 
     const TableSchema& schema() const;
     std::uint64_t len() const;
+    /// Another handle to the same open table (the table stays open until every handle is
+    /// gone). REQUIRES: this handle is not empty.
+    RawTable share() const noexcept { return RawTable(impl_); }
 
     Task<Result<std::optional<RawGuard>>> get(ByteView key) const;
     Task<Result<std::optional<RawEntry>>> first() const;
