@@ -1,5 +1,6 @@
 // Multimap tables through the public API (SPEC.md 8 and 23.9), and Table::insert_reserve.
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -540,4 +541,112 @@ TEST_CASE("Multimap against a model: random operations, aborts, reopens and cras
         }
     }
     verify(*db);
+}
+
+TEST_CASE("insert_reserve: fill the view, finish, read back", "[integration][insert_reserve]") {
+    constexpr ringdb::TableDefinition<std::string, ringdb::Bytes> kBlobs("blobs");
+    constexpr ringdb::TableDefinition<std::uint64_t, std::uint64_t> kCounters("counters");
+    constexpr ringdb::TableDefinition<std::uint64_t, bool> kFlags("flags");
+    ringdb::test::TempDir dir;
+    auto db = open_db(dir.file("db"));
+    auto as_text = [](const ringdb::Bytes& bytes) {
+        std::string text;
+        for (std::byte b : bytes) {
+            text.push_back(static_cast<char>(b));
+        }
+        return text;
+    };
+    {
+        auto txn = write(db);
+        auto table = sync_wait(txn.open_table(kBlobs));
+        REQUIRE(table.has_value());
+        {
+            auto reserved = sync_wait(table->insert_reserve("hello", 5));
+            REQUIRE(reserved.has_value());
+            REQUIRE(reserved->len() == 5);
+            // The key holds zeros until finish().
+            auto zeros = sync_wait(table->get("hello")).value();
+            REQUIRE(zeros->value().value() == ringdb::Bytes(5));
+            std::memcpy(reserved->as_mut().data(), "world", 5);
+            REQUIRE(sync_wait(reserved->finish()).has_value());
+        }
+        REQUIRE(as_text(sync_wait(table->get("hello")).value()->value().value()) == "world");
+        {
+            // Dropped without finish(): the zero bytes stay.
+            auto reserved = sync_wait(table->insert_reserve("dropped", 3));
+            REQUIRE(reserved.has_value());
+            std::memcpy(reserved->as_mut().data(), "abc", 3);
+        }
+        REQUIRE(sync_wait(table->get("dropped")).value()->value().value() == ringdb::Bytes(3));
+        // Replacing an existing value, and an empty reservation.
+        {
+            auto reserved = sync_wait(table->insert_reserve("hello", 2));
+            std::memcpy(reserved->as_mut().data(), "hi", 2);
+            REQUIRE(sync_wait(reserved->finish()).has_value());
+            auto empty = sync_wait(table->insert_reserve("empty", 0));
+            REQUIRE(sync_wait(empty->finish()).has_value());
+        }
+        REQUIRE(as_text(sync_wait(table->get("hello")).value()->value().value()) == "hi");
+        REQUIRE(sync_wait(table->get("empty")).value()->value().value().empty());
+        REQUIRE(table->len() == 3);
+        // Size limits as insert; the table is unchanged.
+        auto huge = sync_wait(table->insert_reserve("huge", ringdb::kMaxValueLength + 1));
+        REQUIRE(huge.error().code == Errc::value_too_large);
+        REQUIRE_FALSE(sync_wait(table->get("huge")).value().has_value());
+        REQUIRE(table->len() == 3);
+        REQUIRE(sync_wait(txn.commit()).has_value());
+    }
+    {
+        auto txn = write(db);
+        auto counters = sync_wait(txn.open_table(kCounters));
+        REQUIRE(sync_wait(counters->insert_reserve(1, 5)).error().code == Errc::invalid_argument);
+        REQUIRE(counters->is_empty());
+        auto reserved = sync_wait(counters->insert_reserve(1, 8));
+        REQUIRE(reserved.has_value());
+        reserved->as_mut()[0] = std::byte{42};
+        REQUIRE(sync_wait(reserved->finish()).has_value());
+        REQUIRE(sync_wait(counters->get(1)).value()->value().value() == 42);
+
+        // Bytes that do not decode as V are refused; the stored value stays as it was.
+        auto flags = sync_wait(txn.open_table(kFlags));
+        auto flag = sync_wait(flags->insert_reserve(7, 1));
+        flag->as_mut()[0] = std::byte{9};
+        REQUIRE(sync_wait(flag->finish()).error().code == Errc::invalid_argument);
+        REQUIRE(sync_wait(flags->get(7)).value()->value().value() == false);
+        flag->as_mut()[0] = std::byte{1};
+        REQUIRE(sync_wait(flag->finish()).has_value());
+        REQUIRE(sync_wait(flags->get(7)).value()->value().value() == true);
+
+        // A live reservation keeps its table open.
+        REQUIRE(sync_wait(txn.commit()).has_value());
+        REQUIRE(sync_wait(flag->finish()).error().code == Errc::transaction_finished);
+    }
+    auto reader = db.begin_read();
+    auto blobs = sync_wait(reader->open_table(kBlobs));
+    REQUIRE(as_text(sync_wait(blobs->get("hello")).value()->value().value()) == "hi");
+    REQUIRE(sync_wait(blobs->get("dropped")).value()->value().value() == ringdb::Bytes(3));
+    verify(db);
+}
+
+TEST_CASE("insert_reserve keeps the table open until the reservation is gone",
+          "[integration][insert_reserve]") {
+    constexpr ringdb::TableDefinition<std::uint64_t, ringdb::Bytes> kBlobs("blobs");
+    ringdb::test::TempDir dir;
+    auto db = open_db(dir.file("db"));
+    auto txn = write(db);
+    std::optional<ringdb::ReservedValue<std::uint64_t, ringdb::Bytes>> reserved;
+    {
+        auto table = sync_wait(txn.open_table(kBlobs));
+        auto r = sync_wait(table->insert_reserve(1, 4));
+        REQUIRE(r.has_value());
+        reserved.emplace(std::move(*r));
+    }
+    REQUIRE(sync_wait(txn.open_table(kBlobs)).error().code == Errc::table_already_open);
+    std::memcpy(reserved->as_mut().data(), "data", 4);
+    REQUIRE(sync_wait(reserved->finish()).has_value());
+    reserved.reset();
+    auto table = sync_wait(txn.open_table(kBlobs));
+    REQUIRE(table.has_value());
+    REQUIRE(sync_wait(table->get(1)).value()->value().value().size() == 4);
+    REQUIRE(sync_wait(txn.commit()).has_value());
 }
