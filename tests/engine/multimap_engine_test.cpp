@@ -12,6 +12,7 @@
 #include "engine/btree/verify.hpp"
 #include "engine/table/multimap.hpp"
 #include "engine/txn/read_txn.hpp"
+#include "engine/txn/verify_database.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "io/sim_device.hpp"
 
@@ -226,6 +227,8 @@ TEST_CASE("Recovery's verification finds a damaged subtree page", "[engine][mult
     REQUIRE_FALSE(victim.is_null());
     auto image = sim->crash(ringdb::io::CrashMode::durable_only);
     core.reset();
+    INFO("victim page " << victim.index() << ", image pages " << image.size() / 512);
+    REQUIRE(victim.index() * 512 + 512 <= image.size());
     image[victim.index() * 512 + 20] ^= std::byte{0x40};
     CoreOptions options;
     options.page_size = 512;
@@ -241,4 +244,45 @@ TEST_CASE("Recovery's verification finds a damaged subtree page", "[engine][mult
     } else {
         REQUIRE(reopened.error().code == Errc::corrupted);
     }
+}
+
+TEST_CASE("verify_integrity reports a damaged subtree page of a cleanly closed file",
+          "[engine][multimap]") {
+    auto seed = test_seed();
+    INFO("seed " << seed);
+    auto owned = std::make_unique<ringdb::io::SimDevice>(seed);
+    auto* sim = owned.get();
+    auto core = open_core(std::move(owned));
+    fill(core);
+    PageNumber victim;
+    {
+        auto reader = ReadTxn::begin(core);
+        auto table = sync_wait((*reader)->open_table(kSets.schema(), kOrder));
+        REQUIRE(table.has_value());
+        struct Pick {
+            PageNumber* out;
+            ringdb::Task<ringdb::Status> operator()(const BtreeRoot& root) {
+                *out = root.page;
+                co_return ringdb::ok();
+            }
+        } pick{&victim};
+        SubtreeVisitor visit = pick;
+        REQUIRE(sync_wait(for_each_subtree((*table)->tree.pages(), (*table)->tree.root(), visit))
+                        .has_value());
+    }
+    REQUIRE(sync_wait(core->close()).has_value());
+    auto image = sim->crash(ringdb::io::CrashMode::durable_only);
+    core.reset();  // owns the device
+    INFO("victim page " << victim.index() << ", image pages " << image.size() / 512);
+    REQUIRE(victim.index() * 512 + 512 <= image.size());
+    image[victim.index() * 512 + 20] ^= std::byte{0x40};
+    auto reopened = open_core(ringdb::io::SimDevice::from_image(image, seed));
+    auto report = sync_wait(verify_database(reopened, ringdb::VerifyLevel::full));
+    REQUIRE(report.has_value());
+    REQUIRE_FALSE(report->valid);
+    bool named = false;
+    for (const auto& detail : report->details) {
+        named = named || detail.table == "sets";
+    }
+    REQUIRE(named);
 }
