@@ -113,6 +113,9 @@ public:
 
     const TableSchema& schema() const;
     std::uint64_t len() const;
+    /// Another handle to the same open table (the table stays open until every handle is
+    /// gone). REQUIRES: this handle is not empty.
+    RawTable share() const noexcept { return RawTable(impl_); }
 
     /// Space statistics of the table's tree (reads every page). Errors: io, corrupted,
     /// transaction_finished.

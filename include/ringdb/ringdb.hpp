@@ -4,6 +4,7 @@
 #include <ringdb/codec.hpp>
 #include <ringdb/database.hpp>
 #include <ringdb/error.hpp>
+#include <ringdb/multimap_table.hpp>
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/runtime.hpp>

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <utility>
 
 #include <ringdb/codec.hpp>
@@ -195,6 +196,46 @@ protected:
     detail::RawTable raw_;
 };
 
+/// A value reserved by Table::insert_reserve: a buffer of the reserved length that the caller
+/// fills through as_mut(), then stores with `co_await finish()`.
+///
+/// The key holds `len` zero bytes from insert_reserve on (reads see them), so dropping the
+/// reservation without finish() leaves the zero bytes stored. finish() replaces them with the
+/// buffer's current bytes; it may be called more than once (each call stores the buffer as it
+/// is then). While a reservation lives, its table stays open (opening the table again in the
+/// same transaction returns table_already_open until both the Table and the reservation are
+/// gone). Writing through as_mut() never touches stored pages, so this works the same in every
+/// database (SPEC.md Q-06).
+template <Key K, Value V>
+class ReservedValue {
+public:
+    ReservedValue(detail::RawTable table, Bytes key, Bytes buffer) noexcept
+        : table_(std::move(table)), key_(std::move(key)), buffer_(std::move(buffer)) {}
+
+    /// The reserved bytes, zero until written.
+    std::span<std::byte> as_mut() noexcept { return buffer_; }
+    std::uint64_t len() const noexcept { return buffer_.size(); }
+
+    /// Stores the buffer as the key's value. Errors: invalid_argument when the bytes do not
+    /// decode as V (the stored value is left as it was), transaction_finished, no_space, io.
+    Task<Status> finish() {
+        auto decoded = Codec<V>::decode(buffer_);
+        if (!decoded) {
+            co_return Error{Errc::invalid_argument};
+        }
+        auto stored = co_await table_.insert(key_, buffer_);
+        if (!stored) {
+            co_return stored.error();
+        }
+        co_return ok();
+    }
+
+private:
+    detail::RawTable table_;
+    Bytes key_;
+    Bytes buffer_;
+};
+
 /// A table of a write transaction. Sees the transaction's own changes.
 template <Key K, Value V>
 class Table : public ReadableTable<K, V> {
@@ -211,6 +252,28 @@ public:
             co_return raw.error();
         }
         co_return detail::typed_guard<V>(std::move(*raw));
+    }
+    /// Inserts (or replaces) `key` with `length` zero bytes and returns a reservation whose
+    /// buffer becomes the value at `co_await reservation.finish()` (see ReservedValue).
+    /// Errors: value_too_large (limits as insert; the table is unchanged), invalid_argument
+    /// (V has a fixed width other than `length`; the table is unchanged), no_space.
+    Task<Result<ReservedValue<K, V>>> insert_reserve(const K& key, std::uint64_t length) {
+        Bytes k = encode(key);
+        if constexpr (Codec<V>::fixed_width.has_value()) {
+            if (length != *Codec<V>::fixed_width) {
+                co_return Error{Errc::invalid_argument, 0, length};
+            }
+        }
+        Status fits = check_pair_length(k.size(), length);
+        if (!fits) {
+            co_return fits.error();
+        }
+        Bytes zeros(static_cast<std::size_t>(length));
+        auto raw = co_await this->raw_.insert(k, zeros);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return ReservedValue<K, V>(this->raw_.share(), std::move(k), std::move(zeros));
     }
     /// Removes `key`; returns its value, or none if absent.
     Task<Result<std::optional<AccessGuard<V>>>> remove(const K& key) {

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include <ringdb/multimap_table.hpp>
 #include <ringdb/options.hpp>
 #include <ringdb/raw_table.hpp>
 #include <ringdb/result.hpp>
@@ -88,9 +89,38 @@ public:
         co_return Table<K, V>(std::move(*raw));
     }
 
+    /// Opens a multimap table, creating it if missing. Errors: table_already_open,
+    /// table_is_not_multimap (a normal table has that name), table_type_mismatch,
+    /// type_definition_changed, invalid_argument (bad name), transaction_finished, io,
+    /// corrupted.
+    template <Key K, Key V>
+    Task<Result<MultimapTable<K, V>>> open_multimap_table(
+            const MultimapTableDefinition<K, V>& definition) {
+        if (txn_ == nullptr) {
+            co_return Error{Errc::transaction_finished};  // moved from
+        }
+        TableSchema schema = definition.schema();
+        std::shared_ptr<engine::WriteTxn> txn = txn_;
+        auto raw = co_await detail::RawMultimap::open_write(std::move(txn), std::move(schema),
+                                                            &Codec<K>::compare,
+                                                            &Codec<V>::compare);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return MultimapTable<K, V>(std::move(*raw));
+    }
+
     /// Deletes a table; returns whether it existed. Errors: table_already_open,
     /// table_is_multimap.
     Task<Result<bool>> delete_table(std::string name);
+    /// Deletes a multimap table and every page of its sets; returns whether it existed.
+    /// Errors: table_already_open, table_is_not_multimap.
+    Task<Result<bool>> delete_multimap_table(std::string name);
+    /// Renames a multimap table. Errors: table_does_not_exist, table_exists,
+    /// table_already_open, table_is_not_multimap.
+    Task<Status> rename_multimap_table(std::string from, std::string to);
+    /// Names of the multimap tables, sorted, including this transaction's changes.
+    Task<Result<std::vector<std::string>>> list_multimap_tables();
     /// Renames a table. Errors: table_does_not_exist, table_exists, table_already_open,
     /// table_is_multimap.
     Task<Status> rename_table(std::string from, std::string to);
@@ -200,8 +230,29 @@ public:
         co_return ReadOnlyTable<K, V>(std::move(*raw));
     }
 
+    /// Opens a multimap table of the snapshot. Errors: table_does_not_exist,
+    /// table_is_not_multimap, table_type_mismatch, type_definition_changed, io, corrupted.
+    template <Key K, Key V>
+    Task<Result<ReadOnlyMultimapTable<K, V>>> open_multimap_table(
+            const MultimapTableDefinition<K, V>& definition) {
+        if (txn_ == nullptr) {
+            co_return Error{Errc::transaction_finished};  // moved from
+        }
+        TableSchema schema = definition.schema();
+        std::shared_ptr<engine::ReadTxn> txn = txn_;
+        auto raw = co_await detail::RawMultimap::open_read(std::move(txn), std::move(schema),
+                                                           &Codec<K>::compare,
+                                                           &Codec<V>::compare);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return ReadOnlyMultimapTable<K, V>(std::move(*raw));
+    }
+
     /// Names of the (normal) tables of the snapshot, sorted.
     Task<Result<std::vector<std::string>>> list_tables();
+    /// Names of the multimap tables of the snapshot, sorted.
+    Task<Result<std::vector<std::string>>> list_multimap_tables();
 
     /// The id of the commit this snapshot shows.
     std::uint64_t id() const;

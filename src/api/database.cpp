@@ -205,6 +205,31 @@ Task<Result<std::vector<std::string>>> WriteTransaction::list_tables() {
     co_return names;
 }
 
+Task<Result<bool>> WriteTransaction::delete_multimap_table(std::string name) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto deleted = co_await txn_->delete_table(std::move(name), TableKind::multimap);
+    co_return deleted;
+}
+
+Task<Status> WriteTransaction::rename_multimap_table(std::string from, std::string to) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    Status renamed =
+            co_await txn_->rename_table(std::move(from), std::move(to), TableKind::multimap);
+    co_return renamed;
+}
+
+Task<Result<std::vector<std::string>>> WriteTransaction::list_multimap_tables() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto names = co_await txn_->list_tables(TableKind::multimap);
+    co_return names;
+}
+
 Task<Status> WriteTransaction::commit() {
     if (txn_ == nullptr) {
         co_return Error{Errc::transaction_finished};
@@ -338,6 +363,14 @@ Task<Result<std::vector<std::string>>> ReadTransaction::list_tables() {
         co_return Error{Errc::transaction_finished};
     }
     auto names = co_await txn_->list_tables(TableKind::normal);
+    co_return names;
+}
+
+Task<Result<std::vector<std::string>>> ReadTransaction::list_multimap_tables() {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};
+    }
+    auto names = co_await txn_->list_tables(TableKind::multimap);
     co_return names;
 }
 

@@ -11,6 +11,12 @@ namespace {
 
 constexpr std::uint32_t kVariableWidth = 0xFFFFFFFF;
 constexpr std::size_t kFixedPart = 44;
+// A multimap definition also stores its number of pairs (u64) after the fixed part.
+constexpr std::size_t kPairsSize = 8;
+
+std::size_t names_offset(TableKind kind) {
+    return kind == TableKind::multimap ? kFixedPart + kPairsSize : kFixedPart;
+}
 
 std::uint32_t encode_width(const std::optional<std::uint32_t>& width) {
     return width ? *width : kVariableWidth;
@@ -28,14 +34,18 @@ std::optional<std::uint32_t> decode_width(std::uint32_t raw) {
 Bytes StoredTable::encode() const {
     Bytes key_name = schema.key_type.encode();
     Bytes value_name = schema.value_type.encode();
-    Bytes out(kFixedPart + key_name.size() + value_name.size());
+    const std::size_t names = names_offset(schema.kind);
+    Bytes out(names + key_name.size() + value_name.size());
     out[0] = static_cast<std::byte>(schema.kind);
     util::store_le16(out.data() + 2, static_cast<std::uint16_t>(key_name.size()));
     util::store_le32(out.data() + 4, encode_width(schema.key_width));
     util::store_le32(out.data() + 8, encode_width(schema.value_width));
     root.encode(out.data() + 12);
-    std::memcpy(out.data() + kFixedPart, key_name.data(), key_name.size());
-    std::memcpy(out.data() + kFixedPart + key_name.size(), value_name.data(), value_name.size());
+    if (schema.kind == TableKind::multimap) {
+        util::store_le64(out.data() + kFixedPart, pairs);
+    }
+    std::memcpy(out.data() + names, key_name.data(), key_name.size());
+    std::memcpy(out.data() + names + key_name.size(), value_name.data(), value_name.size());
     return out;
 }
 
@@ -48,8 +58,12 @@ Result<StoredTable> StoredTable::decode(std::string_view name, ByteView bytes) {
         kind != static_cast<std::uint8_t>(TableKind::multimap)) {
         return Error{Errc::corrupted, 0, 0};
     }
+    const std::size_t names = names_offset(static_cast<TableKind>(kind));
+    if (bytes.size() < names) {
+        return Error{Errc::corrupted, 0, bytes.size()};
+    }
     std::size_t key_name_length = util::load_le16(bytes.data() + 2);
-    if (kFixedPart + key_name_length > bytes.size()) {
+    if (names + key_name_length > bytes.size()) {
         return Error{Errc::corrupted, 0, 2};
     }
     StoredTable table;
@@ -58,10 +72,13 @@ Result<StoredTable> StoredTable::decode(std::string_view name, ByteView bytes) {
     table.schema.key_width = decode_width(util::load_le32(bytes.data() + 4));
     table.schema.value_width = decode_width(util::load_le32(bytes.data() + 8));
     table.root = BtreeRoot::decode(bytes.data() + 12);
-    auto key_type = TypeName::decode(bytes.subspan(kFixedPart, key_name_length));
-    auto value_type = TypeName::decode(bytes.subspan(kFixedPart + key_name_length));
+    if (table.schema.kind == TableKind::multimap) {
+        table.pairs = util::load_le64(bytes.data() + kFixedPart);
+    }
+    auto key_type = TypeName::decode(bytes.subspan(names, key_name_length));
+    auto value_type = TypeName::decode(bytes.subspan(names + key_name_length));
     if (!key_type || !value_type) {
-        return Error{Errc::corrupted, 0, kFixedPart};
+        return Error{Errc::corrupted, 0, names};
     }
     table.schema.key_type = *key_type;
     table.schema.value_type = *value_type;

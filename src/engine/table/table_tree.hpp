@@ -21,6 +21,8 @@ namespace ringdb::engine {
 struct StoredTable {
     TableSchema schema;
     BtreeRoot root;
+    /// Multimap tables only: the number of (key, value) pairs (root.length counts keys).
+    std::uint64_t pairs = 0;
 
     Bytes encode() const;
     /// Errors: corrupted for any malformed definition (detail = offset of the problem).

@@ -33,6 +33,7 @@ Task<Result<std::shared_ptr<ReadTable>>> ReadTxn::open_table(TableSchema schema,
     RINGDB_CO_TRY(check_table_schema(stored->schema, schema));
     auto table = std::make_shared<ReadTable>(shared_from_this(), std::move(schema), compare,
                                              pages_, stored->root);
+    table->pairs = stored->pairs;
     co_return table;
 }
 

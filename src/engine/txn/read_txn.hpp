@@ -29,6 +29,7 @@ struct ReadTable {
     std::shared_ptr<ReadTxn> txn;
     TableSchema schema;
     Btree tree;
+    std::uint64_t pairs = 0;  // multimap tables only: the number of (key, value) pairs
 };
 
 class ReadTxn : public std::enable_shared_from_this<ReadTxn> {

@@ -6,6 +6,7 @@
 #include "engine/btree/cursor.hpp"
 #include "engine/btree/verify.hpp"
 #include "engine/table/key_order.hpp"
+#include "engine/table/multimap.hpp"
 #include "engine/table/table_tree.hpp"
 #include "engine/txn/database_core.hpp"
 #include "engine/txn/system_tables.hpp"
@@ -49,6 +50,17 @@ Task<Result<bool>> tree_verifies(TreePages& pages, KeyCompare compare, BtreeRoot
 struct VerifyAll {
     TreePages* pages;
     bool all_ok = true;
+    KeyCompare value_order = nullptr;  // of the multimap whose subtrees are being verified
+
+    // One multimap subtree (through for_each_subtree).
+    Task<Status> subtree(const BtreeRoot& root) {
+        auto verified = co_await tree_verifies(*pages, value_order, root);
+        if (!verified) {
+            co_return verified.error();
+        }
+        all_ok = all_ok && *verified;
+        co_return ok();
+    }
 
     Task<Status> operator()(const StoredTable& table) {
         auto verified = co_await tree_verifies(*pages, key_order_for(table.schema.key_type),
@@ -57,6 +69,17 @@ struct VerifyAll {
             co_return verified.error();
         }
         all_ok = all_ok && *verified;
+        if (*verified && table.schema.kind == TableKind::multimap) {
+            value_order = key_order_for(table.schema.value_type);
+            SubtreeVisitor visit = [this](const BtreeRoot& root) { return subtree(root); };
+            Status walked = co_await for_each_subtree(*pages, table.root, visit);
+            if (!walked) {
+                if (walked.error().code != Errc::corrupted) {
+                    co_return walked.error();
+                }
+                all_ok = false;
+            }
+        }
         co_return ok();
     }
 };
@@ -77,9 +100,20 @@ struct MarkAll {
         co_return first_error;
     }
 
-    Task<Status> operator()(const StoredTable& table) {
-        auto marked = co_await mark_tree(table.root.page);
+    Task<Status> subtree(const BtreeRoot& root) {
+        auto marked = co_await mark_tree(root.page);
         co_return marked;
+    }
+
+    Task<Status> operator()(const StoredTable& table) {
+        RINGDB_CO_TRY(co_await mark_tree(table.root.page));
+        if (table.schema.kind == TableKind::multimap) {
+            // Subtree pages are reachable too; leaving them unmarked would hand them out again.
+            SubtreeVisitor visit = [this](const BtreeRoot& root) { return subtree(root); };
+            Status walked = co_await for_each_subtree(*pages, table.root, visit);
+            co_return walked;
+        }
+        co_return ok();
     }
 };
 

@@ -72,7 +72,8 @@ void WriteTxn::begin_data_change() {
 Task<Result<std::optional<StoredTable>>> WriteTxn::find_table(std::string_view name) {
     auto open = tables_.find(std::string(name));
     if (open != tables_.end()) {
-        StoredTable staged{open->second->schema, open->second->tree.root()};
+        StoredTable staged{open->second->schema, open->second->tree.root(),
+                           open->second->multimap.pairs};
         co_return std::optional<StoredTable>{std::move(staged)};
     }
     auto found = co_await user_tree_.get(name);
@@ -97,9 +98,11 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
     }
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await user_tree_.get(schema.name));
     BtreeRoot root;
+    std::uint64_t pairs = 0;
     if (stored) {
         RINGDB_CO_TRY(check_table_schema(stored->schema, schema));
         root = stored->root;
+        pairs = stored->pairs;
     } else {
         // Record the new table at once so that list_tables sees it; its root is written at
         // commit.
@@ -109,6 +112,7 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
     auto table = std::make_unique<OpenTable>(data_pages_, compare, schema, root);
     OpenTable* raw = table.get();
     raw->in_use = true;
+    raw->multimap.pairs = pairs;
     tables_.emplace(schema.name, std::move(table));
     co_return raw;
 }
@@ -143,11 +147,19 @@ Task<Result<bool>> WriteTxn::delete_table(std::string name, TableKind kind) {
         if (open->second->in_use) {
             co_return Error{Errc::table_already_open};
         }
-        RINGDB_CO_TRY(co_await open->second->tree.free_all());
+        if (kind == TableKind::multimap) {
+            RINGDB_CO_TRY(co_await multimap_free_all(open->second->tree));
+        } else {
+            RINGDB_CO_TRY(co_await open->second->tree.free_all());
+        }
         tables_.erase(open);
     } else {
         Btree tree(data_pages_, &compare_bytes, stored->root);
-        RINGDB_CO_TRY(co_await tree.free_all());
+        if (kind == TableKind::multimap) {
+            RINGDB_CO_TRY(co_await multimap_free_all(tree));
+        } else {
+            RINGDB_CO_TRY(co_await tree.free_all());
+        }
     }
     RINGDB_CO_TRY(co_await user_tree_.remove(name));
     co_return true;
@@ -197,8 +209,11 @@ Task<Result<std::vector<std::string>>> WriteTxn::list_tables(TableKind kind) {
 
 Task<Status> WriteTxn::flush_tables() {
     for (auto& [name, table] : tables_) {
+        if (table->schema.kind == TableKind::multimap) {
+            RINGDB_CO_TRY(co_await multimap_finalize_subtrees(table->tree, table->multimap));
+        }
         RINGDB_CO_TRY_ASSIGN(BtreeRoot root, co_await table->tree.finalize());
-        StoredTable stored{table->schema, root};
+        StoredTable stored{table->schema, root, table->multimap.pairs};
         RINGDB_CO_TRY(co_await user_tree_.put(name, stored));
     }
     co_return ok();

@@ -33,6 +33,7 @@
 
 #include "coro/async_mutex.hpp"
 #include "engine/btree/btree.hpp"
+#include "engine/table/multimap.hpp"
 #include "engine/table/table_tree.hpp"
 #include "engine/txn/data_pages.hpp"
 #include "engine/txn/database_core.hpp"
@@ -51,6 +52,7 @@ struct OpenTable {
     TableSchema schema;
     Btree tree;
     bool in_use = false;  // a handle to it is open
+    MultimapState multimap;  // multimap tables only (pair count, subtrees to finalize)
 };
 
 struct CommitOptions {
