@@ -33,6 +33,10 @@ namespace ringdb::engine {
 class DatabaseCore;
 }  // namespace ringdb::engine
 
+namespace ringdb::detail {
+struct DatabaseAccess;  // test-only seam: src/api/database_access.hpp
+}  // namespace ringdb::detail
+
 namespace ringdb {
 
 class Database {
@@ -67,6 +71,7 @@ public:
     Task<Status> close();
 
 private:
+    friend struct detail::DatabaseAccess;
     explicit Database(std::shared_ptr<engine::DatabaseCore> core) noexcept
         : core_(std::move(core)) {}
     static Task<Result<Database>> open_with(std::string path, DatabaseOptions options,
