@@ -240,6 +240,7 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed) {
         for (std::size_t i = 0; i < entry->value.size(); i += 8) {
             auto page = PageNumber::from_raw(util::load_le64(entry->value.data() + i));
             RINGDB_CO_TRY(core_->store().free_committed(page));
+            reclaimed_.push_back(page);
         }
         Bytes key(entry->key.begin(), entry->key.end());
         RINGDB_CO_TRY(co_await freed.remove(key));
@@ -320,7 +321,16 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         core_->advance_transaction_id();
     } else {
         pages_.rollback();
+        // A commit that failed without poisoning the store (a failed read) must leave the
+        // allocator as it was: the reclaimed blocks are still listed in the committed `freed`
+        // table, and freeing them twice, or handing them out while listed, would corrupt it.
+        if (!core_->store().poisoned()) {
+            for (PageNumber page : reclaimed_) {
+                core_->store().restore_committed(page);
+            }
+        }
     }
+    reclaimed_.clear();
     finish();
     co_return status;
 }

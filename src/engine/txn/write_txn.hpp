@@ -103,6 +103,9 @@ private:
     TableTree user_tree_;
     TableTree system_tree_;
     std::map<std::string, std::unique_ptr<OpenTable>> tables_;
+    // Blocks this commit returned to the allocator from `freed`: a commit that fails before
+    // the store has them allocated again (the committed `freed` table still lists them).
+    std::vector<PageNumber> reclaimed_;
 };
 
 /// The schema of the system table `freed` (keys: transaction id and sequence, big-endian).
