@@ -442,7 +442,7 @@ std::string describe(const DbState& state) {
 DatabaseOptions sim_options() {
     DatabaseOptions options;
     options.page_size = 512;
-    options.cache_size = 16 * 1024;
+    options.cache_size = 4 * 1024;
     return options;
 }
 
