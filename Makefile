@@ -2,7 +2,7 @@
 #   make demo   install what is missing, build (release), run the demo
 #   make test   install what is missing, build and run the whole suite:
 #               lint, g++ debug, clang-14 ASan+UBSan, clang-14 TSan (concurrency tests),
-#               and one short run of the benchmarks
+#               a short fuzzing run (fuzz-smoke), and one short run of the benchmarks
 # Everything else here is a building block of those two.
 
 JOBS ?= 2
@@ -10,7 +10,7 @@ BUILD ?= build
 CMAKE_COMMON = -DRINGDB_WERROR=ON
 
 .PHONY: demo io-demo test setup lint debug asan tsan release bench bench-smoke test-debug test-asan \
-        test-tsan clean
+        test-tsan fuzz fuzz-smoke clean
 
 demo: setup release
 	$(BUILD)/release/examples/demo
@@ -19,7 +19,7 @@ demo: setup release
 io-demo: setup release
 	$(BUILD)/release/examples/io_demo
 
-test: setup lint test-debug test-asan test-tsan bench-smoke
+test: setup lint test-debug test-asan test-tsan fuzz-smoke bench-smoke
 	@echo "make test: all suites passed"
 
 setup:
@@ -43,6 +43,20 @@ tsan:
 	    -DCMAKE_CXX_FLAGS="-O1 -g" -DRINGDB_SANITIZE=thread -DRINGDB_BUILD_ASIO=OFF \
 	    $(CMAKE_COMMON) >/dev/null
 	cmake --build $(BUILD)/tsan -j$(JOBS)
+
+# libFuzzer targets (fuzz/): clang-14, -fsanitize=fuzzer with ASan+UBSan; the libraries get
+# coverage instrumentation (fuzzer-no-link).
+fuzz:
+	cmake -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+	    -DCMAKE_CXX_FLAGS="-O1 -g -fsanitize=fuzzer-no-link" -DRINGDB_SANITIZE=address,undefined \
+	    -DRINGDB_BUILD_TESTS=OFF -DRINGDB_BUILD_ASIO=OFF -DRINGDB_BUILD_FUZZ=ON \
+	    $(CMAKE_COMMON) >/dev/null
+	cmake --build $(BUILD)/fuzz -j$(JOBS) --target fuzz_targets
+
+# Replays the saved corpus of each target, then fuzzes each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 20
+fuzz-smoke: fuzz
+	bash tools/fuzz_smoke $(BUILD)/fuzz $(FUZZ_SECONDS)
 
 release:
 	cmake -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DRINGDB_BUILD_TESTS=OFF \

@@ -36,6 +36,10 @@ class DatabaseCore;
 class WriteTxn;
 }  // namespace ringdb::engine
 
+namespace ringdb::detail {
+struct DatabaseAccess;  // test-only seam: src/api/database_access.hpp
+}  // namespace ringdb::detail
+
 namespace ringdb {
 
 /// A group-commit batch (Database::submit_write_batch): performs mutations on the group's
@@ -108,6 +112,7 @@ public:
     Task<Status> close();
 
 private:
+    friend struct detail::DatabaseAccess;
     explicit Database(std::shared_ptr<engine::DatabaseCore> core) noexcept
         : core_(std::move(core)) {}
     static Task<Status> run_batch(const WriteBatch& batch, std::shared_ptr<engine::WriteTxn> txn);

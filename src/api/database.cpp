@@ -2,6 +2,8 @@
 
 #include <ringdb/database.hpp>
 
+#include "api/database_access.hpp"
+
 #include "engine/txn/database_core.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/group/group_commit.hpp"
@@ -31,6 +33,16 @@ Task<Result<Database>> Database::open_with(std::string path, DatabaseOptions opt
                                            bool create) {
     engine::CoreOptions core = core_options(options, create, false);
     auto opened = co_await engine::DatabaseCore::open_file(std::move(path), std::move(core));
+    if (!opened) {
+        co_return opened.error();
+    }
+    co_return Database(std::move(*opened));
+}
+
+Task<Result<Database>> detail::DatabaseAccess::open_device(
+        std::unique_ptr<io::BlockDevice> device, DatabaseOptions options, bool create) {
+    engine::CoreOptions core = core_options(options, create, false);
+    auto opened = co_await engine::DatabaseCore::open_device(std::move(device), std::move(core));
     if (!opened) {
         co_return opened.error();
     }

@@ -372,6 +372,11 @@ std::vector<std::byte> SimDevice::crash(CrashMode mode) {
     return image;
 }
 
+std::vector<std::byte> SimDevice::crash_image(CrashMode mode) {
+    std::lock_guard lock(mutex_);
+    return build_image_locked(mode);
+}
+
 std::vector<std::byte> SimDevice::crash_any() {
     CrashMode mode;
     {

@@ -149,6 +149,9 @@ public:
     std::vector<std::byte> crash(CrashMode mode);
     /// crash() with a mode drawn from the seeded stream.
     std::vector<std::byte> crash_any();
+    /// The image crash(mode) would build now, without rebooting: the device keeps running
+    /// (the seeded stream advances). Lets one run yield an image in every mode.
+    std::vector<std::byte> crash_image(CrashMode mode);
     /// The mode of the last crash (durable_only before any).
     CrashMode last_crash_mode() const;
     /// Clears the closed and poisoned latches without a crash: live data, durable data and the

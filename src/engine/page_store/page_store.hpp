@@ -118,6 +118,13 @@ public:
     /// Frees a block whose number was read from disk (the freed-page table): Errc::corrupted,
     /// and nothing freed, if it is malformed, outside the layout or (partly) free already.
     Status free_committed(PageNumber page);
+    /// Undoes free_committed for a commit that failed before reaching the store: the block is
+    /// allocated again. REQUIRES: the store is not poisoned and the block is free (the failed
+    /// transaction's own blocks were returned first).
+    void restore_committed(PageNumber page);
+    /// As restore_committed, for a block free_if_unpersisted() released: it is allocated and
+    /// unpersisted again.
+    void restore_unpersisted(PageNumber page);
     std::uint64_t allocated_pages() const;
     std::uint64_t free_pages() const;
     std::uint64_t layout_pages() const;

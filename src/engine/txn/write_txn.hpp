@@ -183,6 +183,11 @@ private:
     // deleted here (released when it commits): (id, transaction id).
     std::vector<std::pair<std::uint64_t, std::uint64_t>> created_persistent_;
     std::vector<DeletedSavepoint> deleted_persistent_;
+    // Blocks this commit returned to the allocator from `freed`: a commit that fails before
+    // the store has them allocated again (the committed `freed` table still lists them).
+    std::vector<PageNumber> reclaimed_;
+    // Likewise for unpersisted blocks released by a non-durable commit's reclamation.
+    std::vector<PageNumber> reclaimed_unpersisted_;
 };
 
 }  // namespace ringdb::engine

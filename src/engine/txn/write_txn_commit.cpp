@@ -99,6 +99,7 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed, std::uint64_t bound) {
         RINGDB_CO_TRY_ASSIGN(auto pages, decode_page_list(entry->value));
         for (PageNumber page : pages) {
             RINGDB_CO_TRY(core_->store().free_committed(page));
+            reclaimed_.push_back(page);
         }
         Bytes key(entry->key.begin(), entry->key.end());
         RINGDB_CO_TRY(co_await freed.remove(key));
@@ -115,6 +116,8 @@ Task<Status> WriteTxn::reclaim_unpersisted(Btree& list, std::uint64_t transactio
             RINGDB_CO_TRY_ASSIGN(bool freed, core_->store().free_if_unpersisted(page));
             if (!freed) {
                 kept.push_back(page);
+            } else {
+                reclaimed_unpersisted_.push_back(page);
             }
         }
         if (kept.size() == entry.pages.size()) {
@@ -276,7 +279,20 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         }
     } else {
         pages_.rollback();
+        // A commit that failed without poisoning the store (a failed read) must leave the
+        // allocator as it was: the reclaimed blocks are still listed in the committed freed
+        // lists, and freeing them twice, or handing them out while listed, would corrupt them.
+        if (!core_->store().poisoned()) {
+            for (PageNumber page : reclaimed_) {
+                core_->store().restore_committed(page);
+            }
+            for (PageNumber page : reclaimed_unpersisted_) {
+                core_->store().restore_unpersisted(page);
+            }
+        }
     }
+    reclaimed_.clear();
+    reclaimed_unpersisted_.clear();
     end_savepoint_changes(static_cast<bool>(status));
     finish();
     co_return status;
