@@ -1,5 +1,6 @@
 // Database maintenance on real files: compact(), check_integrity() and the space statistics.
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -332,4 +333,75 @@ TEST_CASE("statistics count stored bytes, pages and free space", "[maintenance]"
     REQUIRE(sync_wait(txn.commit()).has_value());
     CHECK(sync_wait(txn.stats()).error().code == Errc::transaction_finished);
     REQUIRE(sync_wait(db.close()).has_value());
+}
+
+TEST_CASE("repair after an unclean shutdown reports progress and can be aborted",
+          "[maintenance]") {
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("repair.ringdb");
+    std::map<std::uint64_t, std::string> model;
+    auto write_and_drop = [&path, &model](std::uint64_t first) {
+        auto db = sync_wait(Database::open(path));
+        REQUIRE(db.has_value());
+        auto txn = write(*db);
+        auto table = sync_wait(txn.open_table(kBlobs));
+        REQUIRE(table.has_value());
+        for (std::uint64_t k = first; k < first + 200; ++k) {
+            model[k] = value_for(k, 300);
+            REQUIRE(sync_wait(table->insert(k, model[k])).has_value());
+        }
+        REQUIRE(sync_wait(txn.commit()).has_value());
+        // Dropped without close(): the next open must repair (no saved allocator state).
+    };
+    {
+        Database db = create_db(path);
+        REQUIRE(sync_wait(db.close()).has_value());
+    }
+    write_and_drop(0);
+    {
+        ringdb::DatabaseOptions options;
+        options.repair_callback = [](double) { return false; };
+        auto refused = sync_wait(Database::open(path, options));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().code == Errc::repair_aborted);
+    }
+    std::vector<double> progress;
+    {
+        ringdb::DatabaseOptions options;
+        options.repair_callback = [&progress](double p) {
+            progress.push_back(p);
+            return true;
+        };
+        auto db = sync_wait(Database::open(path, options));
+        REQUIRE(db.has_value());
+        CHECK(read_all(*db) == model);
+        require_verifies(*db);
+        REQUIRE(sync_wait(db->close()).has_value());
+    }
+    REQUIRE_FALSE(progress.empty());
+    for (double p : progress) {
+        CHECK(p >= 0.0);
+        CHECK(p < 1.0);
+    }
+    CHECK(std::is_sorted(progress.begin(), progress.end()));
+    // After a clean close there is nothing to repair: the callback is not called.
+    progress.clear();
+    write_and_drop(1000);
+    {
+        auto db = sync_wait(Database::open(path));  // repairs without a callback
+        REQUIRE(db.has_value());
+        REQUIRE(sync_wait(db->close()).has_value());
+    }
+    {
+        ringdb::DatabaseOptions options;
+        options.repair_callback = [&progress](double p) {
+            progress.push_back(p);
+            return true;
+        };
+        auto db = sync_wait(Database::open(path, options));
+        REQUIRE(db.has_value());
+        CHECK(progress.empty());
+        CHECK(read_all(*db) == model);
+        REQUIRE(sync_wait(db->close()).has_value());
+    }
 }
