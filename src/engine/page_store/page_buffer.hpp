@@ -6,8 +6,16 @@
 // allocated (MutPageRef) and may modify one in place only while nobody else holds it
 // (use_count() == 1); otherwise it replaces the buffer with a copy, so outstanding guards keep
 // seeing the bytes they were given.
+//
+// Validation memo: parsing a committed page (B-tree structure checks) is the trust boundary for
+// data read from disk. A committed buffer never changes, so the first successful parse records
+// the page type it was validated as (mark_validated) and later visits skip the O(entries)
+// checks (validated_as). Only buffers no writer can modify are marked: committed pages reached
+// through the cache, never the dirty pages of a write transaction.
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -41,6 +49,16 @@ public:
     const std::byte* data() const noexcept { return data_; }
     std::size_t size() const noexcept { return size_; }
 
+    /// The page type (leaf or branch byte) this immutable buffer was validated as, 0 if none.
+    std::uint8_t validated_as() const noexcept {
+        return validated_.load(std::memory_order_acquire);
+    }
+    /// Records that the buffer passed validation as `type`. REQUIRES: nobody modifies the
+    /// buffer from now on (a committed page).
+    void mark_validated(std::uint8_t type) const noexcept {
+        validated_.store(type, std::memory_order_release);
+    }
+
 private:
     explicit PageBuffer(std::size_t size)
         : data_(static_cast<std::byte*>(
@@ -54,6 +72,7 @@ private:
 
     std::byte* data_;
     std::size_t size_;
+    mutable std::atomic<std::uint8_t> validated_{0};
 };
 
 using PageRef = std::shared_ptr<const PageBuffer>;
