@@ -30,7 +30,8 @@ public:
 
     /// A zero-filled buffer of `size` bytes (a multiple of the page size).
     static std::shared_ptr<PageBuffer> make(std::size_t size) {
-        return std::shared_ptr<PageBuffer>(new PageBuffer(size));
+        // One allocation for the control block and this object (a cache hit touches both).
+        return std::make_shared<PageBuffer>(Key{}, size);
     }
     /// A copy of `source`.
     static std::shared_ptr<PageBuffer> copy_of(const PageBuffer& source) {
@@ -38,6 +39,14 @@ public:
         std::memcpy(copy->data_, source.data_, source.size_);
         return copy;
     }
+
+    /// Only make() can name Key: use make() or copy_of().
+    struct Key {
+    private:
+        friend class PageBuffer;
+        Key() = default;
+    };
+    PageBuffer(Key, std::size_t size) : PageBuffer(size) {}
 
     PageBuffer(const PageBuffer&) = delete;
     PageBuffer& operator=(const PageBuffer&) = delete;

@@ -18,14 +18,23 @@ std::uint64_t mix(std::uint64_t raw) noexcept {
 std::atomic<std::uint64_t> g_next_cache_id{1};
 
 /// The per-thread front table: the pages this thread hit last, tagged with their cache and
-/// the cache's epoch at the time of the hit.
+/// the cache's epoch at the time of the hit. Two-way set associative with LRU replacement, so
+/// a stream of random pages (leaves) does not push out the pages every lookup passes through
+/// (roots and upper branches).
 struct FrontSlot {
     std::uint64_t cache_id = 0;
     std::uint64_t epoch = 0;
     std::uint64_t page = 0;
     PageRef ref;
 };
-thread_local std::array<FrontSlot, PageCache::kFrontSlots> t_front;
+struct FrontSet {
+    std::array<FrontSlot, 2> ways;
+    std::uint8_t victim = 0;  // the least recently used way
+};
+constexpr std::size_t kFrontSets = PageCache::kFrontSlots / 2;
+thread_local std::array<FrontSet, kFrontSets> t_front;
+
+FrontSet& front_set(std::uint64_t raw) noexcept { return t_front[(mix(raw) >> 20) % kFrontSets]; }
 
 constexpr std::size_t kStripes = 16;
 std::atomic<std::size_t> g_next_stripe{0};
@@ -233,7 +242,9 @@ PageRef PageCache::shard_lookup(Shard& shard, PageNumber page, std::uint64_t epo
         ref = slot.page;
     }
     hits_->add();
-    FrontSlot& front = t_front[mix(page.raw()) % kFrontSlots];
+    FrontSet& set = front_set(page.raw());
+    FrontSlot& front = set.ways[set.victim];
+    set.victim ^= 1;
     front.cache_id = id_;
     front.epoch = epoch;
     front.page = page.raw();
@@ -246,10 +257,14 @@ PageRef PageCache::lookup(PageNumber page) {
     // advances it after removing the entry, so a front entry filled from a stale read is
     // already outdated when it is stored.
     std::uint64_t epoch = epoch_.load(std::memory_order_acquire);
-    FrontSlot& front = t_front[mix(page.raw()) % kFrontSlots];
-    if (front.page == page.raw() && front.cache_id == id_ && front.epoch == epoch) {
-        hits_->add();
-        return front.ref;
+    FrontSet& set = front_set(page.raw());
+    for (std::uint8_t way = 0; way < 2; ++way) {
+        FrontSlot& front = set.ways[way];
+        if (front.page == page.raw() && front.cache_id == id_ && front.epoch == epoch) {
+            set.victim = way ^ 1;
+            hits_->add();
+            return front.ref;
+        }
     }
     return shard_lookup(shard_for(page), page, epoch);
 }

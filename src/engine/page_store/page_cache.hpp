@@ -9,8 +9,8 @@
 // - Hits are cheap: a shared (reader) lock, one probe sequence, one PageRef copy; no allocation,
 //   no list splicing. Inserts, erases and evictions take the shard's lock exclusively. Locks
 //   are never held across I/O.
-// - A small per-thread front table (direct-mapped, kFrontSlots entries) remembers the pages
-//   this thread hit last, so the hottest pages (the upper levels of every tree) are served
+// - A small per-thread front table (two-way set associative, kFrontSlots entries) remembers
+//   the pages this thread hit last, so the hottest pages (the upper levels of every tree) are served
 //   without touching a shared lock at all. Front entries are tagged with the cache's epoch,
 //   which every erase, replacing insert and clear() advances, so a front entry is never used
 //   after its page left the shared table. A front entry may keep an evicted page alive until
@@ -50,7 +50,7 @@ struct PageCacheStats {
 class PageCache {
 public:
     static constexpr std::size_t kShards = 16;
-    static constexpr std::size_t kFrontSlots = 64;
+    static constexpr std::size_t kFrontSlots = 128;
 
     explicit PageCache(std::uint64_t capacity_bytes);
     PageCache(const PageCache&) = delete;
