@@ -70,8 +70,8 @@ public:
 
 private:
     explicit PageBuffer(std::size_t size)
-        : data_(static_cast<std::byte*>(
-                  std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment))),
+        : data_(static_cast<std::byte*>(std::aligned_alloc(
+                  kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment))),
           size_(size) {
         if (data_ == nullptr) {
             throw std::bad_alloc();
