@@ -104,7 +104,10 @@ Task<Result<std::optional<RawEntry>>> RawRange::next() {
     if (!entry) {
         co_return std::optional<RawEntry>{};
     }
-    co_return std::optional<RawEntry>{copy_entry(entry->key, entry->value)};
+    // Zero copy (SPEC 7.6): the entry shares the leaf the cursor read it from. A later change
+    // to that leaf in this transaction modifies a private copy (TreePages::writable).
+    co_return std::optional<RawEntry>{RawEntry{impl_->cursor.front_page(), entry->key,
+                                               entry->value}};
 }
 
 Task<Result<std::optional<RawEntry>>> RawRange::next_back() {
@@ -116,7 +119,8 @@ Task<Result<std::optional<RawEntry>>> RawRange::next_back() {
     if (!entry) {
         co_return std::optional<RawEntry>{};
     }
-    co_return std::optional<RawEntry>{copy_entry(entry->key, entry->value)};
+    co_return std::optional<RawEntry>{RawEntry{impl_->cursor.back_page(), entry->key,
+                                               entry->value}};
 }
 
 Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> txn,
@@ -274,8 +278,9 @@ Task<Result<std::optional<RawEntry>>> RawExtract::step(bool forward) {
         if (!take) {
             continue;
         }
-        // The entry is a copy, so removing its key leaves the returned bytes intact; the range
-        // re-seeks past it on its next step.
+        // The entry holds its leaf, and removing its key modifies a private copy of that leaf
+        // (TreePages::writable), so the returned bytes stay intact; the range re-seeks past it
+        // on its next step.
         RINGDB_CO_TRY(co_await remove_key(table, (*entry)->key));
         co_return entry;
     }

@@ -131,8 +131,15 @@ public:
         freed.clear();
     }
 
-    /// The stored image of a page (test access, bypassing copy-on-write).
-    MutPageRef image(PageNumber page) { return pages_.at(page); }
+    /// The stored image of a page, for tests that damage it as the disk would (bypassing
+    /// copy-on-write). The page gets a fresh buffer with the same bytes, as a re-read from the
+    /// device would, so what earlier reads validated (PageBuffer::validated_as) does not carry
+    /// over to the bytes the test is about to change.
+    MutPageRef image(PageNumber page) {
+        MutPageRef& stored = pages_.at(page);
+        stored = PageBuffer::copy_of(*stored);
+        return stored;
+    }
     bool contains(PageNumber page) const { return pages_.contains(page); }
     /// Pages currently allocated and not freed.
     std::set<PageNumber> live_pages() const {

@@ -119,12 +119,12 @@ Task<Status> Btree::descend(std::span<const std::byte> key) {
         }
         PageRef ref = std::move(*loaded);
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(leaf_view_, parse_leaf(pages_, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(leaf_view_, parse_leaf(pages_, *ref, page));
             leaf_page_ = page;
             leaf_ref_ = std::move(ref);
             co_return ok();
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView view, parse_branch(pages_, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView view, parse_branch(pages_, *ref, page));
         std::uint32_t child = view.find_child(key, compare_);
         PageNumber next = view.child(child);
         path_.push_back(PathLevel{page, std::move(ref), view, child});
@@ -464,7 +464,7 @@ Status Btree::combine_with_sibling_branch(std::uint32_t index, std::uint32_t lef
                                           Replacement& out) {
     // The dissolved child's only child joins its sibling's children; the parent separator
     // between the two comes down between them.
-    RINGDB_TRY_ASSIGN(BranchView sibling, parse_branch(pages_, sibling_ref->bytes(), sibling_page));
+    RINGDB_TRY_ASSIGN(BranchView sibling, parse_branch(pages_, *sibling_ref, sibling_page));
     combine_items_.clear();
     if (left == index) {
         combine_items_.push_back(items_[index]);
@@ -480,8 +480,8 @@ Status Btree::combine_with_sibling_branch(std::uint32_t index, std::uint32_t lef
 Status Btree::combine_leaves(const PageRef& left_ref, PageNumber left_page,
                              const PageRef& right_ref, PageNumber right_page, Replacement& out,
                              bool& merged) {
-    RINGDB_TRY_ASSIGN(LeafView left, parse_leaf(pages_, left_ref->bytes(), left_page));
-    RINGDB_TRY_ASSIGN(LeafView right, parse_leaf(pages_, right_ref->bytes(), right_page));
+    RINGDB_TRY_ASSIGN(LeafView left, parse_leaf(pages_, *left_ref, left_page));
+    RINGDB_TRY_ASSIGN(LeafView right, parse_leaf(pages_, *right_ref, right_page));
     EntrySeq seq;
     seq.add_range(left, 0, left.count());
     seq.add_range(right, 0, right.count());
@@ -499,8 +499,8 @@ Status Btree::combine_leaves(const PageRef& left_ref, PageNumber left_page,
 Status Btree::combine_branches(std::span<const std::byte> separator, const PageRef& left_ref,
                                PageNumber left_page, const PageRef& right_ref,
                                PageNumber right_page, Replacement& out, bool& merged) {
-    RINGDB_TRY_ASSIGN(BranchView left, parse_branch(pages_, left_ref->bytes(), left_page));
-    RINGDB_TRY_ASSIGN(BranchView right, parse_branch(pages_, right_ref->bytes(), right_page));
+    RINGDB_TRY_ASSIGN(BranchView left, parse_branch(pages_, *left_ref, left_page));
+    RINGDB_TRY_ASSIGN(BranchView right, parse_branch(pages_, *right_ref, right_page));
     combine_items_.clear();
     append_branch_items(left, combine_items_);
     combine_items_.back().key = separator;

@@ -32,12 +32,12 @@ Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, PageNumber ro
         }
         PageRef ref = std::move(*loaded);
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             std::uint32_t i = edge == Edge::first ? 0 : leaf.count() - 1;
             EntryRef entry{std::move(ref), leaf.key(i), leaf.value(i)};
             co_return std::optional<EntryRef>{std::move(entry)};
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         page = branch.child(edge == Edge::first ? 0 : branch.key_count());
     }
     co_return Error{Errc::corrupted, 0, page.raw()};
@@ -58,7 +58,7 @@ Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key)
         }
         PageRef ref = std::move(*loaded);
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, *ref, page));
             LeafView::Search at = leaf.search(key, compare_);
             if (!at.found) {
                 co_return std::optional<ValueRef>{};
@@ -66,7 +66,7 @@ Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key)
             ValueRef value{std::move(ref), leaf.value(at.index)};
             co_return std::optional<ValueRef>{std::move(value)};
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, *ref, page));
         page = branch.child(branch.find_child(key, compare_));
     }
     co_return Error{Errc::corrupted, 0, page.raw()};
@@ -132,10 +132,10 @@ Task<Result<BtreeRoot>> Btree::finalize() {
             }
             PageRef ref = std::move(*loaded);
             if (page_type(ref->bytes()) == kLeafType) {
-                RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, ref->bytes(), enter));
+                RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, *ref, enter));
                 done = util::xxh3_128(ref->bytes().first(leaf.used_length()));
             } else {
-                RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, ref->bytes(), enter));
+                RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, *ref, enter));
                 if (depth >= kMaxDepth) {
                     co_return Error{Errc::corrupted, 0, enter.raw()};
                 }

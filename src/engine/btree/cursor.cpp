@@ -158,7 +158,7 @@ Task<Status> Cursor::seek(bool forward) {
         }
         PageRef ref = std::move(*loaded);
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             std::uint32_t position = 0;
             if (unbounded) {
                 position = forward ? 0 : leaf.count();
@@ -174,7 +174,7 @@ Task<Status> Cursor::seek(bool forward) {
             end.positioned = true;
             co_return ok();
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         std::uint32_t child = 0;
         if (unbounded) {
             child = forward ? 0 : branch.key_count();
@@ -228,13 +228,13 @@ Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
         }
         PageRef ref = std::move(*loaded);
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             end.leaf = std::move(ref);
             end.view = leaf;
             end.position = forward ? 0 : leaf.count();
             co_return ok();
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         std::uint32_t child = forward ? 0 : branch.key_count();
         page = branch.child(child);
         end.path[end.depth] = Level{std::move(ref), branch, child};

@@ -68,20 +68,31 @@ BranchView BranchView::trusted(std::span<const std::byte> block) noexcept {
     return view;
 }
 
-Result<LeafView> parse_leaf(const TreePages& pages, std::span<const std::byte> block,
-                            PageNumber page) {
-    if (page_type(block) == kLeafType && pages.is_dirty(page)) {
+Result<LeafView> parse_leaf(const TreePages& pages, const PageBuffer& buffer, PageNumber page) {
+    std::span<const std::byte> block = buffer.bytes();
+    if (page_type(block) == kLeafType &&
+        (buffer.validated_as() == kLeafType || pages.is_dirty(page))) {
         return LeafView::trusted(block);
     }
-    return LeafView::parse(block, page);
+    Result<LeafView> view = LeafView::parse(block, page);
+    if (view) {
+        buffer.mark_validated(kLeafType);
+    }
+    return view;
 }
 
-Result<BranchView> parse_branch(const TreePages& pages, std::span<const std::byte> block,
+Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer,
                                 PageNumber page) {
-    if (page_type(block) == kBranchType && pages.is_dirty(page)) {
+    std::span<const std::byte> block = buffer.bytes();
+    if (page_type(block) == kBranchType &&
+        (buffer.validated_as() == kBranchType || pages.is_dirty(page))) {
         return BranchView::trusted(block);
     }
-    return BranchView::parse(block, page);
+    Result<BranchView> view = BranchView::parse(block, page);
+    if (view) {
+        buffer.mark_validated(kBranchType);
+    }
+    return view;
 }
 
 LeafView::Search LeafView::search(std::span<const std::byte> probe, KeyCompare compare) const {

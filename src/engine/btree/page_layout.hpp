@@ -147,11 +147,11 @@ private:
     std::uint32_t keys_ = 0;
 };
 
-/// Parses a page read through `pages`: fully validated if committed (input from disk), trusted
-/// if dirty (written by this engine in this transaction). Errors: corrupted.
-Result<LeafView> parse_leaf(const TreePages& pages, std::span<const std::byte> block,
-                            PageNumber page);
-Result<BranchView> parse_branch(const TreePages& pages, std::span<const std::byte> block,
+/// Parses a page read through `pages`: trusted if dirty (written by this engine in this
+/// transaction); otherwise fully validated (input from disk) the first time and trusted on
+/// later visits of the same committed buffer (PageBuffer::validated_as). Errors: corrupted.
+Result<LeafView> parse_leaf(const TreePages& pages, const PageBuffer& buffer, PageNumber page);
+Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer,
                                 PageNumber page);
 
 /// A virtual sequence of leaf entries, concatenated from up to four runs (ranges of parsed

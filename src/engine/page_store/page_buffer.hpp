@@ -6,8 +6,16 @@
 // allocated (MutPageRef) and may modify one in place only while nobody else holds it
 // (use_count() == 1); otherwise it replaces the buffer with a copy, so outstanding guards keep
 // seeing the bytes they were given.
+//
+// Validation memo: parsing a committed page (B-tree structure checks) is the trust boundary for
+// data read from disk. A committed buffer never changes, so the first successful parse records
+// the page type it was validated as (mark_validated) and later visits skip the O(entries)
+// checks (validated_as). Only buffers no writer can modify are marked: committed pages reached
+// through the cache, never the dirty pages of a write transaction.
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -22,7 +30,8 @@ public:
 
     /// A zero-filled buffer of `size` bytes (a multiple of the page size).
     static std::shared_ptr<PageBuffer> make(std::size_t size) {
-        return std::shared_ptr<PageBuffer>(new PageBuffer(size));
+        // One allocation for the control block and this object (a cache hit touches both).
+        return std::make_shared<PageBuffer>(Key{}, size);
     }
     /// A copy of `source`.
     static std::shared_ptr<PageBuffer> copy_of(const PageBuffer& source) {
@@ -30,6 +39,14 @@ public:
         std::memcpy(copy->data_, source.data_, source.size_);
         return copy;
     }
+
+    /// Only make() can name Key: use make() or copy_of().
+    struct Key {
+    private:
+        friend class PageBuffer;
+        Key() = default;
+    };
+    PageBuffer(Key, std::size_t size) : PageBuffer(size) {}
 
     PageBuffer(const PageBuffer&) = delete;
     PageBuffer& operator=(const PageBuffer&) = delete;
@@ -41,10 +58,20 @@ public:
     const std::byte* data() const noexcept { return data_; }
     std::size_t size() const noexcept { return size_; }
 
+    /// The page type (leaf or branch byte) this immutable buffer was validated as, 0 if none.
+    std::uint8_t validated_as() const noexcept {
+        return validated_.load(std::memory_order_acquire);
+    }
+    /// Records that the buffer passed validation as `type`. REQUIRES: nobody modifies the
+    /// buffer from now on (a committed page).
+    void mark_validated(std::uint8_t type) const noexcept {
+        validated_.store(type, std::memory_order_release);
+    }
+
 private:
     explicit PageBuffer(std::size_t size)
-        : data_(static_cast<std::byte*>(
-                  std::aligned_alloc(kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment))),
+        : data_(static_cast<std::byte*>(std::aligned_alloc(
+                  kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment))),
           size_(size) {
         if (data_ == nullptr) {
             throw std::bad_alloc();
@@ -54,6 +81,7 @@ private:
 
     std::byte* data_;
     std::size_t size_;
+    mutable std::atomic<std::uint8_t> validated_{0};
 };
 
 using PageRef = std::shared_ptr<const PageBuffer>;

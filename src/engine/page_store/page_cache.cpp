@@ -1,63 +1,221 @@
 #include "engine/page_store/page_cache.hpp"
 
+#include <array>
+#include <mutex>
+#include <shared_mutex>
+
 #include "coro/event.hpp"
-#include "util/assert.hpp"
 
 namespace ringdb::engine {
+
+namespace {
+
+std::uint64_t mix(std::uint64_t raw) noexcept {
+    std::uint64_t x = raw * 0x9E3779B97F4A7C15ULL;
+    return x ^ (x >> 29);
+}
+
+std::atomic<std::uint64_t> g_next_cache_id{1};
+
+/// The per-thread front table: the pages this thread hit last, tagged with their cache and
+/// the cache's epoch at the time of the hit. Two-way set associative with LRU replacement, so
+/// a stream of random pages (leaves) does not push out the pages every lookup passes through
+/// (roots and upper branches).
+struct FrontSlot {
+    std::uint64_t cache_id = 0;
+    std::uint64_t epoch = 0;
+    std::uint64_t page = 0;
+    PageRef ref;
+};
+struct FrontSet {
+    std::array<FrontSlot, 2> ways;
+    std::uint8_t victim = 0;  // the least recently used way
+};
+constexpr std::size_t kFrontSets = PageCache::kFrontSlots / 2;
+thread_local std::array<FrontSet, kFrontSets> t_front;
+
+FrontSet& front_set(std::uint64_t raw) noexcept { return t_front[(mix(raw) >> 20) % kFrontSets]; }
+
+constexpr std::size_t kStripes = 16;
+std::atomic<std::size_t> g_next_stripe{0};
+thread_local const std::size_t t_stripe =
+        g_next_stripe.fetch_add(1, std::memory_order_relaxed) % kStripes;
+
+}  // namespace
 
 struct PageCache::InFlight {
     coro::Event done;
     Result<PageRef> result = Error{Errc::io};
 };
 
+struct PageCache::StripedCounter {
+    struct alignas(64) Cell {
+        std::atomic<std::uint64_t> value{0};
+    };
+    std::array<Cell, kStripes> cells;
+
+    void add() noexcept { cells[t_stripe].value.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t sum() const noexcept {
+        std::uint64_t total = 0;
+        for (const Cell& c : cells) {
+            total += c.value.load(std::memory_order_relaxed);
+        }
+        return total;
+    }
+};
+
 struct PageCache::Shard {
-    struct Entry {
+    struct Slot {
+        std::uint64_t key = 0;  // PageNumber raw value; 0 = empty
         PageRef page;
-        std::list<PageNumber>::iterator position;
+        std::atomic<std::uint8_t> referenced{0};
     };
 
-    std::mutex mutex;
-    std::unordered_map<PageNumber, Entry> entries;     // guarded by mutex
-    std::list<PageNumber> lru;                         // front = most recent; guarded by mutex
-    std::unordered_map<PageNumber, std::shared_ptr<InFlight>> loading;  // guarded by mutex
-    std::uint64_t used_bytes = 0;                      // guarded by mutex
+    mutable std::shared_mutex mutex;
+    // Everything below is guarded by mutex (Slot::referenced may also be set under a shared
+    // lock; it is atomic for that reason).
+    std::unique_ptr<Slot[]> slots;
+    std::size_t mask = 0;   // slot count - 1 (a power of two), 0 while unallocated
+    std::size_t count = 0;
+    std::size_t hand = 0;   // CLOCK hand
+    std::uint64_t used_bytes = 0;
     std::uint64_t capacity_bytes = 0;
+    std::unordered_map<PageNumber, std::shared_ptr<InFlight>> loading;
 
-    // REQUIRES: mutex held.
+    std::size_t home(std::uint64_t key) const noexcept { return mix(key) & mask; }
+
+    // REQUIRES: mutex held (shared or exclusive). Index of the slot holding key, or npos.
+    static constexpr std::size_t npos = ~std::size_t{0};
+    std::size_t find(std::uint64_t key) const noexcept {
+        if (mask == 0) {
+            return npos;
+        }
+        for (std::size_t i = home(key);; i = (i + 1) & mask) {
+            if (slots[i].key == key) {
+                return i;
+            }
+            if (slots[i].key == 0) {
+                return npos;
+            }
+        }
+    }
+
+    static void move_slot(Slot& to, Slot& from) noexcept {
+        to.key = from.key;
+        to.page = std::move(from.page);
+        to.referenced.store(from.referenced.load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+        from.key = 0;
+        from.referenced.store(0, std::memory_order_relaxed);
+    }
+
+    // REQUIRES: mutex held exclusively; slot i is occupied. Empties it, keeping every probe
+    // sequence intact (backward-shift deletion).
+    void remove_at(std::size_t i) noexcept {
+        used_bytes -= slots[i].page->size();
+        slots[i].page.reset();
+        slots[i].key = 0;
+        slots[i].referenced.store(0, std::memory_order_relaxed);
+        --count;
+        std::size_t hole = i;
+        for (std::size_t j = (i + 1) & mask; slots[j].key != 0; j = (j + 1) & mask) {
+            std::size_t k = home(slots[j].key);
+            // Entry j may move into the hole unless its home lies cyclically in (hole, j].
+            bool home_between = hole <= j ? (k > hole && k <= j) : (k > hole || k <= j);
+            if (!home_between) {
+                move_slot(slots[hole], slots[j]);
+                hole = j;
+            }
+        }
+    }
+
+    // REQUIRES: mutex held exclusively; key absent; count < slot count / 2 after growing.
+    void place(std::uint64_t key, PageRef page) noexcept {
+        std::size_t i = home(key);
+        while (slots[i].key != 0) {
+            i = (i + 1) & mask;
+        }
+        used_bytes += page->size();
+        slots[i].key = key;
+        slots[i].page = std::move(page);
+        slots[i].referenced.store(0, std::memory_order_relaxed);
+        ++count;
+    }
+
+    // REQUIRES: mutex held exclusively.
+    void grow_if_needed() {
+        std::size_t size = mask == 0 ? 0 : mask + 1;
+        if ((count + 1) * 2 <= size) {
+            return;
+        }
+        std::size_t new_size = size == 0 ? 64 : size * 2;
+        std::unique_ptr<Slot[]> old = std::move(slots);
+        slots = std::make_unique<Slot[]>(new_size);
+        mask = new_size - 1;
+        count = 0;
+        used_bytes = 0;
+        hand = 0;
+        for (std::size_t i = 0; i < size; ++i) {
+            if (old[i].key != 0) {
+                std::uint64_t key = old[i].key;
+                place(key, std::move(old[i].page));
+            }
+        }
+    }
+
+    // REQUIRES: mutex held exclusively. Evicts with CLOCK until `incoming` bytes fit.
     std::uint64_t evict_to_fit(std::uint64_t incoming) {
         std::uint64_t evicted = 0;
-        while (!lru.empty() && used_bytes + incoming > capacity_bytes) {
-            PageNumber victim = lru.back();
-            lru.pop_back();
-            auto it = entries.find(victim);
-            RINGDB_ASSERT(it != entries.end());
-            used_bytes -= it->second.page->size();
-            entries.erase(it);
-            ++evicted;
+        // Two sweeps always suffice to find a victim: the first clears every reference bit.
+        while (count > 0 && used_bytes + incoming > capacity_bytes) {
+            for (std::size_t steps = 0; steps <= 2 * (mask + 1); ++steps) {
+                Slot& s = slots[hand];
+                if (s.key != 0) {
+                    if (s.referenced.load(std::memory_order_relaxed) == 0) {
+                        remove_at(hand);  // the entry shifted into `hand` is examined next
+                        ++evicted;
+                        break;
+                    }
+                    s.referenced.store(0, std::memory_order_relaxed);
+                }
+                hand = (hand + 1) & mask;
+            }
         }
         return evicted;
     }
 
-    // REQUIRES: mutex held.
-    void put(PageNumber page, PageRef buffer, std::atomic<std::uint64_t>& evictions) {
-        auto existing = entries.find(page);
-        if (existing != entries.end()) {
-            used_bytes -= existing->second.page->size();
-            lru.erase(existing->second.position);
-            entries.erase(existing);
+    // REQUIRES: mutex held exclusively. Returns whether an older image was replaced.
+    bool put(PageNumber page, PageRef buffer, std::atomic<std::uint64_t>& evictions) {
+        bool replaced = false;
+        std::size_t existing = find(page.raw());
+        if (existing != npos) {
+            remove_at(existing);
+            replaced = true;
         }
         if (buffer->size() > capacity_bytes) {
-            return;  // larger than the whole shard: not cached
+            return replaced;  // larger than the whole shard: not cached
         }
         evictions.fetch_add(evict_to_fit(buffer->size()), std::memory_order_relaxed);
-        lru.push_front(page);
-        used_bytes += buffer->size();
-        entries.emplace(page, Entry{std::move(buffer), lru.begin()});
+        grow_if_needed();
+        place(page.raw(), std::move(buffer));
+        return replaced;
+    }
+
+    // REQUIRES: mutex held exclusively.
+    void reset() noexcept {
+        slots.reset();
+        mask = 0;
+        count = 0;
+        hand = 0;
+        used_bytes = 0;
     }
 };
 
 PageCache::PageCache(std::uint64_t capacity_bytes)
-    : capacity_bytes_(capacity_bytes), shards_(new Shard[kShards]) {
+    : id_(g_next_cache_id.fetch_add(1, std::memory_order_relaxed)),
+      capacity_bytes_(capacity_bytes),
+      shards_(new Shard[kShards]),
+      hits_(std::make_unique<StripedCounter>()) {
     for (std::size_t i = 0; i < kShards; ++i) {
         shards_[i].capacity_bytes = capacity_bytes / kShards;
     }
@@ -66,46 +224,85 @@ PageCache::PageCache(std::uint64_t capacity_bytes)
 PageCache::~PageCache() = default;
 
 PageCache::Shard& PageCache::shard_for(PageNumber page) noexcept {
-    std::uint64_t x = page.raw() * 0x9E3779B97F4A7C15ULL;
-    return shards_[(x >> 32) % kShards];
+    return shards_[(mix(page.raw()) >> 40) % kShards];
+}
+
+PageRef PageCache::shard_lookup(Shard& shard, PageNumber page, std::uint64_t epoch) {
+    PageRef ref;
+    {
+        std::shared_lock lock(shard.mutex);
+        std::size_t i = shard.find(page.raw());
+        if (i == Shard::npos) {
+            return nullptr;
+        }
+        Shard::Slot& slot = shard.slots[i];
+        if (slot.referenced.load(std::memory_order_relaxed) == 0) {
+            slot.referenced.store(1, std::memory_order_relaxed);
+        }
+        ref = slot.page;
+    }
+    hits_->add();
+    FrontSet& set = front_set(page.raw());
+    FrontSlot& front = set.ways[set.victim];
+    set.victim ^= 1;
+    front.cache_id = id_;
+    front.epoch = epoch;
+    front.page = page.raw();
+    front.ref = ref;
+    return ref;
 }
 
 PageRef PageCache::lookup(PageNumber page) {
-    Shard& shard = shard_for(page);
-    std::lock_guard lock(shard.mutex);
-    auto it = shard.entries.find(page);
-    if (it == shard.entries.end()) {
-        return nullptr;
+    // The epoch is read before the shared table: an erase that races with this lookup
+    // advances it after removing the entry, so a front entry filled from a stale read is
+    // already outdated when it is stored.
+    std::uint64_t epoch = epoch_.load(std::memory_order_acquire);
+    FrontSet& set = front_set(page.raw());
+    for (std::uint8_t way = 0; way < 2; ++way) {
+        FrontSlot& front = set.ways[way];
+        if (front.page == page.raw() && front.cache_id == id_ && front.epoch == epoch) {
+            set.victim = way ^ 1;
+            hits_->add();
+            return front.ref;
+        }
     }
-    shard.lru.splice(shard.lru.begin(), shard.lru, it->second.position);
-    hits_.fetch_add(1, std::memory_order_relaxed);
-    return it->second.page;
+    return shard_lookup(shard_for(page), page, epoch);
 }
 
 void PageCache::insert(PageNumber page, PageRef buffer) {
     Shard& shard = shard_for(page);
-    std::lock_guard lock(shard.mutex);
-    shard.put(page, std::move(buffer), evictions_);
+    bool replaced = false;
+    {
+        std::unique_lock lock(shard.mutex);
+        replaced = shard.put(page, std::move(buffer), evictions_);
+    }
+    if (replaced) {
+        epoch_.fetch_add(1, std::memory_order_acq_rel);
+    }
 }
 
 void PageCache::erase(PageNumber page) {
     Shard& shard = shard_for(page);
-    std::lock_guard lock(shard.mutex);
-    auto it = shard.entries.find(page);
-    if (it != shard.entries.end()) {
-        shard.used_bytes -= it->second.page->size();
-        shard.lru.erase(it->second.position);
-        shard.entries.erase(it);
+    bool removed = false;
+    {
+        std::unique_lock lock(shard.mutex);
+        std::size_t i = shard.find(page.raw());
+        if (i != Shard::npos) {
+            shard.remove_at(i);
+            removed = true;
+        }
+    }
+    if (removed) {
+        epoch_.fetch_add(1, std::memory_order_acq_rel);
     }
 }
 
 void PageCache::clear() {
     for (std::size_t i = 0; i < kShards; ++i) {
-        std::lock_guard lock(shards_[i].mutex);
-        shards_[i].entries.clear();
-        shards_[i].lru.clear();
-        shards_[i].used_bytes = 0;
+        std::unique_lock lock(shards_[i].mutex);
+        shards_[i].reset();
     }
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 Task<Result<PageRef>> PageCache::wait_for(std::shared_ptr<InFlight> flight) {
@@ -115,16 +312,21 @@ Task<Result<PageRef>> PageCache::wait_for(std::shared_ptr<InFlight> flight) {
 
 Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t page_size,
                                       PageNumber page) {
+    PageRef cached = lookup(page);
+    if (cached != nullptr) {
+        co_return cached;
+    }
     Shard& shard = shard_for(page);
     std::shared_ptr<InFlight> flight;
     bool leader = false;
     {
-        std::lock_guard lock(shard.mutex);
-        auto hit = shard.entries.find(page);
-        if (hit != shard.entries.end()) {
-            shard.lru.splice(shard.lru.begin(), shard.lru, hit->second.position);
-            hits_.fetch_add(1, std::memory_order_relaxed);
-            co_return hit->second.page;
+        std::unique_lock lock(shard.mutex);
+        std::size_t hit = shard.find(page.raw());
+        if (hit != Shard::npos) {
+            // Loaded by someone else since the lookup above.
+            shard.slots[hit].referenced.store(1, std::memory_order_relaxed);
+            hits_->add();
+            co_return shard.slots[hit].page;
         }
         auto loading = shard.loading.find(page);
         if (loading != shard.loading.end()) {
@@ -143,15 +345,19 @@ Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t pag
     misses_.fetch_add(1, std::memory_order_relaxed);
     MutPageRef buffer = PageBuffer::make(page.byte_length(page_size));
     Status status = co_await device.read(page.byte_offset(page_size), buffer->bytes());
+    bool replaced = false;
     {
-        std::lock_guard lock(shard.mutex);
+        std::unique_lock lock(shard.mutex);
         shard.loading.erase(page);
         if (status) {
             flight->result = PageRef(buffer);
-            shard.put(page, buffer, evictions_);
+            replaced = shard.put(page, buffer, evictions_);
         } else {
             flight->result = status.error();
         }
+    }
+    if (replaced) {
+        epoch_.fetch_add(1, std::memory_order_acq_rel);
     }
     flight->done.set();
     if (!status) {
@@ -162,14 +368,15 @@ Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t pag
 
 PageCacheStats PageCache::stats() const {
     PageCacheStats s;
-    s.hits = hits_.load(std::memory_order_relaxed);
+    s.hits = hits_->sum();
     s.misses = misses_.load(std::memory_order_relaxed);
     s.coalesced = coalesced_.load(std::memory_order_relaxed);
     s.evictions = evictions_.load(std::memory_order_relaxed);
     s.capacity_bytes = capacity_bytes_;
     for (std::size_t i = 0; i < kShards; ++i) {
-        std::lock_guard lock(shards_[i].mutex);
+        std::shared_lock lock(shards_[i].mutex);
         s.used_bytes += shards_[i].used_bytes;
+        s.entries += shards_[i].count;
     }
     return s;
 }

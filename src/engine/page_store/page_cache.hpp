@@ -1,10 +1,22 @@
 #pragma once
 // PageCache: committed pages shared by every thread.
 //
-// - Sharded by page number; each shard has its own mutex and LRU list, and an equal share of
-//   the byte budget. Mutexes are held for map and list updates only, never across I/O.
-// - Bounded: inserting past a shard's budget evicts its least recently used pages. An evicted
-//   page stays alive for as long as a reader or guard still holds it.
+// - Sharded by page number. Each shard is an open-addressing hash table (linear probing,
+//   backward-shift deletion, no tombstones) with CLOCK eviction: a hit sets the entry's
+//   reference bit (a relaxed atomic store, and only when it is clear); eviction sweeps a hand
+//   over the slots, clearing set bits and evicting the first entry found clear. Each shard has
+//   an equal share of the byte budget.
+// - Hits are cheap: a shared (reader) lock, one probe sequence, one PageRef copy; no allocation,
+//   no list splicing. Inserts, erases and evictions take the shard's lock exclusively. Locks
+//   are never held across I/O.
+// - A small per-thread front table (two-way set associative, kFrontSlots entries) remembers
+//   the pages this thread hit last, so the hottest pages (the upper levels of every tree)
+//   are served without touching a shared lock at all. Front entries are tagged with the
+//   cache's epoch, which every erase, replacing insert and clear() advances, so a front entry
+//   is never used after its page left the shared table. A front entry may keep an evicted
+//   page alive until the thread overwrites it (at most kFrontSlots pages per thread).
+// - Bounded: inserting past a shard's budget evicts. An evicted page stays alive for as long
+//   as a reader or guard still holds it.
 // - Concurrent misses on one page are coalesced: the first reader loads it, later ones wait on
 //   the same in-flight load (asynchronously) and share its result.
 // - Entries are immutable pages of committed trees. A block that is freed and reallocated is
@@ -13,11 +25,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
-#include <vector>
 
 #include <ringdb/result.hpp>
 #include <ringdb/task.hpp>
@@ -35,11 +44,13 @@ struct PageCacheStats {
     std::uint64_t evictions = 0;
     std::uint64_t used_bytes = 0;
     std::uint64_t capacity_bytes = 0;
+    std::uint64_t entries = 0;
 };
 
 class PageCache {
 public:
     static constexpr std::size_t kShards = 16;
+    static constexpr std::size_t kFrontSlots = 128;
 
     explicit PageCache(std::uint64_t capacity_bytes);
     PageCache(const PageCache&) = delete;
@@ -65,13 +76,18 @@ public:
 private:
     struct InFlight;
     struct Shard;
+    /// A counter updated by many threads: one padded cell per thread stripe.
+    struct StripedCounter;
 
     Shard& shard_for(PageNumber page) noexcept;
+    PageRef shard_lookup(Shard& shard, PageNumber page, std::uint64_t epoch);
     static Task<Result<PageRef>> wait_for(std::shared_ptr<InFlight> flight);
 
+    const std::uint64_t id_;  // distinguishes caches in the per-thread front tables
     std::uint64_t capacity_bytes_;
     std::unique_ptr<Shard[]> shards_;
-    std::atomic<std::uint64_t> hits_{0};
+    std::unique_ptr<StripedCounter> hits_;
+    std::atomic<std::uint64_t> epoch_{1};
     std::atomic<std::uint64_t> misses_{0};
     std::atomic<std::uint64_t> coalesced_{0};
     std::atomic<std::uint64_t> evictions_{0};
