@@ -47,7 +47,7 @@ public:
         {
             ReadPage read{pages_, page};
             RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
-            RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, *ref, page));
             children.reserve(branch.child_count());
             for (std::uint32_t i = 0; i < branch.child_count(); ++i) {
                 children.push_back(branch.child(i));
@@ -130,7 +130,7 @@ Task<Result<std::uint32_t>> leaf_depth_of(TreePages& pages, PageNumber root) {
         if (page_type(ref->bytes()) == kLeafType) {
             co_return depth;
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         page = branch.child(0);
     }
     co_return Error{Errc::corrupted, 0, root.raw()};

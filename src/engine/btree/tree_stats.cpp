@@ -29,7 +29,7 @@ Task<Result<TableStats>> tree_stats(TreePages& pages, PageNumber root) {
         RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
         const std::uint64_t block = ref->size();
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, ref->bytes(), page));
+            RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             if (leaf_depth == 0) {
                 leaf_depth = depth;
             } else if (depth != leaf_depth) {
@@ -45,7 +45,7 @@ Task<Result<TableStats>> tree_stats(TreePages& pages, PageNumber root) {
             stats.fragmented_bytes += block - leaf.used_length();
             continue;
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, ref->bytes(), page));
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         stats.branch_pages += page.pages();
         stats.metadata_bytes += branch.used_length();
         stats.fragmented_bytes += block - branch.used_length();

@@ -72,7 +72,7 @@ Task<Result<std::optional<Bytes>>> small_root_image(Btree& sub) {
     if (page_type(ref->bytes()) != kLeafType) {
         co_return std::optional<Bytes>{};
     }
-    RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(sub.pages(), ref->bytes(), root));
+    RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(sub.pages(), *ref, root));
     const std::uint32_t used = leaf.used_length();
     if (used >= sub.pages().page_size() / 2) {
         co_return std::optional<Bytes>{};
