@@ -192,10 +192,13 @@ Task<Status> WriteTxn::commit_system_tables(Durability durability) {
         RINGDB_CO_TRY(co_await record_allocated(allocated));
     }
     std::uint32_t data_sequence = 0;
-    RINGDB_CO_TRY(co_await record_pages(freed, data_pages_.take_freed(), data_sequence));
+    std::vector<PageNumber> data_freed = data_pages_.take_freed();
+    RINGDB_CO_TRY(co_await record_pages(freed, std::move(data_freed), data_sequence));
     std::uint32_t system_sequence = 0;
     for (int round = 0; round < kFreedRounds; ++round) {
-        RINGDB_CO_TRY(co_await record_pages(system_freed, pages_.take_freed(), system_sequence));
+        std::vector<PageNumber> system_pages = pages_.take_freed();
+        RINGDB_CO_TRY(co_await record_pages(system_freed, std::move(system_pages),
+                                            system_sequence));
         RINGDB_CO_TRY(co_await store_system_table(kFreedTable, freed));
         RINGDB_CO_TRY(co_await store_system_table(kSystemFreedTable, system_freed));
         RINGDB_CO_TRY(co_await store_system_table(kAllocatedTable, allocated));
