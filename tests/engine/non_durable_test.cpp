@@ -94,8 +94,8 @@ TEST_CASE("A crash after non-durable commits returns to the last durable commit"
         REQUIRE(current_model(core) == model);
         auto image = trial % 2 == 0 ? sim->crash_any()
                                     : sim->crash(ringdb::io::CrashMode::random_subset);
-        core.reset();
         INFO("trial " << trial << " mode " << ringdb::io::crash_mode_name(sim->last_crash_mode()));
+        core.reset();
         auto reopened = open_small(ringdb::io::SimDevice::from_image(image, seed), options);
         REQUIRE(current_model(reopened) == durable);
         REQUIRE(verifies(reopened));

@@ -16,7 +16,6 @@ namespace {
 struct State {
     Model data;
     std::map<std::uint64_t, Model> savepoints;  // persistent id -> content it shows
-    friend bool operator==(const State&, const State&) = default;
 };
 
 }  // namespace
