@@ -126,6 +126,31 @@ TEST_CASE("Erasing a page invalidates every thread's front entry for it",
     CHECK(cache.lookup(page) == nullptr);
 }
 
+TEST_CASE("A page evicted while in a front table is not served after its block is reused",
+          "[engine][store][cache]") {
+    PageCache cache(PageCache::kShards * 2 * kPage);  // two pages per shard
+    PageNumber page = PageNumber::make(8, 0);
+    cache.insert(page, page_with(8));
+    REQUIRE(tag_of(cache.lookup(page)) == 8);  // in this thread's front table now
+    // Evict it from the shared table without touching this thread's front table.
+    std::thread filler([&] {
+        for (std::uint64_t i = 100; i < 100 + 64 * PageCache::kShards; ++i) {
+            cache.insert(PageNumber::make(i, 0), page_with(i));
+        }
+    });
+    filler.join();
+    REQUIRE(cache.stats().evictions > 0);
+    // The block is reallocated (erased) and committed again with new content.
+    std::thread writer([&] {
+        cache.erase(page);
+        cache.insert(page, page_with(9));
+    });
+    writer.join();
+    PageRef now = cache.lookup(page);
+    REQUIRE(now != nullptr);
+    CHECK(tag_of(now) == 9);
+}
+
 TEST_CASE("Coalesced misses cost one device read, then hits", "[engine][store][cache]") {
     ringdb::io::MemoryDevice device;
     std::vector<std::byte> image(32 * kPage);

@@ -368,3 +368,54 @@ TEST_CASE("Random savepoint histories match a model and leak nothing",
     std::uint64_t live = settled_pages(core);
     REQUIRE(repaired_pages(core, *sim, seed) == live);
 }
+
+TEST_CASE("Pages held only by an ended reader return to the allocator",
+          "[engine][savepoint][regression]") {
+    auto seed = savepoint_test_seed();
+    auto owned = std::make_unique<ringdb::io::SimDevice>(seed);
+    auto* sim = owned.get();
+    auto core = open_small(std::move(owned));
+    Model model;
+    apply(core, model, numbered(0, 200, 1));
+    std::uint64_t baseline = settled_pages(core);
+    auto reader = ReadTxn::begin(core);
+    REQUIRE(reader.has_value());
+    Model seen = model;
+    for (std::uint64_t round = 0; round < 5; ++round) {
+        apply(core, model, numbered(0, 200, 10 * round + 2),
+              round % 2 == 0 ? Durability::none : Durability::immediate);
+    }
+    REQUIRE(read_model(**reader) == seen);
+    REQUIRE(core->store().allocated_pages() > baseline);
+    reader->reset();
+    std::uint64_t live = settled_pages(core);
+    REQUIRE(live <= baseline + kSystemWobble);
+    REQUIRE(repaired_pages(core, *sim, seed) == live);
+}
+
+TEST_CASE("Deleting tables after touching the savepoint tables leaks nothing",
+          "[engine][savepoint][regression]") {
+    auto seed = savepoint_test_seed();
+    auto owned = std::make_unique<ringdb::io::SimDevice>(seed);
+    auto* sim = owned.get();
+    auto core = open_small(std::move(owned));
+    std::uint64_t baseline = settled_pages(core);
+    {
+        auto txn = writer(core);
+        REQUIRE(sync_wait(txn->list_persistent_savepoints())->empty());
+        commit(*txn);
+    }
+    Model model;
+    apply(core, model, numbered(0, 300, 5));
+    {
+        auto txn = writer(core);
+        REQUIRE(sync_wait(txn->list_persistent_savepoints())->empty());
+        REQUIRE(*sync_wait(txn->delete_table(std::string(kSavepointNumbers.schema().name),
+                                             ringdb::TableKind::normal)));
+        commit(*txn);
+    }
+    REQUIRE(current_model(core).empty());
+    std::uint64_t live = settled_pages(core);
+    REQUIRE(live <= baseline + kSystemWobble);
+    REQUIRE(repaired_pages(core, *sim, seed) == live);
+}

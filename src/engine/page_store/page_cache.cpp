@@ -283,18 +283,16 @@ void PageCache::insert(PageNumber page, PageRef buffer) {
 
 void PageCache::erase(PageNumber page) {
     Shard& shard = shard_for(page);
-    bool removed = false;
     {
         std::unique_lock lock(shard.mutex);
         std::size_t i = shard.find(page.raw());
         if (i != Shard::npos) {
             shard.remove_at(i);
-            removed = true;
         }
     }
-    if (removed) {
-        epoch_.fetch_add(1, std::memory_order_acq_rel);
-    }
+    // Always, even when the shared table no longer has the page: an evicted page may still sit
+    // in some thread's front table, and erase() announces that its number is being reused.
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void PageCache::clear() {

@@ -12,9 +12,10 @@
 // - A small per-thread front table (two-way set associative, kFrontSlots entries) remembers
 //   the pages this thread hit last, so the hottest pages (the upper levels of every tree)
 //   are served without touching a shared lock at all. Front entries are tagged with the
-//   cache's epoch, which every erase, replacing insert and clear() advances, so a front entry
-//   is never used after its page left the shared table. A front entry may keep an evicted
-//   page alive until the thread overwrites it (at most kFrontSlots pages per thread).
+//   cache's epoch, which every erase (found or not), replacing insert and clear() advances,
+//   so a front entry is never used after its page was erased or replaced. A front entry may
+//   keep an evicted page alive until the thread overwrites it (at most kFrontSlots pages per
+//   thread); that is harmless until the block is reused, and reuse erases it first.
 // - Bounded: inserting past a shard's budget evicts. An evicted page stays alive for as long
 //   as a reader or guard still holds it.
 // - Concurrent misses on one page are coalesced: the first reader loads it, later ones wait on

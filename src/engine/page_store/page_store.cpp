@@ -306,13 +306,6 @@ void PageStore::restore_committed(PageNumber page) {
     RINGDB_ASSERT(marked.has_value() && "a reclaimed block was reused by a failed commit");
 }
 
-void PageStore::restore_unpersisted(PageNumber page) {
-    std::lock_guard lock(allocator_mutex_);
-    Status marked = allocator_->mark_allocated(page);
-    RINGDB_ASSERT(marked.has_value() && "a reclaimed block was reused by a failed commit");
-    unpersisted_.insert(page);
-}
-
 std::uint64_t PageStore::allocated_pages() const {
     std::lock_guard lock(allocator_mutex_);
     return allocator_ ? allocator_->allocated_pages() : 0;

@@ -122,9 +122,6 @@ public:
     /// allocated again. REQUIRES: the store is not poisoned and the block is free (the failed
     /// transaction's own blocks were returned first).
     void restore_committed(PageNumber page);
-    /// As restore_committed, for a block free_if_unpersisted() released: it is allocated and
-    /// unpersisted again.
-    void restore_unpersisted(PageNumber page);
     std::uint64_t allocated_pages() const;
     std::uint64_t free_pages() const;
     std::uint64_t layout_pages() const;

@@ -88,22 +88,13 @@ std::uint64_t DatabaseCore::reclaim_bound() {
     return bound;
 }
 
-std::uint64_t DatabaseCore::non_durable_reclaim_bound(std::uint64_t transaction_id) {
+std::uint64_t DatabaseCore::deferred_bound(std::uint64_t transaction_id) {
     std::lock_guard lock(snapshot_mutex_);
-    std::uint64_t durable = store_->durable().transaction_id;
-    std::uint64_t bound = tracker_.oldest_after(durable).value_or(transaction_id);
+    std::uint64_t bound = tracker_.oldest().value_or(transaction_id);
     if (auto savepoint = tracker_.oldest_savepoint()) {
         bound = std::min(bound, *savepoint);
     }
     return bound;
-}
-
-void DatabaseCore::mark_non_durable_processed(std::uint64_t transaction_id) {
-    auto it = std::find(pending_non_durable_.begin(), pending_non_durable_.end(),
-                        transaction_id);
-    if (it != pending_non_durable_.end()) {
-        pending_non_durable_.erase(it);
-    }
 }
 
 Task<Status> DatabaseCore::close() {

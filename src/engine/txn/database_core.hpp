@@ -63,19 +63,19 @@ public:
     void release_snapshot(std::uint64_t transaction_id);
     /// Transaction ids of committed blocks that no reader can see any more are <= this.
     std::uint64_t reclaim_bound();
-    /// For non-durable reclamation in transaction `transaction_id`: pages freed by a commit
-    /// <= this and allocated after the last durable commit are seen by no reader (readers at
-    /// or below the last durable commit cannot see such pages) and no valid savepoint.
-    std::uint64_t non_durable_reclaim_bound(std::uint64_t transaction_id);
-
-    // Non-durable commits since the last durable one whose freed pages were not yet
-    // reclaimed (docs/design.md section 7). Writer only; lost at a crash with the commits.
-    std::vector<std::uint64_t> pending_non_durable() const { return pending_non_durable_; }
-    void add_non_durable(std::uint64_t transaction_id) {
-        pending_non_durable_.push_back(transaction_id);
-    }
-    void mark_non_durable_processed(std::uint64_t transaction_id);
-    void forget_non_durable() noexcept { pending_non_durable_.clear(); }
+    /// Blocks freed by a non-durable commit that no durable commit references ("unpersisted"
+    /// blocks), kept in memory instead of the freed-page tables until no reader can see them
+    /// (docs/design.md section 7). Writer only; a crash loses them with the commits, and a
+    /// durable commit moves what is left into the tables.
+    struct DeferredFree {
+        std::uint64_t transaction_id = 0;  // the commit that freed them
+        std::vector<PageNumber> data;
+        std::vector<PageNumber> system;
+    };
+    std::vector<DeferredFree>& deferred_frees() noexcept { return deferred_frees_; }
+    /// Deferred blocks freed by commits <= this are seen by no reader and no valid savepoint
+    /// (`transaction_id` is the committing transaction's).
+    std::uint64_t deferred_bound(std::uint64_t transaction_id);
 
     std::uint64_t next_transaction_id() noexcept { return next_transaction_id_; }
     void advance_transaction_id() noexcept { ++next_transaction_id_; }
@@ -117,7 +117,7 @@ private:
     GroupCommitter group_committer_;
     std::mutex snapshot_mutex_;
     std::uint64_t next_transaction_id_ = 1;
-    std::vector<std::uint64_t> pending_non_durable_;  // ascending; writer only
+    std::vector<DeferredFree> deferred_frees_;  // ascending by transaction; writer only
     bool writer_active_ = false;
     bool closed_ = false;
 };

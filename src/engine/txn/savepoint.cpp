@@ -5,8 +5,9 @@
 //  - R's own data changes so far are discarded (its dirty data blocks go back to the
 //    allocator, its freed data list is dropped: every block it freed was either reachable
 //    from S's root, so it must stay, or allocated after S, so it is in `allocated`);
-//  - entries of `freed` after S are removed: their blocks are reachable from S's root again,
-//    or were allocated after S;
+//  - entries of `freed` after S are removed, and so are the data blocks that non-durable
+//    commits after S deferred (DatabaseCore::deferred_frees): their blocks are reachable from
+//    S's root again, or were allocated after S;
 //  - every block in `allocated` after S is freed by R. Those entries stay: a later restore of
 //    an older savepoint removes R's `freed` entry and must find the blocks there again;
 //  - the user table tree is set to S's root;
@@ -16,6 +17,8 @@
 // keeps every entry after it, so both lists are complete for any valid savepoint.
 
 #include "engine/txn/savepoint.hpp"
+
+#include <algorithm>
 
 #include "engine/btree/cursor.hpp"
 #include "engine/txn/database_core.hpp"
@@ -234,6 +237,8 @@ Task<Status> WriteTxn::restore_savepoint(std::shared_ptr<SavepointHandle> savepo
     RINGDB_CO_TRY_ASSIGN(BtreeRoot freed_root, co_await system_table_root(kFreedTable));
     Btree freed(pages_, &compare_bytes, freed_root);
     RINGDB_CO_TRY(co_await entries_after(freed, base, nullptr, true));
+    // Deferred frees after S are dropped at commit the same way (write_txn_commit.cpp).
+    restored_to_ = restored_to_ ? std::min(*restored_to_, base) : base;
     RINGDB_CO_TRY(co_await store_system_table(kFreedTable, freed));
 
     user_tree_.tree().reset(savepoint->user_root());

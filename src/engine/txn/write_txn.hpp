@@ -153,10 +153,15 @@ private:
     Task<Result<BtreeRoot>> system_table_root(std::string_view name);
     Task<Status> store_system_table(std::string_view name, Btree& tree);
     Task<Status> reclaim_freed(Btree& freed, std::uint64_t bound);
-    Task<Status> reclaim_non_durable(Btree& freed, Btree& system_freed);
-    Task<Status> reclaim_unpersisted(Btree& list, std::uint64_t transaction_id);
+    Status reclaim_deferred();
+    Task<Status> absorb_deferred(Btree& freed, Btree& system_freed);
+    /// Non-durable commits keep unpersisted blocks out of the tables (they go to `deferred`).
+    std::vector<PageNumber> split_unpersisted(std::vector<PageNumber> pages,
+                                              std::vector<PageNumber>& deferred);
     Task<Status> record_allocated(Btree& allocated);
     Task<Status> record_pages(Btree& list, std::vector<PageNumber> pages, std::uint32_t& sequence);
+    Task<Status> record_pages_of(Btree& list, std::uint64_t transaction_id,
+                                 std::vector<PageNumber> pages, std::uint32_t& sequence);
     Task<Status> commit_system_tables(Durability durability);
     void end_savepoint_changes(bool committed) noexcept;
     // Savepoint helpers (savepoint.cpp).
@@ -179,6 +184,11 @@ private:
     CommitSlot base_;  // the commit this transaction started from
     bool dirty_ = false;
     bool tracking_decided_ = false;
+    // The oldest savepoint commit restored in this transaction, if any.
+    std::optional<std::uint64_t> restored_to_;
+    // Unpersisted blocks this (non-durable) commit freed, handed to the core if it succeeds.
+    std::vector<PageNumber> deferred_data_;
+    std::vector<PageNumber> deferred_system_;
     // Persistent savepoints created here (released if the transaction does not commit) and
     // deleted here (released when it commits): (id, transaction id).
     std::vector<std::pair<std::uint64_t, std::uint64_t>> created_persistent_;
@@ -186,8 +196,6 @@ private:
     // Blocks this commit returned to the allocator from `freed`: a commit that fails before
     // the store has them allocated again (the committed `freed` table still lists them).
     std::vector<PageNumber> reclaimed_;
-    // Likewise for unpersisted blocks released by a non-durable commit's reclamation.
-    std::vector<PageNumber> reclaimed_unpersisted_;
 };
 
 }  // namespace ringdb::engine

@@ -6,9 +6,10 @@
 //    no reader (read transaction, savepoint, verification) is pinned below T, and, for a durable
 //    commit's reclamation, when T <= the last durable commit (a crash returns to that commit,
 //    which must find every block it references intact).
-//  - Non-durable commits may reclaim earlier, but only blocks that the last durable commit
-//    does not reference (PageStore::free_if_unpersisted) and only from commits no reader and
-//    no valid savepoint precedes.
+//  - A non-durable commit keeps the blocks it frees that no durable commit references
+//    (unpersisted) out of the tables: they wait in DatabaseCore::deferred_frees() and are freed
+//    by a later commit once no reader and no valid savepoint precedes the freeing commit; a
+//    durable commit moves the rest into the tables under their freeing commit's id.
 //  - `allocated` holds, for every commit after the oldest valid savepoint, the data blocks it
 //    allocated; older entries are purged at every commit.
 
@@ -26,6 +27,8 @@ namespace {
 // Recording freed blocks can free more blocks (copy-on-write of the system trees); after the
 // first round every touched page is dirty, so a few rounds always suffice.
 constexpr int kFreedRounds = 16;
+// First sequence number of the entries a durable commit writes for deferred blocks.
+constexpr std::uint32_t kDeferredSequence = 0x80000000;
 
 struct ListEntry {
     Bytes key;
@@ -107,53 +110,77 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed, std::uint64_t bound) {
     co_return ok();
 }
 
-Task<Status> WriteTxn::reclaim_unpersisted(Btree& list, std::uint64_t transaction_id) {
-    RINGDB_CO_TRY_ASSIGN(auto entries, co_await collect_entries(list, transaction_id,
-                                                                transaction_id));
-    for (ListEntry& entry : entries) {
-        std::vector<PageNumber> kept;
-        for (PageNumber page : entry.pages) {
-            RINGDB_CO_TRY_ASSIGN(bool freed, core_->store().free_if_unpersisted(page));
-            if (!freed) {
-                kept.push_back(page);
-            } else {
-                reclaimed_unpersisted_.push_back(page);
+Status WriteTxn::reclaim_deferred() {
+    auto& deferred = core_->deferred_frees();
+    if (restored_to_) {
+        // A restore to commit S makes data blocks freed after S reachable again, or lists
+        // them in `allocated` after S (then the restore freed them itself).
+        for (auto& entry : deferred) {
+            if (entry.transaction_id > *restored_to_) {
+                entry.data.clear();
             }
         }
-        if (kept.size() == entry.pages.size()) {
-            continue;
-        }
-        if (kept.empty()) {
-            RINGDB_CO_TRY(co_await list.remove(entry.key));
-        } else {
-            Bytes value = encode_page_list(kept);
-            RINGDB_CO_TRY(co_await list.insert(entry.key, value));
+    }
+    std::uint64_t bound = core_->deferred_bound(id_);
+    std::size_t done = 0;
+    for (; done < deferred.size() && deferred[done].transaction_id <= bound; ++done) {
+        for (const auto* list : {&deferred[done].data, &deferred[done].system}) {
+            for (PageNumber page : *list) {
+                RINGDB_TRY_ASSIGN(bool freed, core_->store().free_if_unpersisted(page));
+                if (!freed) {
+                    return Error{Errc::corrupted, 0, page.raw()};
+                }
+            }
         }
     }
+    deferred.erase(deferred.begin(), deferred.begin() + static_cast<std::ptrdiff_t>(done));
+    return ok();
+}
+
+Task<Status> WriteTxn::absorb_deferred(Btree& freed, Btree& system_freed) {
+    // A durable commit ends the "unpersisted" state of every block, so the blocks still
+    // waiting for readers go into the tables, under the commit that freed them. Their
+    // sequence numbers start high: the lists of that commit already use the low ones.
+    auto& deferred = core_->deferred_frees();
+    for (auto& entry : deferred) {
+        std::uint32_t data_sequence = kDeferredSequence;
+        std::uint32_t system_sequence = kDeferredSequence;
+        RINGDB_CO_TRY(co_await record_pages_of(freed, entry.transaction_id, std::move(entry.data),
+                                               data_sequence));
+        RINGDB_CO_TRY(co_await record_pages_of(system_freed, entry.transaction_id,
+                                               std::move(entry.system), system_sequence));
+    }
+    deferred.clear();
     co_return ok();
 }
 
-Task<Status> WriteTxn::reclaim_non_durable(Btree& freed, Btree& system_freed) {
-    std::uint64_t bound = core_->non_durable_reclaim_bound(id_);
-    std::vector<std::uint64_t> pending = core_->pending_non_durable();
-    for (std::uint64_t txn : pending) {
-        if (txn > bound) {
-            break;
+std::vector<PageNumber> WriteTxn::split_unpersisted(std::vector<PageNumber> pages,
+                                                    std::vector<PageNumber>& deferred) {
+    std::vector<PageNumber> persisted;
+    persisted.reserve(pages.size());
+    for (PageNumber page : pages) {
+        if (core_->store().is_unpersisted(page)) {
+            deferred.push_back(page);
+        } else {
+            persisted.push_back(page);
         }
-        RINGDB_CO_TRY(co_await reclaim_unpersisted(freed, txn));
-        RINGDB_CO_TRY(co_await reclaim_unpersisted(system_freed, txn));
-        core_->mark_non_durable_processed(txn);
     }
-    co_return ok();
+    return persisted;
 }
 
 Task<Status> WriteTxn::record_pages(Btree& list, std::vector<PageNumber> pages,
                                     std::uint32_t& sequence) {
+    auto recorded = co_await record_pages_of(list, id_, std::move(pages), sequence);
+    co_return recorded;
+}
+
+Task<Status> WriteTxn::record_pages_of(Btree& list, std::uint64_t transaction_id,
+                                       std::vector<PageNumber> pages, std::uint32_t& sequence) {
     for (std::size_t start = 0; start < pages.size(); start += kPageListChunk) {
         std::size_t count = std::min(kPageListChunk, pages.size() - start);
         std::span<const PageNumber> chunk(pages.data() + start, count);
         Bytes value = encode_page_list(chunk);
-        auto key = page_list_key(id_, sequence++);
+        auto key = page_list_key(transaction_id, sequence++);
         RINGDB_CO_TRY(co_await list.insert(key, value));
     }
     co_return ok();
@@ -184,21 +211,31 @@ Task<Status> WriteTxn::commit_system_tables(Durability durability) {
     Btree freed(pages_, &compare_bytes, freed_root);
     Btree system_freed(pages_, &compare_bytes, system_root);
     Btree allocated(pages_, &compare_bytes, allocated_root);
-    if (durability == Durability::immediate) {
+    RINGDB_CO_TRY(reclaim_deferred());
+    bool durable = durability == Durability::immediate;
+    if (durable) {
         std::uint64_t bound = core_->reclaim_bound();
         RINGDB_CO_TRY(co_await reclaim_freed(freed, bound));
         RINGDB_CO_TRY(co_await reclaim_freed(system_freed, bound));
-    } else {
-        RINGDB_CO_TRY(co_await reclaim_non_durable(freed, system_freed));
+        RINGDB_CO_TRY(co_await absorb_deferred(freed, system_freed));
     }
     if (!allocated.empty() || data_pages_.tracking()) {
         RINGDB_CO_TRY(co_await record_allocated(allocated));
     }
     std::uint32_t data_sequence = 0;
-    RINGDB_CO_TRY(co_await record_pages(freed, data_pages_.take_freed(), data_sequence));
+    std::vector<PageNumber> data_freed = data_pages_.take_freed();
+    if (!durable) {
+        data_freed = split_unpersisted(std::move(data_freed), deferred_data_);
+    }
+    RINGDB_CO_TRY(co_await record_pages(freed, std::move(data_freed), data_sequence));
     std::uint32_t system_sequence = 0;
     for (int round = 0; round < kFreedRounds; ++round) {
-        RINGDB_CO_TRY(co_await record_pages(system_freed, pages_.take_freed(), system_sequence));
+        std::vector<PageNumber> system_pages = pages_.take_freed();
+        if (!durable) {
+            system_pages = split_unpersisted(std::move(system_pages), deferred_system_);
+        }
+        RINGDB_CO_TRY(co_await record_pages(system_freed, std::move(system_pages),
+                                            system_sequence));
         RINGDB_CO_TRY(co_await store_system_table(kFreedTable, freed));
         RINGDB_CO_TRY(co_await store_system_table(kSystemFreedTable, system_freed));
         RINGDB_CO_TRY(co_await store_system_table(kAllocatedTable, allocated));
@@ -272,10 +309,12 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     tables_.clear();
     if (status) {
         core_->advance_transaction_id();
-        if (options.durability == Durability::immediate) {
-            core_->forget_non_durable();
-        } else {
-            core_->add_non_durable(id_);
+        if (!deferred_data_.empty() || !deferred_system_.empty()) {
+            DatabaseCore::DeferredFree entry;
+            entry.transaction_id = id_;
+            entry.data = std::move(deferred_data_);
+            entry.system = std::move(deferred_system_);
+            core_->deferred_frees().push_back(std::move(entry));
         }
     } else {
         pages_.rollback();
@@ -286,13 +325,9 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
             for (PageNumber page : reclaimed_) {
                 core_->store().restore_committed(page);
             }
-            for (PageNumber page : reclaimed_unpersisted_) {
-                core_->store().restore_unpersisted(page);
-            }
         }
     }
     reclaimed_.clear();
-    reclaimed_unpersisted_.clear();
     end_savepoint_changes(static_cast<bool>(status));
     finish();
     co_return status;
