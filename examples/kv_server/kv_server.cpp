@@ -170,19 +170,20 @@ Task<Status> delete_in(WriteTransaction& txn, std::string key, bool* existed) {
 struct Request {
     std::string_view command;
     std::vector<std::string_view> args;  // space-separated tokens after the command
-    std::string_view rest;               // everything after the command and its space
 };
 
-/// Splits on single spaces; an empty token (two spaces in a row, a leading or trailing space)
-/// makes the request malformed (returns false).
+/// The command: the line up to its first space (the whole line without one).
+std::string_view command_of(std::string_view line) { return line.substr(0, line.find(' ')); }
+
+/// Splits the arguments on single spaces; an empty token (two spaces in a row, a trailing
+/// space) makes the request malformed (returns false).
 bool split(std::string_view line, Request& request) {
     std::size_t space = line.find(' ');
     request.command = line.substr(0, space);
     if (space == std::string_view::npos) {
         return true;
     }
-    request.rest = line.substr(space + 1);
-    std::string_view tail = request.rest;
+    std::string_view tail = line.substr(space + 1);
     for (;;) {
         std::size_t next = tail.find(' ');
         std::string_view token = tail.substr(0, next);
@@ -253,28 +254,34 @@ asio::awaitable<std::error_code> submit(State* state, std::string key,
 
 /// Appends the reply (one or more lines) to `out`.
 asio::awaitable<void> handle_request(State* state, std::string line, std::string* out) {
-    Request request;
     if (line.empty()) {
         *out += "ERROR empty request\n";
         co_return;
     }
+    if (command_of(line) == "PUT") {
+        // PUT <key> <value>: the value is the rest of the line, spaces included.
+        const std::string_view rest = std::string_view(line).substr(3);
+        const std::size_t key_end = rest.size() > 1 ? rest.find(' ', 1) : std::string_view::npos;
+        if (rest.empty() || rest[0] != ' ' || key_end == std::string_view::npos ||
+            key_end == 1) {
+            *out += "ERROR usage: PUT <key> <value>\n";
+            co_return;
+        }
+        std::string key(rest.substr(1, key_end - 1));
+        std::optional<std::string> value(std::string(rest.substr(key_end + 1)));
+        auto operation = submit(state, std::move(key), std::move(value), nullptr);
+        std::error_code ec = co_await std::move(operation);
+        *out += ec ? "ERROR " + error_text(ec) + "\n" : std::string("OK\n");
+        co_return;
+    }
+    Request request;
     if (!split(line, request)) {
         *out += "ERROR malformed request (fields are separated by single spaces)\n";
         co_return;
     }
     const std::string_view command = request.command;
     const std::size_t argc = request.args.size();
-    if (command == "PUT") {
-        if (argc < 1 || request.rest.size() == request.args[0].size()) {
-            *out += "ERROR usage: PUT <key> <value>\n";
-            co_return;
-        }
-        std::string key(request.args[0]);
-        std::optional<std::string> value(std::string(request.rest.substr(key.size() + 1)));
-        auto operation = submit(state, std::move(key), std::move(value), nullptr);
-        std::error_code ec = co_await std::move(operation);
-        *out += ec ? "ERROR " + error_text(ec) + "\n" : std::string("OK\n");
-    } else if (command == "DEL") {
+    if (command == "DEL") {
         if (argc != 1) {
             *out += "ERROR usage: DEL <key>\n";
             co_return;
@@ -304,7 +311,7 @@ asio::awaitable<void> handle_request(State* state, std::string line, std::string
             *out += "VALUE " + **got + "\n";
         }
     } else if (command == "COUNT") {
-        if (argc != 0 || !request.rest.empty() || line.size() != command.size()) {
+        if (argc != 0 || line.size() != command.size()) {
             *out += "ERROR usage: COUNT\n";
             co_return;
         }
