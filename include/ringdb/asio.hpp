@@ -384,8 +384,11 @@ auto async_run(Task<T> task, CompletionToken&& token) {
 //
 // Lifetimes: a Database passed by reference must outlive the operation (like an Asio I/O
 // object); a WriteTransaction or WriteBatch is taken by value and owned by the operation.
-// With g++ 12, build a WriteBatch (or the lambda it wraps) as a named local before the
-// co_await statement, and pass it with std::move (see the header comment).
+// g++ 12: an argument with non-trivial members taken by value (WriteTransaction, WriteBatch,
+// DatabaseOptions) is a temporary of the calling full-expression. In an awaitable, make the
+// operation in its own statement, then await it (see the header comment):
+//   auto submitting = ringdb::async_submit_write_batch(db, std::move(batch), token);
+//   auto done = co_await std::move(submitting);
 
 /// Database::create (opens `path`, creating the database if the file is missing or empty).
 /// Signature: void(std::error_code, std::optional<Database>).
