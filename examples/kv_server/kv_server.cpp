@@ -38,6 +38,8 @@ using asio::ip::tcp;
 
 constexpr TableDefinition<std::string, std::string> kTable("kv");
 constexpr std::size_t kReadChunk = 16 << 10;
+/// Pending replies are written out once they reach this size, even mid-chunk.
+constexpr std::size_t kFlushBytes = 256 << 10;
 /// A batch that failed because another batch of its group failed is submitted again, a few
 /// times (docs/group_commit.md: nothing of it was kept).
 constexpr int kWriteAttempts = 4;
@@ -340,13 +342,24 @@ asio::awaitable<void> handle_request(State* state, std::string line, std::string
     }
 }
 
+/// Writes and clears `out`; false when the client is gone.
+asio::awaitable<bool> flush(tcp::socket* socket, std::string* out) {
+    auto token = asio::experimental::as_tuple(asio::use_awaitable);
+    auto reply = asio::buffer(*out);
+    std::tuple<std::error_code, std::size_t> written =
+            co_await asio::async_write(*socket, reply, token);
+    out->clear();
+    co_return !std::get<0>(written);
+}
+
 asio::awaitable<void> serve_connection(std::shared_ptr<State> state,
                                        std::shared_ptr<tcp::socket> socket) {
     auto token = asio::experimental::as_tuple(asio::use_awaitable);
     std::vector<char> chunk(kReadChunk);
     std::string pending;  // the start of a line whose '\n' has not arrived
     bool discarding = false;  // inside an over-long line, until its '\n'
-    std::string out;
+    std::string out;      // replies not yet written
+    bool gone = false;    // a write failed: the client went away
     while (!state->stopped) {
         auto buffer = asio::buffer(chunk);
         std::tuple<std::error_code, std::size_t> read =
@@ -387,13 +400,24 @@ asio::awaitable<void> serve_connection(std::shared_ptr<State> state,
             }
             auto handled = handle_request(state.get(), std::move(line), &out);
             co_await std::move(handled);
+            if (out.size() >= kFlushBytes && !state->stopped) {
+                // Many pipelined SCANs: do not let the pending replies grow without bound.
+                auto flushing = flush(socket.get(), &out);
+                bool sent = co_await std::move(flushing);
+                if (!sent) {
+                    gone = true;
+                    break;
+                }
+            }
+        }
+        if (gone) {
+            break;  // the client went away; what it asked for is done
         }
         if (!out.empty() && !state->stopped) {
-            auto reply = asio::buffer(out);
-            std::tuple<std::error_code, std::size_t> written =
-                    co_await asio::async_write(*socket, reply, token);
-            if (std::get<0>(written)) {
-                break;  // the client went away; what it asked for is done
+            auto flushing = flush(socket.get(), &out);
+            bool sent = co_await std::move(flushing);
+            if (!sent) {
+                break;
             }
         }
         out.clear();

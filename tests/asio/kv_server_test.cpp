@@ -322,7 +322,22 @@ TEST_CASE("kv_server serves concurrent pipelined connections with shared group c
     REQUIRE(summary == std::vector<std::string>{"COUNT 232", "KEY c3-1 vc3-1", "KEY c3-10 vc3-10",
                                                 "KEY c3-11 vc3-11", "END", "KEY c7-9 vc7-9",
                                                 "END"});
-    REQUIRE(fixture.server->stats().accepted == kClients + 1);
+    // Many pipelined SCANs: their replies (about 1 MiB) are written out as they grow.
+    constexpr int kScans = 200;
+    constexpr std::size_t kLinesPerScan = kClients * (kPuts - 1) + 1;
+    std::string scans;
+    for (int i = 0; i < kScans; ++i) {
+        scans += "SCAN 0 10000\n";
+    }
+    std::vector<std::string> scanned;
+    fixture.run_clients(one(exchange(fixture.endpoint(), std::move(scans),
+                                     kScans * kLinesPerScan + 1, &scanned)));
+    REQUIRE(scanned.size() == kScans * kLinesPerScan);
+    for (std::size_t i = 0; i < scanned.size(); i += kLinesPerScan) {
+        REQUIRE(scanned[i] == "KEY c0-1 vc0-1");
+        REQUIRE(scanned[i + kLinesPerScan - 1] == "END");
+    }
+    REQUIRE(fixture.server->stats().accepted == kClients + 2);
     fixture.finish();
 
     std::uint64_t count = 0;
