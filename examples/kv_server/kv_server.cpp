@@ -304,7 +304,8 @@ asio::awaitable<void> handle_request(State* state, std::string line, std::string
             co_return;
         }
         auto task = read_value(&state->db, std::string(request.args[0]));
-        Result<std::optional<std::string>> got = co_await as_awaitable(std::move(task));
+        auto got_awaitable = as_awaitable(std::move(task));
+        Result<std::optional<std::string>> got = co_await std::move(got_awaitable);
         if (!got) {
             *out += "ERROR " + error_text(got.error()) + "\n";
         } else if (!got->has_value()) {
@@ -318,7 +319,8 @@ asio::awaitable<void> handle_request(State* state, std::string line, std::string
             co_return;
         }
         auto task = count_entries(&state->db);
-        Result<std::uint64_t> count = co_await as_awaitable(std::move(task));
+        auto count_awaitable = as_awaitable(std::move(task));
+        Result<std::uint64_t> count = co_await std::move(count_awaitable);
         *out += count ? "COUNT " + std::to_string(*count) + "\n"
                       : "ERROR " + error_text(count.error()) + "\n";
     } else if (command == "SCAN") {
@@ -335,7 +337,8 @@ asio::awaitable<void> handle_request(State* state, std::string line, std::string
             co_return;
         }
         auto task = scan_lines(&state->db, std::string(request.args[0]), *limit);
-        Result<std::string> lines = co_await as_awaitable(std::move(task));
+        auto lines_awaitable = as_awaitable(std::move(task));
+        Result<std::string> lines = co_await std::move(lines_awaitable);
         *out += lines ? *lines : "ERROR " + error_text(lines.error()) + "\n";
     } else {
         *out += "ERROR unknown command\n";

@@ -115,7 +115,8 @@ asio::awaitable<void> with_use_awaitable(std::string path, std::string missing, 
             co_await ringdb::async_begin_write(*db, asio::use_awaitable);
     REQUIRE(txn.has_value());
     auto put = put_pair(*txn, "a", "1");
-    Status put_ok = co_await ringdb::as_awaitable(std::move(put));
+    auto put_ok_awaitable = ringdb::as_awaitable(std::move(put));
+    Status put_ok = co_await std::move(put_ok_awaitable);
     REQUIRE(put_ok.has_value());
     // A WriteTransaction argument is non-trivial too: its own statement as well.
     auto committing = ringdb::async_commit(std::move(*txn), asio::use_awaitable);
@@ -183,7 +184,8 @@ asio::awaitable<void> with_as_tuple(std::string path, std::string bad_path, Seen
     seen->codes.push_back(begin_ec);  // [2] ok
     REQUIRE(txn.has_value());
     auto put = put_pair(*txn, "c", "3");
-    Status put_ok = co_await ringdb::as_awaitable(std::move(put));
+    auto put_ok_awaitable = ringdb::as_awaitable(std::move(put));
+    Status put_ok = co_await std::move(put_ok_awaitable);
     REQUIRE(put_ok.has_value());
     WriteTransaction owned = std::move(*txn);
     auto committing = ringdb::async_commit(std::move(owned), token);
