@@ -9,11 +9,17 @@ JOBS ?= 2
 BUILD ?= build
 CMAKE_COMMON = -DRINGDB_WERROR=ON
 
-.PHONY: demo io-demo test setup lint debug asan tsan release bench bench-smoke test-debug test-asan \
+.PHONY: demo io-demo kv-server test setup lint debug asan tsan release bench bench-smoke test-debug test-asan \
         test-tsan fuzz fuzz-smoke clean
 
 demo: setup release
 	$(BUILD)/release/examples/demo
+
+# The Asio key-value server example (examples/kv_server, docs/asio.md): serves
+# 127.0.0.1:$(KV_PORT) with its database in $(BUILD)/kv_server.ringdb until Ctrl-C.
+KV_PORT ?= 7878
+kv-server: setup release
+	$(BUILD)/release/examples/kv_server/kv_server --db $(BUILD)/kv_server.ringdb --port $(KV_PORT)
 
 # The I/O layer on its own: concurrent writes, O_DIRECT reads at depth 1 and 32, two rings.
 io-demo: setup release

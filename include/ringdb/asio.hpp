@@ -8,7 +8,10 @@
 //     extra thread and without ever blocking its loop on the ring;
 //   - as_awaitable(task): lets an asio::awaitable coroutine co_await any ringdb Task<T>;
 //   - async_run(task, token): the completion-token form of any ringdb Task, with the Asio
-//     shape void(std::error_code, U) for Task<Result<U>>; database calls wrap it in one line.
+//     shape void(std::error_code, U) for Task<Result<U>>;
+//   - completion-token forms of the main Database calls, each one line over async_run:
+//     async_create, async_open, async_begin_write, async_commit, async_submit_write_batch,
+//     async_close (at the end of this header; docs/asio.md shows them in use).
 //
 // Thread rules. Each thread that starts adapter operations owns exactly one AsioDriver, built
 // on that thread for an io_context that only that thread runs. An operation's ringdb task
@@ -43,6 +46,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -55,7 +59,9 @@
 #include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <ringdb/database.hpp>
 #include <ringdb/error.hpp>
+#include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/runtime.hpp>
 #include <ringdb/task.hpp>
@@ -195,9 +201,16 @@ template <typename T>
 struct AsioSignature<AsioDelivery::exception_and_optional, T> {
     using type = void(std::exception_ptr, std::optional<T>);
 };
+/// The value argument of an error_code handler for a Result<U>: U itself, or std::optional<U>
+/// when U has no default constructor (a Database or WriteTransaction handle), since the error
+/// case must pass some value.
+template <typename U>
+using AsioErrorCodeValue =
+        std::conditional_t<std::is_default_constructible_v<U>, U, std::optional<U>>;
+
 template <typename U>
 struct AsioSignature<AsioDelivery::error_code, Result<U>> {
-    using type = void(std::error_code, U);
+    using type = void(std::error_code, AsioErrorCodeValue<U>);
 };
 template <>
 struct AsioSignature<AsioDelivery::error_code, Result<void>> {
@@ -232,9 +245,9 @@ struct AsioCompletion {
             if constexpr (std::is_void_v<U>) {
                 std::move(handler)(result ? std::error_code{} : to_error_code(result.error()));
             } else if (result) {
-                std::move(handler)(std::error_code{}, std::move(*result));
+                std::move(handler)(std::error_code{}, AsioErrorCodeValue<U>(std::move(*result)));
             } else {
-                std::move(handler)(to_error_code(result.error()), U{});
+                std::move(handler)(to_error_code(result.error()), AsioErrorCodeValue<U>{});
             }
         } else if constexpr (D == AsioDelivery::exception_and_optional) {
             std::move(handler)(exception, std::move(value));
@@ -335,26 +348,111 @@ asio::awaitable<T> as_awaitable(Task<T> task) {
 /// driver's io_context, with the work of that executor held until then.
 /// Completion signature:
 ///   Task<Result<U>>  void(std::error_code, U): on error, to_error_code(error) and a value-
-///                    initialised U; Task<Status> gives void(std::error_code). An exception
-///                    thrown by the task (a bug or bad_alloc) propagates out of the
-///                    io_context::run() call that would have run the handler.
+///                    initialised U. A U without a default constructor (a Database or
+///                    WriteTransaction handle) is passed as std::optional<U>: engaged exactly
+///                    when the error_code is zero. Task<Status> gives void(std::error_code).
+///                    An exception thrown by the task (a bug or bad_alloc) propagates out of
+///                    the io_context::run() call that would have run the handler.
 ///   Task<T>          void(std::exception_ptr, T), or void(std::exception_ptr) for void.
 /// Works with plain callbacks, asio::use_awaitable (which throws std::system_error for a
 /// non-zero error_code) and asio::experimental::as_tuple(asio::use_awaitable).
-/// REQUIRES: an AsioDriver on the calling thread; U (or T) default-constructible.
+/// REQUIRES: an AsioDriver on the calling thread; for a Task<T> that is not a Result, T
+/// default-constructible (as_awaitable takes any T).
 template <typename T, typename CompletionToken>
 auto async_run(Task<T> task, CompletionToken&& token) {
     constexpr detail::AsioDelivery kDelivery = detail::kAsioRunDelivery<T>;
-    if constexpr (kDelivery == detail::AsioDelivery::error_code) {
-        using U = typename detail::AsioResultOf<T>::value_type;
-        static_assert(std::is_void_v<U> || std::is_default_constructible_v<U>,
-                      "async_run needs a default-constructible value type for the error case");
-    } else {
+    if constexpr (kDelivery != detail::AsioDelivery::error_code) {
         static_assert(std::is_void_v<T> || std::is_default_constructible_v<T>,
                       "async_run needs a default-constructible result type; use as_awaitable");
     }
     return detail::asio_initiate_run<kDelivery>(std::move(task),
                                                 std::forward<CompletionToken>(token));
+}
+
+// --- Completion-token forms of the main Database calls -------------------------------------
+//
+// Each is async_run over the Database call of the same name (see its contract in
+// <ringdb/database.hpp> for the errors, delivered as std::error_code values of ringdb's
+// category: compare them with ringdb::Errc). All need an AsioDriver on the calling thread.
+// Calls that yield a handle deliver it as std::optional (engaged exactly when the error_code is
+// zero), because a failed call has no handle to pass:
+//
+//   std::optional<ringdb::Database> db =
+//           co_await ringdb::async_create(path, options, asio::use_awaitable);  // throws
+//   auto r = co_await ringdb::async_begin_write(*db, as_tuple(asio::use_awaitable));
+//   auto& [ec, txn] = r;                                                     // no throw
+//
+// Lifetimes: a Database passed by reference must outlive the operation (like an Asio I/O
+// object); a WriteTransaction or WriteBatch is taken by value and owned by the operation.
+// g++ 12: an argument with non-trivial members taken by value (WriteTransaction, WriteBatch,
+// DatabaseOptions) is a temporary of the calling full-expression. In an awaitable, make the
+// operation in its own statement, then await it (see the header comment):
+//   auto submitting = ringdb::async_submit_write_batch(db, std::move(batch), token);
+//   auto done = co_await std::move(submitting);
+
+/// Database::create (opens `path`, creating the database if the file is missing or empty).
+/// Signature: void(std::error_code, std::optional<Database>).
+template <typename CompletionToken>
+auto async_create(std::string path, DatabaseOptions options, CompletionToken&& token) {
+    return async_run(Database::create(std::move(path), std::move(options)),
+                     std::forward<CompletionToken>(token));
+}
+template <typename CompletionToken>
+auto async_create(std::string path, CompletionToken&& token) {
+    return async_create(std::move(path), DatabaseOptions{}, std::forward<CompletionToken>(token));
+}
+
+/// Database::open (an existing database; a missing file is an io error with ENOENT, i.e.
+/// std::errc::no_such_file_or_directory). Signature: void(std::error_code,
+/// std::optional<Database>).
+template <typename CompletionToken>
+auto async_open(std::string path, DatabaseOptions options, CompletionToken&& token) {
+    return async_run(Database::open(std::move(path), std::move(options)),
+                     std::forward<CompletionToken>(token));
+}
+template <typename CompletionToken>
+auto async_open(std::string path, CompletionToken&& token) {
+    return async_open(std::move(path), DatabaseOptions{}, std::forward<CompletionToken>(token));
+}
+
+/// Database::begin_write: completes once the previous write transaction has ended (the wait
+/// is asynchronous; the io_context keeps serving other handlers meanwhile).
+/// Signature: void(std::error_code, std::optional<WriteTransaction>).
+template <typename CompletionToken>
+auto async_begin_write(Database& db, CompletionToken&& token) {
+    return async_run(db.begin_write(), std::forward<CompletionToken>(token));
+}
+
+namespace detail {
+/// Commits a transaction the operation owns (src/asio/asio_calls.cpp).
+Task<Status> asio_commit_owned(WriteTransaction txn);
+}  // namespace detail
+
+/// WriteTransaction::commit on a transaction the operation takes over (pass std::move(txn);
+/// the transaction is over whatever the outcome). Errors: as commit (io, no_space,
+/// transaction_finished, and invalid_argument for a group-commit batch's handle).
+/// Signature: void(std::error_code).
+template <typename CompletionToken>
+auto async_commit(WriteTransaction txn, CompletionToken&& token) {
+    return async_run(detail::asio_commit_owned(std::move(txn)),
+                     std::forward<CompletionToken>(token));
+}
+
+/// Database::submit_write_batch: completes when the batch's group is durable (group commit,
+/// docs/group_commit.md); batch_failed and peer_failed as documented there (a batch that got
+/// peer_failed may be submitted again). Signature: void(std::error_code).
+template <typename CompletionToken>
+auto async_submit_write_batch(Database& db, WriteBatch batch, CompletionToken&& token) {
+    return async_run(db.submit_write_batch(std::move(batch)),
+                     std::forward<CompletionToken>(token));
+}
+
+/// Database::close: drains the group committer, makes the final commit and closes the file.
+/// Errors: transaction_in_progress (a write transaction is live; nothing is closed),
+/// previous_io, io. Signature: void(std::error_code).
+template <typename CompletionToken>
+auto async_close(Database& db, CompletionToken&& token) {
+    return async_run(db.close(), std::forward<CompletionToken>(token));
 }
 
 }  // namespace ringdb
