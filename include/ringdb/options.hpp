@@ -39,4 +39,13 @@ struct DatabaseOptions {
 /// durable commit.
 enum class Durability { none, immediate };
 
+/// Whether a durable commit trims free space at the end of the file.
+///  - normal (default): when at least half of the file is free at its end (and the file is
+///    larger than 1 MiB at 4 KiB pages), so that a file that shrinks and grows back does not
+///    pay for a trim and a growth every time;
+///  - never: the file keeps its length (its free space is reused);
+///  - maximum: every free page at the end is given back.
+/// Database::close() and compact() always trim as much as they can.
+enum class ShrinkPolicy { normal, never, maximum };
+
 }  // namespace ringdb

@@ -142,6 +142,8 @@ public:
     /// Also save the allocator state, so that the next open after a crash needs no tree walk
     /// (implies two-phase commit).
     void set_quick_repair(bool on) noexcept { quick_repair_ = on; }
+    /// How much a durable commit trims the end of the file (see ShrinkPolicy).
+    void set_shrink_policy(ShrinkPolicy policy) noexcept { shrink_ = policy; }
 
     /// Makes the changes visible (and durable, unless durability is none). The transaction is
     /// over whatever the outcome. Errors: io, no_space (the database then refuses writes with
@@ -205,6 +207,7 @@ private:
     Durability durability_ = Durability::immediate;
     bool two_phase_ = false;
     bool quick_repair_ = false;
+    ShrinkPolicy shrink_ = ShrinkPolicy::normal;
 };
 
 class ReadTransaction {

@@ -254,6 +254,9 @@ Task<Status> WriteTransaction::commit() {
                                                          : engine::Durability::immediate;
     options.two_phase = two_phase_;
     options.quick_repair = quick_repair_;
+    options.shrink = shrink_ == ShrinkPolicy::never     ? engine::ShrinkPolicy::never
+                     : shrink_ == ShrinkPolicy::maximum ? engine::ShrinkPolicy::maximum
+                                                        : engine::ShrinkPolicy::normal;
     Status committed = co_await txn_->commit(options);
     co_return committed;
 }

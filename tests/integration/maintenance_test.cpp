@@ -405,3 +405,42 @@ TEST_CASE("repair after an unclean shutdown reports progress and can be aborted"
         REQUIRE(sync_wait(db->close()).has_value());
     }
 }
+
+TEST_CASE("the shrink policy decides whether a commit trims the file", "[maintenance]") {
+    ringdb::test::TempDir dir;
+    for (ringdb::ShrinkPolicy policy : {ringdb::ShrinkPolicy::never, ringdb::ShrinkPolicy::maximum,
+                                        ringdb::ShrinkPolicy::normal}) {
+        const std::string path = dir.file("shrink" + std::to_string(static_cast<int>(policy)));
+        Database db = create_db(path);
+        {
+            auto txn = write(db);
+            auto table = sync_wait(txn.open_table(kBlobs));
+            REQUIRE(table.has_value());
+            for (std::uint64_t k = 0; k < 40; ++k) {
+                REQUIRE(sync_wait(table->insert(k, value_for(k, 100 * 1024))).has_value());
+            }
+            REQUIRE(sync_wait(txn.commit()).has_value());
+        }
+        const auto full = std::filesystem::file_size(path);
+        // Delete everything, then two more commits so the freed blocks are reclaimed and the
+        // end of the file is free when the last commit decides.
+        for (int round = 0; round < 3; ++round) {
+            auto txn = write(db);
+            txn.set_shrink_policy(policy);
+            if (round == 0) {
+                auto table = sync_wait(txn.open_table(kBlobs));
+                REQUIRE(table.has_value());
+                REQUIRE(sync_wait(table->drain_all()).has_value());
+            }
+            REQUIRE(sync_wait(txn.commit()).has_value());
+        }
+        const auto after = std::filesystem::file_size(path);
+        INFO("policy " << static_cast<int>(policy) << " full " << full << " after " << after);
+        if (policy == ringdb::ShrinkPolicy::never) {
+            CHECK(after >= full);
+        } else {
+            CHECK(after < full / 4);  // normal trims too: most of the file is free at its end
+        }
+        REQUIRE(sync_wait(db.close()).has_value());
+    }
+}
