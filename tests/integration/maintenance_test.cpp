@@ -444,3 +444,39 @@ TEST_CASE("the shrink policy decides whether a commit trims the file", "[mainten
         REQUIRE(sync_wait(db.close()).has_value());
     }
 }
+
+TEST_CASE("a file from a newer format is refused and left untouched", "[maintenance]") {
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("newer.ringdb");
+    {
+        Database db = create_db(path);
+        auto txn = write(db);
+        auto table = sync_wait(txn.open_table(kNumbers));
+        REQUIRE(table.has_value());
+        REQUIRE(sync_wait(table->insert(1, 2)).has_value());
+        REQUIRE(sync_wait(txn.commit()).has_value());
+        REQUIRE(sync_wait(db.close()).has_value());
+    }
+    for (auto [offset, value] : {std::pair<std::size_t, char>{8, 2}, {16, 1}}) {
+        std::vector<char> image = read_bytes(path);
+        const char original = image[offset];
+        image[offset] = value;  // format version 2, or an unknown feature flag
+        {
+            std::ofstream out(path, std::ios::binary | std::ios::trunc);
+            out.write(image.data(), static_cast<std::streamsize>(image.size()));
+        }
+        auto refused = sync_wait(Database::open(path));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().code == Errc::upgrade_required);
+        auto read_only = sync_wait(ringdb::ReadOnlyDatabase::open(path));
+        REQUIRE_FALSE(read_only.has_value());
+        CHECK(read_only.error().code == Errc::upgrade_required);
+        CHECK(read_bytes(path) == image);  // nothing written
+        image[offset] = original;
+        std::ofstream out(path, std::ios::binary | std::ios::trunc);
+        out.write(image.data(), static_cast<std::streamsize>(image.size()));
+    }
+    auto db = sync_wait(Database::open(path));
+    REQUIRE(db.has_value());
+    REQUIRE(sync_wait(db->close()).has_value());
+}
