@@ -47,6 +47,8 @@ struct Options {
     double seconds = 3;
     double warmup = 0.5;
     int runs = 3;
+    int slices = 3;
+    bool scattered = true;
     std::uint64_t prefill = 100'000;
     std::vector<int> ks = {1, 4, 16, 64, 256, 1024};
     bool quick = false;
@@ -62,11 +64,15 @@ void print_usage(std::FILE* out) {
                  "  --seconds S    measured seconds per cell, and per fio job (default 3)\n"
                  "  --warmup S     unmeasured seconds before each cell (default 0.5)\n"
                  "  --runs R       runs; each cell is the median (default 3)\n"
+                 "  --slices N     a cell alternates N ringdb windows and N fio jobs of S/N\n"
+                 "                 seconds each, so both meet the same disk (default 3)\n"
                  "  --prefill N    pairs inserted before the cells (default 100000)\n"
                  "  --ks LIST      committer counts (default 1,4,16,64,256,1024)\n"
                  "  --quick        smoke test: K = 1, 64, 256, 0.1 s cells, 1 run; fio is\n"
                  "                 optional (its ratios print n/a when it is missing)\n"
-                 "  --fio PATH     the fio executable (default: fio on PATH)\n");
+                 "  --fio PATH     the fio executable (default: fio on PATH)\n"
+                 "  --no-scattered skip the diagnostic fio job that writes the group's bytes\n"
+                 "                 as scattered 4 KiB pages before each fdatasync\n");
 }
 
 bool parse_positive(const std::string& text, double& out) {
@@ -106,6 +112,7 @@ bool parse_options(int argc, char** argv, Options& options) {
     bool explicit_warmup = false;
     bool explicit_runs = false;
     bool explicit_prefill = false;
+    bool explicit_slices = false;
     bool explicit_ks = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
@@ -120,13 +127,17 @@ bool parse_options(int argc, char** argv, Options& options) {
             options.quick = true;
             continue;
         }
+        if (arg == "--no-scattered") {
+            options.scattered = false;
+            continue;
+        }
         if (arg == "--help" || arg == "-h") {
             print_usage(stdout);
             std::exit(0);
         }
         bool takes_value = arg == "--dir" || arg == "--seconds" || arg == "--warmup" ||
                            arg == "--runs" || arg == "--prefill" || arg == "--ks" ||
-                           arg == "--fio";
+                           arg == "--slices" || arg == "--fio";
         if (!takes_value) {
             std::fprintf(stderr, "commit_bench: unknown option '%s'\n", argv[i]);
             return false;
@@ -140,7 +151,7 @@ bool parse_options(int argc, char** argv, Options& options) {
         }
         double number = 0;
         bool numeric = arg == "--seconds" || arg == "--warmup" || arg == "--runs" ||
-                       arg == "--prefill";
+                       arg == "--prefill" || arg == "--slices";
         if (numeric && !parse_positive(value, number)) {
             std::fprintf(stderr, "commit_bench: %s wants a positive number, not '%s'\n",
                          arg.c_str(), value.c_str());
@@ -159,6 +170,9 @@ bool parse_options(int argc, char** argv, Options& options) {
         } else if (arg == "--runs") {
             options.runs = static_cast<int>(number);
             explicit_runs = true;
+        } else if (arg == "--slices") {
+            options.slices = static_cast<int>(number);
+            explicit_slices = true;
         } else if (arg == "--prefill") {
             options.prefill = static_cast<std::uint64_t>(number);
             explicit_prefill = true;
@@ -175,12 +189,15 @@ bool parse_options(int argc, char** argv, Options& options) {
         options.seconds = explicit_seconds ? options.seconds : 0.1;
         options.warmup = explicit_warmup ? options.warmup : 0.05;
         options.runs = explicit_runs ? options.runs : 1;
+        options.slices = explicit_slices ? options.slices : 1;
+        options.scattered = false;
         options.prefill = explicit_prefill ? options.prefill : 5'000;
         options.ks = explicit_ks ? options.ks : std::vector<int>{1, 64, 256};
     }
-    if (options.runs < 1 || options.runs > 100 || options.seconds > 3600 ||
+    if (options.runs < 1 || options.runs > 100 || options.slices < 1 || options.slices > 100 ||
+        options.seconds > 3600 ||
         options.warmup > 600 || options.prefill > 100'000'000) {
-        std::fprintf(stderr, "commit_bench: 1 <= --runs <= 100, --seconds <= 3600, "
+        std::fprintf(stderr, "commit_bench: 1 <= --runs <= 100, 1 <= --slices <= 100, --seconds <= 3600, "
                              "--warmup <= 600, --prefill <= 1e8\n");
         return false;
     }
@@ -308,34 +325,58 @@ struct FioFile {
     std::uint64_t bytes = 0;
 };
 
-/// fio's write+fdatasync cycle at `block` bytes for `seconds`.
+/// fio's write+fdatasync cycle for `seconds`: with `scattered_pages` 0, one sequential write of
+/// `block` bytes per fdatasync (the limit of BENCHMARKS.md section 3); otherwise
+/// `scattered_pages` random 4 KiB writes per fdatasync (the same bytes as scattered pages, as
+/// a copy-on-write B-tree writes them; a diagnostic).
 std::optional<FioSyncSample> run_fio_sync(const FioRunner& fio, const FioFile& file,
-                                          std::uint64_t block, double seconds) {
+                                          std::uint64_t block, double seconds,
+                                          std::uint64_t scattered_pages) {
     std::vector<std::string> args = {
             "--name=write_fdatasync_" + std::to_string(block),
             fio_filename(file.path),
             "--size=" + std::to_string(file.bytes),
             "--ioengine=sync",
-            "--rw=write",
-            "--bs=" + std::to_string(block),
-            "--fdatasync=1",
             "--time_based",
             "--runtime=" + std::to_string(std::max<long long>(1, std::llround(seconds * 1000))) +
                     "ms"};
+    if (scattered_pages == 0) {
+        args.push_back("--rw=write");
+        args.push_back("--bs=" + std::to_string(block));
+        args.push_back("--fdatasync=1");
+    } else {
+        args.push_back("--rw=randwrite");
+        args.push_back("--bs=4k");
+        args.push_back("--norandommap");
+        args.push_back("--randrepeat=0");
+        args.push_back("--fdatasync=" + std::to_string(scattered_pages));
+    }
     std::string error;
     auto r = fio.run(args, error);
     if (!r) {
         std::fprintf(stderr, "commit_bench: fio failed: %s\n", error.c_str());
         return std::nullopt;
     }
-    // fio counts fdatasync calls in sync.lat_ns.N; each follows one write.
-    double syncs = r->syncs > 0 ? r->syncs : r->write_ios;
+    // fio counts fdatasync calls in sync.lat_ns.N.
+    double syncs = r->syncs > 0 ? r->syncs
+                                : r->write_ios / static_cast<double>(std::max<std::uint64_t>(
+                                                         scattered_pages, 1));
     FioSyncSample sample;
     sample.block_bytes = block;
     sample.syncs_per_second = syncs / r->runtime_seconds;
     sample.sync_p99_us = r->sync_p99_ns / 1000.0;
     sample.write_p99_us = r->write_p99_ns / 1000.0;
+    sample.runtime_seconds = r->runtime_seconds;
     return sample;
+}
+
+double median_value(std::vector<double> values) {
+    if (values.empty()) {
+        return 0;
+    }
+    std::sort(values.begin(), values.end());
+    std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
 }
 
 /// The write size fio uses for a cell: the bytes per group rounded up to 4 KiB, at least 4 KiB
@@ -345,6 +386,80 @@ std::uint64_t fio_block_for(double bytes_per_group, std::uint64_t file_bytes) {
     auto bytes = static_cast<std::uint64_t>(std::ceil(std::max(bytes_per_group, 1.0)));
     std::uint64_t block = (bytes + kUnit - 1) / kUnit * kUnit;
     return std::min(block, file_bytes);
+}
+
+/// One cell of one run: `options.slices` windows of ringdb, each followed by fio at the write
+/// size that window measured (when `fio` is not null), so both sides meet the same disk.
+std::optional<CommitSample> measure_cell(Database& db, const FioRunner* fio,
+                                         const FioFile& fio_file, const Options& options,
+                                         CellId id, std::uint64_t seed) {
+    CommitMeasurement total;
+    double fio_syncs = 0;
+    double fio_seconds = 0;
+    double scattered_syncs = 0;
+    double scattered_seconds = 0;
+    std::vector<double> fio_blocks;
+    std::vector<double> fio_sync_p99;
+    std::vector<double> fio_write_p99;
+    double slice_seconds = options.seconds / options.slices;
+    for (int slice = 0; slice < options.slices; ++slice) {
+        CommitCell cell;
+        cell.committers = id.committers;
+        cell.threads = id.threads;
+        cell.seconds = slice_seconds;
+        cell.warmup = options.warmup;
+        cell.seed = seed * 64 + static_cast<std::uint64_t>(slice);
+        std::string error;
+        auto m = run_commit_cell(db, cell, error);
+        if (!m) {
+            std::fprintf(stderr, "commit_bench: K=%d on %d thread(s): %s\n", id.committers,
+                         id.threads, error.c_str());
+            return std::nullopt;
+        }
+        total.merge(*m);
+        if (fio != nullptr) {
+            std::uint64_t block = fio_block_for(m->bytes_per_group(), fio_file.bytes);
+            auto f = run_fio_sync(*fio, fio_file, block, slice_seconds, 0);
+            if (!f) {
+                return std::nullopt;
+            }
+            if (options.scattered) {
+                auto scattered = run_fio_sync(*fio, fio_file, block, slice_seconds,
+                                              std::max<std::uint64_t>(block / 4096, 1));
+                if (!scattered) {
+                    return std::nullopt;
+                }
+                scattered_syncs += scattered->syncs_per_second * scattered->runtime_seconds;
+                scattered_seconds += scattered->runtime_seconds;
+            }
+            fio_syncs += f->syncs_per_second * f->runtime_seconds;
+            fio_seconds += f->runtime_seconds;
+            fio_blocks.push_back(static_cast<double>(block));
+            fio_sync_p99.push_back(f->sync_p99_us);
+            fio_write_p99.push_back(f->write_p99_us);
+        }
+    }
+    CommitSample sample;
+    sample.commits_per_second = total.commits_per_second();
+    sample.syncs_per_second = total.syncs_per_second();
+    sample.group_size = total.group_size();
+    sample.bytes_per_group = total.bytes_per_group();
+    sample.cpu_share = total.cpu_share();
+    sample.p50_us = total.latency_percentile_us(50);
+    sample.p99_us = total.latency_percentile_us(99);
+    if (fio != nullptr && fio_seconds > 0) {
+        FioSyncSample f;
+        f.block_bytes = static_cast<std::uint64_t>(median_value(fio_blocks));
+        f.syncs_per_second = fio_syncs / fio_seconds;
+        f.sync_p99_us = median_value(fio_sync_p99);
+        f.write_p99_us = median_value(fio_write_p99);
+        f.runtime_seconds = fio_seconds;
+        if (scattered_seconds > 0) {
+            f.scattered_syncs_per_second = scattered_syncs / scattered_seconds;
+        }
+        sample.fio = f;
+    }
+    return sample;
 }
 
 Task<Result<Database>> create_db(std::string path) {
@@ -388,6 +503,7 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     setup.seconds = options.seconds;
     setup.warmup = options.warmup;
     setup.runs = options.runs;
+    setup.slices = options.slices;
     setup.prefill = options.prefill;
     std::string error;
     if (auto version = fio.version(error)) {
@@ -431,45 +547,26 @@ int run_benchmark(int argc, char** argv, const Options& options) {
             }
         }
     }
+    const FioRunner* fio_ptr = with_fio ? &fio : nullptr;
     CommitResults results;
     auto started = std::chrono::steady_clock::now();
     for (int run = 0; run < options.runs; ++run) {
         for (std::size_t c = 0; c < cells.size(); ++c) {
             CellId id = cells[c];
-            CommitCell cell;
-            cell.committers = id.committers;
-            cell.threads = id.threads;
-            cell.seconds = options.seconds;
-            cell.warmup = options.warmup;
-            cell.seed = static_cast<std::uint64_t>(run) * 1000 + c + 1;
-            auto m = run_commit_cell(*db, cell, error);
-            if (!m) {
-                std::fprintf(stderr, "commit_bench: K=%d on %d thread(s): %s\n", id.committers,
-                             id.threads, error.c_str());
+            auto sample = measure_cell(*db, fio_ptr, fio_file, options, id,
+                                       static_cast<std::uint64_t>(run) * 1000 + c + 1);
+            if (!sample) {
                 return 1;
-            }
-            CommitSample sample;
-            sample.commits_per_second = m->commits_per_second();
-            sample.syncs_per_second = m->syncs_per_second();
-            sample.group_size = m->group_size();
-            sample.bytes_per_group = m->bytes_per_group();
-            sample.p50_us = m->latency_percentile_us(50);
-            sample.p99_us = m->latency_percentile_us(99);
-            if (with_fio) {
-                std::uint64_t block = fio_block_for(sample.bytes_per_group, fio_file.bytes);
-                sample.fio = run_fio_sync(fio, fio_file, block, options.seconds);
-                if (!sample.fio) {
-                    return 1;
-                }
             }
             std::fprintf(stderr,
                          "  run %d  K=%-5d %d thr  %9.0f commits/s %7.0f syncs/s group %6.1f  "
-                         "%7.1f KiB/grp  p99 %7.2f ms  fio %6.0f syncs/s\n",
-                         run + 1, id.committers, id.threads, sample.commits_per_second,
-                         sample.syncs_per_second, sample.group_size,
-                         sample.bytes_per_group / 1024.0, sample.p99_us / 1000.0,
-                         sample.fio ? sample.fio->syncs_per_second : 0.0);
-            results.add(id, sample);
+                         "%7.1f KiB/grp  p99 %7.2f ms  CPU %3.0f%%  fio %6.0f syncs/s\n",
+                         run + 1, id.committers, id.threads, sample->commits_per_second,
+                         sample->syncs_per_second, sample->group_size,
+                         sample->bytes_per_group / 1024.0, sample->p99_us / 1000.0,
+                         sample->cpu_share * 100,
+                         sample->fio ? sample->fio->syncs_per_second : 0.0);
+            results.add(id, *sample);
         }
     }
     double elapsed =

@@ -51,10 +51,12 @@ struct Row {
     double kib_per_group = 0;
     double p50_ms = 0;
     double p99_ms = 0;
+    double cpu_percent = 0;
     std::optional<double> fio_block_kib;
     std::optional<double> fio_syncs;
     std::optional<double> fio_p99_ms;
     std::optional<double> limit;  // group size x fio's sync rate, per run, then the median
+    std::optional<double> scattered_limit;  // the same with the scattered-pages sync rate
 };
 
 Row make_row(const std::vector<CommitSample>& samples) {
@@ -70,6 +72,8 @@ Row make_row(const std::vector<CommitSample>& samples) {
                             false);
     row.p99_ms = *median_of(samples, [](const CommitSample& s) { return s.p99_us / 1000.0; },
                             false);
+    row.cpu_percent = *median_of(
+            samples, [](const CommitSample& s) { return s.cpu_share * 100; }, false);
     row.fio_block_kib = median_of(
             samples,
             [](const CommitSample& s) { return static_cast<double>(s.fio->block_bytes) / 1024.0; },
@@ -81,6 +85,18 @@ Row make_row(const std::vector<CommitSample>& samples) {
     row.limit = median_of(
             samples,
             [](const CommitSample& s) { return s.group_size * s.fio->syncs_per_second; }, true);
+    std::vector<CommitSample> scattered;
+    for (const CommitSample& s : samples) {
+        if (s.fio && s.fio->scattered_syncs_per_second > 0) {
+            scattered.push_back(s);
+        }
+    }
+    row.scattered_limit = median_of(
+            scattered,
+            [](const CommitSample& s) {
+                return s.group_size * s.fio->scattered_syncs_per_second;
+            },
+            true);
     return row;
 }
 
@@ -154,10 +170,11 @@ void print_commit_header(int argc, char** argv, const CommitSetup& setup) {
         std::printf(" %s", argv[i]);
     }
     std::printf("\nsetup:    %llu pairs prefilled; each committer loops one durable 24/150 "
-                "insert\n          %.3g s measured per cell after %.3g s warm-up, %d run(s), "
-                "median per cell\n",
-                static_cast<unsigned long long>(setup.prefill), setup.seconds, setup.warmup,
-                setup.runs);
+                "insert\n          %.3g s measured per cell in %d slice(s), each after %.3g s "
+                "warm-up and followed by fio\n          for as long; %d run(s), median per "
+                "cell\n",
+                static_cast<unsigned long long>(setup.prefill), setup.seconds, setup.slices,
+                setup.warmup, setup.runs);
     std::printf("load:     %s (1/5/15 min, at start)\n\n", load_average().c_str());
     std::fflush(stdout);
 }
@@ -169,22 +186,34 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
         rows[cell] = make_row(samples);
     }
 
-    std::printf("%5s %-9s %10s %9s %7s %9s %8s %8s | %9s %9s %8s | %10s %6s\n", "K", "mode",
-                "commits/s", "syncs/s", "group", "KiB/grp", "p50 ms", "p99 ms", "fio bs KiB",
-                "fio syn/s", "fio p99", "limit", "ratio");
+    std::printf("%5s %-9s %10s %8s %7s %8s %7s %7s %5s | %8s %9s %7s | %9s %6s\n", "K", "mode",
+                "commits/s", "syncs/s", "group", "KiB/grp", "p50 ms", "p99 ms", "CPU%",
+                "fio KiB", "fio syn/s", "fio p99", "limit", "ratio");
+    std::vector<std::pair<CellId, double>> scattered_ratios;
     for (const auto& [cell, row] : rows) {
         std::optional<double> vs_limit;
         if (row.limit && *row.limit > 0) {
             vs_limit = row.commits / *row.limit;
         }
-        std::printf("%5d %-9s %10.0f %9.0f %7.1f %9.1f %8.2f %8.2f | %9s %9s %8s | %10s %6s\n",
+        std::printf("%5d %-9s %10.0f %8.0f %7.1f %8.1f %7.2f %7.2f %5.0f | %8s %9s %7s | %9s %6s\n",
                     cell.committers, mode_name(cell.threads), row.commits, row.syncs, row.group,
-                    row.kib_per_group, row.p50_ms, row.p99_ms,
+                    row.kib_per_group, row.p50_ms, row.p99_ms, row.cpu_percent,
                     format_optional(row.fio_block_kib, 0).c_str(),
                     format_optional(row.fio_syncs, 0).c_str(),
                     format_optional(row.fio_p99_ms, 2).c_str(),
                     format_optional(row.limit, 0).c_str(),
                     format_optional(vs_limit, 2).c_str());
+        if (row.scattered_limit && *row.scattered_limit > 0) {
+            scattered_ratios.emplace_back(cell, row.commits / *row.scattered_limit);
+        }
+    }
+    if (!scattered_ratios.empty()) {
+        std::printf("\ndiagnostic: commits/s over group x fio's sync rate when the group's bytes "
+                    "are scattered 4 KiB\nrandom writes (--rw=randwrite --bs=4k "
+                    "--fdatasync=<pages per group>), as a copy-on-write tree writes them:\n");
+        for (const auto& [cell, value] : scattered_ratios) {
+            std::printf("%5d %-9s %6.2f\n", cell.committers, mode_name(cell.threads), value);
+        }
     }
 
     std::printf("\ncommits/s per run (spread = (max - min) / median):\n");
@@ -201,11 +230,13 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
     }
     std::printf("\nnotes: syncs/s = groups made durable per second (one sync each); group = "
                 "commits / groups;\n"
-                "  KiB/grp = the process's write_bytes (/proc/self/io) per group; fio runs "
-                "--rw=write --ioengine=sync\n"
-                "  --fdatasync=1 on a preallocated file in the same directory right after the "
-                "cell, with --bs = KiB/grp\n"
-                "  rounded up to 4 KiB; fio p99 = p99(write) + p99(fdatasync); limit = group x "
+                "  KiB/grp = the process's write_bytes (/proc/self/io) per group; CPU%% = process "
+                "CPU (usr+sys, all\n"
+                "  threads) per wall second; fio runs --rw=write --ioengine=sync --fdatasync=1 "
+                "on a preallocated file\n"
+                "  in the same directory after each ringdb slice, with --bs = that slice's "
+                "KiB/grp rounded up to 4 KiB;\n"
+                "  fio p99 = p99(write) + p99(fdatasync), median over slices; limit = group x "
                 "fio syn/s;\n"
                 "  ratio = commits/s / limit. The goal lines use the one-thread rows.\n");
     std::printf("cells took %.0f s; load at end %s\n\n", elapsed_seconds, load_average().c_str());

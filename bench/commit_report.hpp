@@ -17,6 +17,10 @@ struct FioSyncSample {
     double syncs_per_second = 0;
     double sync_p99_us = 0;   // fdatasync latency, p99
     double write_p99_us = 0;  // write() completion latency, p99
+    double runtime_seconds = 0;
+    /// Diagnostic: fdatasyncs per second when the same bytes are written as scattered random
+    /// 4 KiB pages before each fdatasync (0 when not measured).
+    double scattered_syncs_per_second = 0;
     /// p99 of one write+fdatasync cycle, taken as the sum of the two p99s (fio reports them
     /// separately; the write is a few microseconds next to the sync).
     double cycle_p99_us() const { return sync_p99_us + write_p99_us; }
@@ -30,6 +34,7 @@ struct CommitSample {
     double bytes_per_group = 0;
     double p50_us = 0;
     double p99_us = 0;
+    double cpu_share = 0;  // process CPU seconds per second (all threads, io_uring workers too)
     std::optional<FioSyncSample> fio;
 };
 
@@ -59,6 +64,7 @@ struct CommitSetup {
     double seconds = 0;
     double warmup = 0;
     int runs = 0;
+    int slices = 0;
     std::uint64_t prefill = 0;
 };
 

@@ -2,6 +2,8 @@
 
 #include "commit_workload.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -102,7 +104,17 @@ struct Snapshot {
     Clock::time_point at;
     GroupCommitStats stats;
     std::uint64_t write_bytes = 0;
+    double cpu_seconds = 0;
 };
+
+double process_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 /// The measured window, shared by the committers of a cell. Phases: 0 warming up, 1 taking
 /// the opening snapshot, 2 measuring, 3 taking the closing snapshot, 4 closed. Each snapshot
@@ -121,6 +133,7 @@ Snapshot take_snapshot(const Database& db) {
     s.at = Clock::now();
     s.stats = db.group_commit_stats();
     s.write_bytes = process_write_bytes().value_or(0);
+    s.cpu_seconds = process_cpu_seconds();
     return s;
 }
 
@@ -191,6 +204,21 @@ double CommitMeasurement::bytes_per_group() const {
     return groups > 0 ? static_cast<double>(written_bytes) / static_cast<double>(groups) : 0;
 }
 
+double CommitMeasurement::cpu_share() const {
+    return window_seconds > 0 ? cpu_seconds / window_seconds : 0;
+}
+
+void CommitMeasurement::merge(const CommitMeasurement& other) {
+    window_seconds += other.window_seconds;
+    commits += other.commits;
+    groups += other.groups;
+    written_bytes += other.written_bytes;
+    cpu_seconds += other.cpu_seconds;
+    latencies_us.insert(latencies_us.end(), other.latencies_us.begin(),
+                        other.latencies_us.end());
+    std::sort(latencies_us.begin(), latencies_us.end());
+}
+
 double CommitMeasurement::latency_percentile_us(double p) const {
     if (latencies_us.empty()) {
         return 0;
@@ -256,6 +284,7 @@ std::optional<CommitMeasurement> run_commit_cell(Database& db, const CommitCell&
     m.commits = window.close.stats.batches - window.open.stats.batches;
     m.groups = window.close.stats.groups - window.open.stats.groups;
     m.written_bytes = window.close.write_bytes - window.open.write_bytes;
+    m.cpu_seconds = window.close.cpu_seconds - window.open.cpu_seconds;
     if (window.close.stats.failed_groups != window.open.stats.failed_groups) {
         error = "a group failed during the window";
         return std::nullopt;

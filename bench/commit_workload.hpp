@@ -33,12 +33,17 @@ struct CommitMeasurement {
     std::uint64_t commits = 0;       // batches acknowledged ok in the window
     std::uint64_t groups = 0;        // groups made durable in the window (one sync each)
     std::uint64_t written_bytes = 0; // /proc/self/io write_bytes in the window
+    double cpu_seconds = 0;          // process user + system CPU in the window (all threads)
     std::vector<double> latencies_us;  // sorted
+
+    /// Adds `other` (another window of the same cell): sums, latencies merged and sorted.
+    void merge(const CommitMeasurement& other);
 
     double commits_per_second() const;
     double syncs_per_second() const;
     double group_size() const;       // commits per group
     double bytes_per_group() const;  // written bytes per group
+    double cpu_share() const;        // CPU seconds per second of the window (2 = two cores)
     /// Nearest-rank percentile (0 < p <= 100) of the latencies, in microseconds; 0 if none.
     double latency_percentile_us(double p) const;
 };
