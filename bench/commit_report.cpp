@@ -43,6 +43,39 @@ std::optional<double> median_of(const std::vector<CommitSample>& samples, const 
     return median(values);
 }
 
+std::optional<double> ratio_of(double ours, double theirs) {
+    if (!(theirs > 0)) {
+        return std::nullopt;
+    }
+    return ours / theirs;
+}
+
+/// commits/s over group size x fio's sync rate at the group's write size, within one run.
+std::optional<double> vs_group_limit(const CommitSample& s, const CommitSample& /*same*/) {
+    return s.fio ? ratio_of(s.commits_per_second, s.group_size * s.fio->syncs_per_second)
+                 : std::nullopt;
+}
+
+/// The median over the runs r of f(a[r], b[r]), skipping runs where f has no value; nullopt
+/// when a cell is missing or no run has a value.
+template <typename F>
+std::optional<double> run_median(const std::vector<CommitSample>* a,
+                                 const std::vector<CommitSample>* b, F f) {
+    if (a == nullptr || b == nullptr) {
+        return std::nullopt;
+    }
+    std::vector<double> values;
+    for (std::size_t r = 0; r < a->size() && r < b->size(); ++r) {
+        if (std::optional<double> v = f((*a)[r], (*b)[r])) {
+            values.push_back(*v);
+        }
+    }
+    if (values.empty()) {
+        return std::nullopt;
+    }
+    return median(values);
+}
+
 /// A row of the table: medians over the runs of one cell.
 struct Row {
     double commits = 0;
@@ -191,10 +224,8 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
                 "fio KiB", "fio syn/s", "fio p99", "limit", "ratio");
     std::vector<std::pair<CellId, double>> scattered_ratios;
     for (const auto& [cell, row] : rows) {
-        std::optional<double> vs_limit;
-        if (row.limit && *row.limit > 0) {
-            vs_limit = row.commits / *row.limit;
-        }
+        const std::vector<CommitSample>& samples = results.cells().at(cell);
+        std::optional<double> vs_limit = run_median(&samples, &samples, vs_group_limit);
         std::printf("%5d %-9s %10.0f %8.0f %7.1f %8.1f %7.2f %7.2f %5.0f | %8s %9s %7s | %9s %6s\n",
                     cell.committers, mode_name(cell.threads), row.commits, row.syncs, row.group,
                     row.kib_per_group, row.p50_ms, row.p99_ms, row.cpu_percent,
@@ -238,51 +269,46 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
                 "KiB/grp rounded up to 4 KiB;\n"
                 "  fio p99 = p99(write) + p99(fdatasync), median over slices; limit = group x "
                 "fio syn/s;\n"
-                "  ratio = commits/s / limit. The goal lines use the one-thread rows.\n");
+                "  ratio = commits/s / limit, per run, then the median. The goal lines use the "
+                "one-thread rows,\n  each the median over the runs of the ratio within a run; "
+                "the other columns are medians.\n");
     std::printf("cells took %.0f s; load at end %s\n\n", elapsed_seconds, load_average().c_str());
 
-    // Goal lines, from the one-thread rows.
-    auto row_of = [&rows](int k) -> const Row* {
-        auto it = rows.find(CellId{k, 1});
-        return it == rows.end() ? nullptr : &it->second;
+    // Goal lines, from the one-thread rows: each is the median over the runs of the ratio taken
+    // within one run (both sides of a ratio met the same disk).
+    auto samples_of = [&results](int k) -> const std::vector<CommitSample>* {
+        auto it = results.cells().find(CellId{k, 1});
+        return it == results.cells().end() ? nullptr : &it->second;
     };
-    const Row* k1 = row_of(1);
-    const Row* k64 = row_of(64);
-    const Row* k256 = row_of(256);
+    const std::vector<CommitSample>* k1 = samples_of(1);
+    const std::vector<CommitSample>* k64 = samples_of(64);
+    const std::vector<CommitSample>* k256 = samples_of(256);
     std::string no_fio = "fio not available: " + setup.fio_missing;
     auto missing = [](int k) { return "K=" + std::to_string(k) + " (1 thread) was not run"; };
-    auto fio_why = [&](const Row* row, int k) {
-        return row == nullptr ? missing(k) : no_fio;
+    auto fio_why = [&](const std::vector<CommitSample>* cell, int k) {
+        return cell == nullptr ? missing(k) : no_fio;
     };
 
-    std::optional<double> single;
-    if (k1 != nullptr && k1->fio_syncs && *k1->fio_syncs > 0) {
-        single = k1->commits / *k1->fio_syncs;
-    }
-    print_ratio("single_committer_vs_fio_sync", single, fio_why(k1, 1));
-    for (auto [row, k, name] : {std::tuple{k64, 64, "k64_vs_group_limit"},
-                                std::tuple{k256, 256, "k256_vs_group_limit"}}) {
-        std::optional<double> value;
-        if (row != nullptr && row->limit && *row->limit > 0) {
-            value = row->commits / *row->limit;
-        }
-        print_ratio(name, value, fio_why(row, k));
-    }
-    std::optional<double> fill;
-    if (k64 != nullptr) {
-        fill = k64->group / 64.0;
-    }
-    print_ratio("k64_group_size_vs_k", fill, missing(64));
-    std::optional<double> scaling;
-    if (k64 != nullptr && k1 != nullptr && k1->commits > 0) {
-        scaling = k64->commits / k1->commits;
-    }
-    print_ratio("k64_vs_k1", scaling, k1 == nullptr ? missing(1) : missing(64));
-    std::optional<double> tail;
-    if (k64 != nullptr && k64->fio_p99_ms && *k64->fio_p99_ms > 0) {
-        tail = k64->p99_ms / *k64->fio_p99_ms;
-    }
-    print_ratio("k64_p99_vs_fio_p99", tail, fio_why(k64, 64));
+    print_ratio("single_committer_vs_fio_sync", run_median(k1, k1, [](const auto& s, const auto&) {
+                    return s.fio ? ratio_of(s.commits_per_second, s.fio->syncs_per_second)
+                                 : std::nullopt;
+                }),
+                fio_why(k1, 1));
+    print_ratio("k64_vs_group_limit", run_median(k64, k64, vs_group_limit), fio_why(k64, 64));
+    print_ratio("k256_vs_group_limit", run_median(k256, k256, vs_group_limit),
+                fio_why(k256, 256));
+    print_ratio("k64_group_size_vs_k", run_median(k64, k64, [](const auto& s, const auto&) {
+                    return ratio_of(s.group_size, 64);
+                }),
+                missing(64));
+    print_ratio("k64_vs_k1", run_median(k64, k1, [](const auto& s, const auto& one) {
+                    return ratio_of(s.commits_per_second, one.commits_per_second);
+                }),
+                k1 == nullptr ? missing(1) : missing(64));
+    print_ratio("k64_p99_vs_fio_p99", run_median(k64, k64, [](const auto& s, const auto&) {
+                    return s.fio ? ratio_of(s.p99_us, s.fio->cycle_p99_us()) : std::nullopt;
+                }),
+                fio_why(k64, 64));
     std::fflush(stdout);
 }
 
