@@ -338,6 +338,8 @@ std::optional<FioResult> FioRunner::run(const std::vector<std::string>& args,
     result.write_ios = number_or(*numbers, "jobs/0/write/total_ios", 0);
     result.syncs = number_or(*numbers, "jobs/0/sync/lat_ns/N", 0);
     result.runtime_seconds = number_or(*numbers, "jobs/0/job_runtime", 0) / 1000.0;
+    result.sync_p99_ns = number_or(*numbers, "jobs/0/sync/lat_ns/percentile/99.000000", 0);
+    result.write_p99_ns = number_or(*numbers, "jobs/0/write/clat_ns/percentile/99.000000", 0);
     double cpu_percent = number_or(*numbers, "jobs/0/usr_cpu", 0) +
                          number_or(*numbers, "jobs/0/sys_cpu", 0);
     result.cpu_seconds = cpu_percent / 100.0 * result.runtime_seconds;

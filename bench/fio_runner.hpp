@@ -33,6 +33,8 @@ struct FioResult {
     double syncs = 0;            // sync.lat_ns.N: fsync/fdatasync calls (sync.total_ios is 0)
     double runtime_seconds = 0;  // job_runtime
     double cpu_seconds = 0;      // (usr_cpu + sys_cpu) percent of job_runtime
+    double sync_p99_ns = 0;      // sync.lat_ns.percentile.99.000000 (0 when absent)
+    double write_p99_ns = 0;     // write.clat_ns.percentile.99.000000 (0 when absent)
 };
 
 class FioRunner {

@@ -285,7 +285,7 @@ Task<Result<bool>> multimap_remove_key(Btree& outer, MultimapState& state, ByteV
 }
 
 Task<Status> multimap_finalize_subtrees(Btree& outer, MultimapState& state) {
-    std::set<Bytes> keys;
+    std::set<Bytes, BytesLess> keys;
     keys.swap(state.dirty_subtrees);
     for (const Bytes& key : keys) {
         RINGDB_CO_TRY_ASSIGN(auto found, co_await outer.get(key));

@@ -31,13 +31,20 @@ namespace ringdb::engine {
 inline constexpr std::uint8_t kCollectionInline = 1;
 inline constexpr std::uint8_t kCollectionSubtree = 2;
 
+/// Bytewise order of owned keys (std::less<Bytes> trips g++ 12's -Wstringop-overread at -O2).
+struct BytesLess {
+    bool operator()(const Bytes& a, const Bytes& b) const noexcept {
+        return compare_bytes(a, b) < 0;
+    }
+};
+
 struct MultimapState {
     std::uint64_t pairs = 0;
     /// Incremented by every modification; iterators over subtrees of a write transaction use
     /// it to refuse stepping after the table changed under them.
     std::uint64_t modifications = 0;
     /// Keys (as given to insert/remove) whose subtree root checksum is a placeholder.
-    std::set<Bytes> dirty_subtrees;
+    std::set<Bytes, BytesLess> dirty_subtrees;
 };
 
 /// A decoded collection value. `image` and `leaf` point into the bytes given to

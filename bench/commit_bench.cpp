@@ -1,0 +1,594 @@
+// commit_bench: ringdb's group commit against the sync rate fio measures in the same run
+// (BENCHMARKS.md sections 2, 3 and 5).
+//
+// Cells: K = 1, 4, 16, 64, 256, 1024 committers, each a coroutine looping one durable
+// 24-byte-key / 150-byte-value insert through Database::submit_write_batch, all on one thread
+// and (K >= 2) split over two threads (commit_workload.hpp). Every cell reports commits/s,
+// syncs/s (groups: one sync each), the average group size, p50/p99 commit latency and the
+// bytes the process wrote per group (S, from /proc/self/io).
+//
+// Right after each cell, fio measures the physical limit at that write size on the same
+// directory: `--rw=write --bs=S --ioengine=sync --fdatasync=1` over a preallocated file
+// (so fdatasync flushes data, as it does for ringdb's reused pages). The limit of a cell is
+// group size x fio's sync rate at S (one sync per commit for K = 1). Every run does all cells,
+// each cell's figure is the median over the runs, and the report ends with the goal lines
+// `ratio <name> <value>` (BENCHMARKS.md section 5).
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <ringdb/ringdb.hpp>
+
+#include "bench_report.hpp"
+#include "commit_report.hpp"
+#include "commit_workload.hpp"
+#include "fio_runner.hpp"
+
+namespace ringdb::bench {
+namespace {
+
+struct Options {
+    std::string dir;  // empty: the current directory, else $TMPDIR, else /var/tmp
+    double seconds = 3;
+    double warmup = 0.5;
+    int runs = 3;
+    int slices = 3;
+    bool scattered = true;
+    std::uint64_t prefill = 100'000;
+    std::vector<int> ks = {1, 4, 16, 64, 256, 1024};
+    bool quick = false;
+    std::string fio = "fio";
+};
+
+void print_usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: commit_bench [--dir DIR] [--seconds S] [--warmup S] [--runs R]\n"
+                 "                    [--prefill N] [--ks K1,K2,...] [--quick] [--fio PATH]\n"
+                 "  --dir DIR      directory on a real disk (not tmpfs); default: the current\n"
+                 "                 directory, else $TMPDIR, else /var/tmp\n"
+                 "  --seconds S    measured seconds per cell, and per fio job (default 3)\n"
+                 "  --warmup S     unmeasured seconds before each cell (default 0.5)\n"
+                 "  --runs R       runs; each cell is the median (default 3)\n"
+                 "  --slices N     a cell alternates N ringdb windows and N fio jobs of S/N\n"
+                 "                 seconds each, so both meet the same disk (default 3)\n"
+                 "  --prefill N    pairs inserted before the cells (default 100000)\n"
+                 "  --ks LIST      committer counts (default 1,4,16,64,256,1024)\n"
+                 "  --quick        smoke test: K = 1, 64, 256, 0.1 s cells, 1 run; fio is\n"
+                 "                 optional (its ratios print n/a when it is missing)\n"
+                 "  --fio PATH     the fio executable (default: fio on PATH)\n"
+                 "  --no-scattered skip the diagnostic fio job that writes the group's bytes\n"
+                 "                 as scattered 4 KiB pages before each fdatasync\n");
+}
+
+bool parse_positive(const std::string& text, double& out) {
+    char* end = nullptr;
+    errno = 0;
+    double value = std::strtod(text.c_str(), &end);
+    if (errno != 0 || end == text.c_str() || *end != '\0' || !(value > 0)) {
+        return false;
+    }
+    out = value;
+    return true;
+}
+
+bool parse_ks(const std::string& text, std::vector<int>& out) {
+    std::vector<int> ks;
+    std::stringstream in(text);
+    std::string item;
+    while (std::getline(in, item, ',')) {
+        double k = 0;
+        if (!parse_positive(item, k) || k != std::floor(k) || k > 4096) {
+            return false;
+        }
+        ks.push_back(static_cast<int>(k));
+    }
+    if (ks.empty()) {
+        return false;
+    }
+    std::sort(ks.begin(), ks.end());
+    ks.erase(std::unique(ks.begin(), ks.end()), ks.end());
+    out = ks;
+    return true;
+}
+
+/// Parses argv into `options`; returns false (after printing why) on a bad command line.
+bool parse_options(int argc, char** argv, Options& options) {
+    bool explicit_seconds = false;
+    bool explicit_warmup = false;
+    bool explicit_runs = false;
+    bool explicit_prefill = false;
+    bool explicit_slices = false;
+    bool explicit_ks = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        std::size_t eq = arg.find('=');
+        bool has_inline = arg.rfind("--", 0) == 0 && eq != std::string::npos;
+        if (has_inline) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        }
+        if (arg == "--quick") {
+            options.quick = true;
+            continue;
+        }
+        if (arg == "--no-scattered") {
+            options.scattered = false;
+            continue;
+        }
+        if (arg == "--help" || arg == "-h") {
+            print_usage(stdout);
+            std::exit(0);
+        }
+        bool takes_value = arg == "--dir" || arg == "--seconds" || arg == "--warmup" ||
+                           arg == "--runs" || arg == "--prefill" || arg == "--ks" ||
+                           arg == "--slices" || arg == "--fio";
+        if (!takes_value) {
+            std::fprintf(stderr, "commit_bench: unknown option '%s'\n", argv[i]);
+            return false;
+        }
+        if (!has_inline) {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "commit_bench: %s needs a value\n", arg.c_str());
+                return false;
+            }
+            value = argv[++i];
+        }
+        double number = 0;
+        bool numeric = arg == "--seconds" || arg == "--warmup" || arg == "--runs" ||
+                       arg == "--prefill" || arg == "--slices";
+        if (numeric && !parse_positive(value, number)) {
+            std::fprintf(stderr, "commit_bench: %s wants a positive number, not '%s'\n",
+                         arg.c_str(), value.c_str());
+            return false;
+        }
+        if (arg == "--dir") {
+            options.dir = value;
+        } else if (arg == "--fio") {
+            options.fio = value;
+        } else if (arg == "--seconds") {
+            options.seconds = number;
+            explicit_seconds = true;
+        } else if (arg == "--warmup") {
+            options.warmup = number;
+            explicit_warmup = true;
+        } else if (arg == "--runs") {
+            options.runs = static_cast<int>(number);
+            explicit_runs = true;
+        } else if (arg == "--slices") {
+            options.slices = static_cast<int>(number);
+            explicit_slices = true;
+        } else if (arg == "--prefill") {
+            options.prefill = static_cast<std::uint64_t>(number);
+            explicit_prefill = true;
+        } else if (!parse_ks(value, options.ks)) {
+            std::fprintf(stderr, "commit_bench: --ks wants a list of integers from 1 to 4096, "
+                                 "not '%s'\n", value.c_str());
+            return false;
+        } else {
+            explicit_ks = true;
+        }
+    }
+    // --quick sets the defaults it names; explicit flags still win.
+    if (options.quick) {
+        options.seconds = explicit_seconds ? options.seconds : 0.1;
+        options.warmup = explicit_warmup ? options.warmup : 0.05;
+        options.runs = explicit_runs ? options.runs : 1;
+        options.slices = explicit_slices ? options.slices : 1;
+        options.scattered = false;
+        options.prefill = explicit_prefill ? options.prefill : 5'000;
+        options.ks = explicit_ks ? options.ks : std::vector<int>{1, 64, 256};
+    }
+    if (options.runs < 1 || options.runs > 100 || options.slices < 1 || options.slices > 100 ||
+        options.seconds > 3600 ||
+        options.warmup > 600 || options.prefill > 100'000'000) {
+        std::fprintf(stderr, "commit_bench: 1 <= --runs <= 100, 1 <= --slices <= 100, --seconds <= 3600, "
+                             "--warmup <= 600, --prefill <= 1e8\n");
+        return false;
+    }
+    return true;
+}
+
+// Scratch files, removed at exit and on SIGINT/SIGTERM. The signal handler uses only
+// async-signal-safe calls on paths prepared in advance.
+constexpr std::size_t kPathMax = 4096;
+constexpr std::size_t kScratchMax = 8;
+char g_scratch_paths[kScratchMax][kPathMax];  // files, then the directory last
+volatile std::sig_atomic_t g_scratch_count = 0;
+
+void cleanup_scratch() {
+    auto count = static_cast<std::size_t>(g_scratch_count);
+    g_scratch_count = 0;
+    for (std::size_t i = 0; i < count && i < kScratchMax; ++i) {
+        if (i + 1 == count) {
+            ::rmdir(g_scratch_paths[i]);
+        } else {
+            ::unlink(g_scratch_paths[i]);
+        }
+    }
+}
+
+extern "C" void on_terminate_signal(int signal_number) {
+    // fio writes into the scratch directory: stop it first, so the directory can be removed.
+    if (pid_t child = running_fio_pid(); child > 0) {
+        ::kill(child, SIGTERM);
+        ::waitpid(child, nullptr, 0);
+    }
+    cleanup_scratch();
+    ::_exit(128 + signal_number);
+}
+
+void register_scratch(const std::vector<std::string>& files, const std::string& dir) {
+    if (files.size() + 1 > kScratchMax) {
+        std::fprintf(stderr, "commit_bench: too many scratch files\n");
+        std::abort();
+    }
+    std::size_t count = 0;
+    for (const std::string& f : files) {
+        std::snprintf(g_scratch_paths[count++], kPathMax, "%s", f.c_str());
+    }
+    std::snprintf(g_scratch_paths[count++], kPathMax, "%s", dir.c_str());
+    g_scratch_count = static_cast<std::sig_atomic_t>(count);
+    std::signal(SIGINT, on_terminate_signal);
+    std::signal(SIGTERM, on_terminate_signal);
+}
+
+/// --dir, else the first of the current directory, $TMPDIR and /var/tmp that is writable and
+/// not a memory file system (syncs there cost nothing: the limit would be meaningless).
+std::optional<std::string> choose_base_dir(const Options& options) {
+    if (!options.dir.empty()) {
+        if (is_memory_filesystem(options.dir)) {
+            std::fprintf(stderr,
+                         "commit_bench: %s is on %s, a memory file system: syncs would cost "
+                         "nothing. Pass --dir on a real disk.\n",
+                         options.dir.c_str(), filesystem_name(options.dir).c_str());
+            return std::nullopt;
+        }
+        return options.dir;
+    }
+    std::vector<std::string> candidates = {"."};
+    if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') {
+        candidates.emplace_back(tmp);
+    }
+    candidates.emplace_back("/var/tmp");
+    for (const std::string& dir : candidates) {
+        if (::access(dir.c_str(), W_OK) == 0 && !is_memory_filesystem(dir)) {
+            return dir;
+        }
+    }
+    std::fprintf(stderr, "commit_bench: no writable directory on a real disk; pass --dir\n");
+    return std::nullopt;
+}
+
+/// Creates `path` with `bytes` of non-zero data, written and fsynced, so fio's writes later
+/// overwrite allocated, written blocks (fdatasync then flushes data only).
+bool create_filled_file(const std::string& path, std::uint64_t bytes) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        std::fprintf(stderr, "commit_bench: cannot create %s: %s\n", path.c_str(),
+                     std::strerror(errno));
+        return false;
+    }
+    constexpr std::size_t kChunk = std::size_t{1} << 20;
+    std::vector<unsigned char> chunk(kChunk);
+    for (std::size_t i = 0; i < kChunk; ++i) {
+        chunk[i] = static_cast<unsigned char>((i * 131 + 7) >> 3);
+    }
+    bool ok = true;
+    for (std::uint64_t done = 0; ok && done < bytes;) {
+        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, bytes - done));
+        ssize_t n = ::pwrite(fd, chunk.data(), want, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        ok = n > 0;
+        done += ok ? static_cast<std::uint64_t>(n) : 0;
+    }
+    ok = ok && ::fsync(fd) == 0;
+    if (!ok) {
+        std::fprintf(stderr, "commit_bench: writing %s failed: %s\n", path.c_str(),
+                     std::strerror(errno));
+    }
+    ::close(fd);
+    return ok;
+}
+
+/// fio splits --filename on ':' (several files); a literal colon takes a backslash.
+std::string fio_filename(const std::string& path) {
+    std::string escaped;
+    for (char c : path) {
+        if (c == ':') {
+            escaped.push_back('\\');
+        }
+        escaped.push_back(c);
+    }
+    return "--filename=" + escaped;
+}
+
+struct FioFile {
+    std::string path;
+    std::uint64_t bytes = 0;
+};
+
+/// fio's write+fdatasync cycle for `seconds`: with `scattered_pages` 0, one sequential write of
+/// `block` bytes per fdatasync (the limit of BENCHMARKS.md section 3); otherwise
+/// `scattered_pages` random 4 KiB writes per fdatasync (the same bytes as scattered pages, as
+/// a copy-on-write B-tree writes them; a diagnostic).
+std::optional<FioSyncSample> run_fio_sync(const FioRunner& fio, const FioFile& file,
+                                          std::uint64_t block, double seconds,
+                                          std::uint64_t scattered_pages) {
+    std::vector<std::string> args = {
+            "--name=write_fdatasync_" + std::to_string(block),
+            fio_filename(file.path),
+            "--size=" + std::to_string(file.bytes),
+            "--ioengine=sync",
+            "--time_based",
+            "--runtime=" + std::to_string(std::max<long long>(1, std::llround(seconds * 1000))) +
+                    "ms"};
+    if (scattered_pages == 0) {
+        args.push_back("--rw=write");
+        args.push_back("--bs=" + std::to_string(block));
+        args.push_back("--fdatasync=1");
+    } else {
+        args.push_back("--rw=randwrite");
+        args.push_back("--bs=4k");
+        args.push_back("--norandommap");
+        args.push_back("--randrepeat=0");
+        args.push_back("--fdatasync=" + std::to_string(scattered_pages));
+    }
+    std::string error;
+    auto r = fio.run(args, error);
+    if (!r) {
+        std::fprintf(stderr, "commit_bench: fio failed: %s\n", error.c_str());
+        return std::nullopt;
+    }
+    // fio counts fdatasync calls in sync.lat_ns.N.
+    double syncs = r->syncs > 0 ? r->syncs
+                                : r->write_ios / static_cast<double>(std::max<std::uint64_t>(
+                                                         scattered_pages, 1));
+    FioSyncSample sample;
+    sample.block_bytes = block;
+    sample.syncs_per_second = syncs / r->runtime_seconds;
+    sample.sync_p99_us = r->sync_p99_ns / 1000.0;
+    sample.write_p99_us = r->write_p99_ns / 1000.0;
+    sample.runtime_seconds = r->runtime_seconds;
+    return sample;
+}
+
+double median_value(std::vector<double> values) {
+    if (values.empty()) {
+        return 0;
+    }
+    std::sort(values.begin(), values.end());
+    std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+/// The write size fio uses for a cell: the bytes per group rounded up to 4 KiB, at least 4 KiB
+/// and at most the fio file.
+std::uint64_t fio_block_for(double bytes_per_group, std::uint64_t file_bytes) {
+    constexpr std::uint64_t kUnit = 4096;
+    auto bytes = static_cast<std::uint64_t>(std::ceil(std::max(bytes_per_group, 1.0)));
+    std::uint64_t block = (bytes + kUnit - 1) / kUnit * kUnit;
+    return std::min(block, file_bytes);
+}
+
+/// One cell of one run: `options.slices` windows of ringdb, each followed by fio at the write
+/// size that window measured (when `fio` is not null), so both sides meet the same disk.
+std::optional<CommitSample> measure_cell(Database& db, const FioRunner* fio,
+                                         const FioFile& fio_file, const Options& options,
+                                         CellId id, std::uint64_t seed) {
+    CommitMeasurement total;
+    double fio_syncs = 0;
+    double fio_seconds = 0;
+    double scattered_syncs = 0;
+    double scattered_seconds = 0;
+    std::vector<double> fio_blocks;
+    std::vector<double> fio_sync_p99;
+    std::vector<double> fio_write_p99;
+    double slice_seconds = options.seconds / options.slices;
+    for (int slice = 0; slice < options.slices; ++slice) {
+        CommitCell cell;
+        cell.committers = id.committers;
+        cell.threads = id.threads;
+        cell.seconds = slice_seconds;
+        cell.warmup = options.warmup;
+        cell.seed = seed * 64 + static_cast<std::uint64_t>(slice);
+        std::string error;
+        auto m = run_commit_cell(db, cell, error);
+        if (!m) {
+            std::fprintf(stderr, "commit_bench: K=%d on %d thread(s): %s\n", id.committers,
+                         id.threads, error.c_str());
+            return std::nullopt;
+        }
+        total.merge(*m);
+        if (fio != nullptr) {
+            std::uint64_t block = fio_block_for(m->bytes_per_group(), fio_file.bytes);
+            auto f = run_fio_sync(*fio, fio_file, block, slice_seconds, 0);
+            if (!f) {
+                return std::nullopt;
+            }
+            if (options.scattered) {
+                auto scattered = run_fio_sync(*fio, fio_file, block, slice_seconds,
+                                              std::max<std::uint64_t>(block / 4096, 1));
+                if (!scattered) {
+                    return std::nullopt;
+                }
+                scattered_syncs += scattered->syncs_per_second * scattered->runtime_seconds;
+                scattered_seconds += scattered->runtime_seconds;
+            }
+            fio_syncs += f->syncs_per_second * f->runtime_seconds;
+            fio_seconds += f->runtime_seconds;
+            fio_blocks.push_back(static_cast<double>(block));
+            fio_sync_p99.push_back(f->sync_p99_us);
+            fio_write_p99.push_back(f->write_p99_us);
+        }
+    }
+    CommitSample sample;
+    sample.commits_per_second = total.commits_per_second();
+    sample.syncs_per_second = total.syncs_per_second();
+    sample.group_size = total.group_size();
+    sample.bytes_per_group = total.bytes_per_group();
+    sample.cpu_share = total.cpu_share();
+    sample.p50_us = total.latency_percentile_us(50);
+    sample.p99_us = total.latency_percentile_us(99);
+    if (fio != nullptr && fio_seconds > 0) {
+        FioSyncSample f;
+        f.block_bytes = static_cast<std::uint64_t>(median_value(fio_blocks));
+        f.syncs_per_second = fio_syncs / fio_seconds;
+        f.sync_p99_us = median_value(fio_sync_p99);
+        f.write_p99_us = median_value(fio_write_p99);
+        f.runtime_seconds = fio_seconds;
+        if (scattered_seconds > 0) {
+            f.scattered_syncs_per_second = scattered_syncs / scattered_seconds;
+        }
+        sample.fio = f;
+    }
+    return sample;
+}
+
+Task<Result<Database>> create_db(std::string path) {
+    auto db = co_await Database::create(std::move(path));
+    co_return db;
+}
+
+Task<Status> close_db(Database* db) {
+    Status closed = co_await db->close();
+    co_return closed;
+}
+
+int run_benchmark(int argc, char** argv, const Options& options) {
+    auto base = choose_base_dir(options);
+    if (!base) {
+        return 2;
+    }
+    if (!process_write_bytes()) {
+        std::fprintf(stderr, "commit_bench: /proc/self/io is not readable: it measures the "
+                             "bytes written per group\n");
+        return 2;
+    }
+    std::string templ = *base + "/commit_bench.XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) {
+        std::fprintf(stderr, "commit_bench: cannot create a directory in %s: %s\n",
+                     base->c_str(), std::strerror(errno));
+        return 2;
+    }
+    char absolute[PATH_MAX];
+    std::string dir = ::realpath(templ.c_str(), absolute) != nullptr ? absolute : templ;
+    std::string db_path = dir + "/commit.ringdb";
+    FioFile fio_file{dir + "/fio_sync.dat", (options.quick ? std::uint64_t{16} : 64) << 20};
+    register_scratch({db_path, fio_file.path, dir + "/fio_report.json", dir + "/fio.log",
+                      dir + "/fio_version.log"},
+                     dir);
+    std::atexit(cleanup_scratch);
+
+    FioRunner fio(options.fio, dir);
+    CommitSetup setup;
+    setup.dir = dir;
+    setup.seconds = options.seconds;
+    setup.warmup = options.warmup;
+    setup.runs = options.runs;
+    setup.slices = options.slices;
+    setup.prefill = options.prefill;
+    std::string error;
+    if (auto version = fio.version(error)) {
+        setup.fio_version = *version;
+    } else {
+        setup.fio_missing = error;
+        if (!options.quick) {
+            std::fprintf(stderr,
+                         "commit_bench: fio is required (it measures the sync rate in the same "
+                         "run) but cannot be run: %s\n  install it (Debian: apt-get install "
+                         "fio) or pass --fio PATH; --quick runs without it\n",
+                         error.c_str());
+            return 2;
+        }
+    }
+    bool with_fio = !setup.fio_version.empty();
+    print_commit_header(argc, argv, setup);
+    if (with_fio && !create_filled_file(fio_file.path, fio_file.bytes)) {
+        return 2;
+    }
+
+    auto db = sync_wait(create_db(db_path));
+    if (!db) {
+        std::fprintf(stderr, "commit_bench: cannot create %s: %s\n", db_path.c_str(),
+                     to_string(db.error()).c_str());
+        return 1;
+    }
+    std::fprintf(stderr, "commit_bench: prefilling %llu pairs in %s\n",
+                 static_cast<unsigned long long>(options.prefill), dir.c_str());
+    if (Status filled = prefill(*db, options.prefill, 0x5eed); !filled) {
+        std::fprintf(stderr, "commit_bench: prefill failed: %s\n",
+                     to_string(filled.error()).c_str());
+        return 1;
+    }
+
+    std::vector<CellId> cells;
+    for (int threads : {1, 2}) {
+        for (int k : options.ks) {
+            if (threads == 1 || k >= 2) {  // one committer cannot be split over two threads
+                cells.push_back(CellId{k, threads});
+            }
+        }
+    }
+    const FioRunner* fio_ptr = with_fio ? &fio : nullptr;
+    CommitResults results;
+    auto started = std::chrono::steady_clock::now();
+    for (int run = 0; run < options.runs; ++run) {
+        for (std::size_t c = 0; c < cells.size(); ++c) {
+            CellId id = cells[c];
+            auto sample = measure_cell(*db, fio_ptr, fio_file, options, id,
+                                       static_cast<std::uint64_t>(run) * 1000 + c + 1);
+            if (!sample) {
+                return 1;
+            }
+            std::fprintf(stderr,
+                         "  run %d  K=%-5d %d thr  %9.0f commits/s %7.0f syncs/s group %6.1f  "
+                         "%7.1f KiB/grp  p99 %7.2f ms  CPU %3.0f%%  fio %6.0f syncs/s\n",
+                         run + 1, id.committers, id.threads, sample->commits_per_second,
+                         sample->syncs_per_second, sample->group_size,
+                         sample->bytes_per_group / 1024.0, sample->p99_us / 1000.0,
+                         sample->cpu_share * 100,
+                         sample->fio ? sample->fio->syncs_per_second : 0.0);
+            results.add(id, *sample);
+        }
+    }
+    double elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    Status closed = sync_wait(close_db(&*db));
+    if (!closed) {
+        std::fprintf(stderr, "commit_bench: close failed: %s\n",
+                     to_string(closed.error()).c_str());
+        return 1;
+    }
+    print_commit_report(results, setup, elapsed);
+    return 0;
+}
+
+}  // namespace
+}  // namespace ringdb::bench
+
+int main(int argc, char** argv) {
+    ringdb::bench::Options options;
+    if (!ringdb::bench::parse_options(argc, argv, options)) {
+        ringdb::bench::print_usage(stderr);
+        return 2;
+    }
+    return ringdb::bench::run_benchmark(argc, argv, options);
+}

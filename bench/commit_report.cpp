@@ -1,0 +1,315 @@
+// commit_report: commit_bench's header, table, spread and goal lines.
+
+#include "commit_report.hpp"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <functional>
+#include <tuple>
+
+#include "bench_report.hpp"
+
+namespace ringdb::bench {
+namespace {
+
+double median(std::vector<double> values) {
+    if (values.empty()) {
+        return 0;
+    }
+    std::sort(values.begin(), values.end());
+    std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+using Field = std::function<double(const CommitSample&)>;
+
+/// The median of `field` over the samples that have it (fio fields: the runs where fio ran).
+std::optional<double> median_of(const std::vector<CommitSample>& samples, const Field& field,
+                                bool needs_fio) {
+    std::vector<double> values;
+    for (const CommitSample& s : samples) {
+        if (!needs_fio || s.fio) {
+            values.push_back(field(s));
+        }
+    }
+    if (values.empty()) {
+        return std::nullopt;
+    }
+    return median(values);
+}
+
+std::optional<double> ratio_of(double ours, double theirs) {
+    if (!(theirs > 0)) {
+        return std::nullopt;
+    }
+    return ours / theirs;
+}
+
+/// commits/s over group size x fio's sync rate at the group's write size, within one run.
+std::optional<double> vs_group_limit(const CommitSample& s, const CommitSample& /*same*/) {
+    return s.fio ? ratio_of(s.commits_per_second, s.group_size * s.fio->syncs_per_second)
+                 : std::nullopt;
+}
+
+/// The median over the runs r of f(a[r], b[r]), skipping runs where f has no value; nullopt
+/// when a cell is missing or no run has a value.
+template <typename F>
+std::optional<double> run_median(const std::vector<CommitSample>* a,
+                                 const std::vector<CommitSample>* b, F f) {
+    if (a == nullptr || b == nullptr) {
+        return std::nullopt;
+    }
+    std::vector<double> values;
+    for (std::size_t r = 0; r < a->size() && r < b->size(); ++r) {
+        if (std::optional<double> v = f((*a)[r], (*b)[r])) {
+            values.push_back(*v);
+        }
+    }
+    if (values.empty()) {
+        return std::nullopt;
+    }
+    return median(values);
+}
+
+/// A row of the table: medians over the runs of one cell.
+struct Row {
+    double commits = 0;
+    double syncs = 0;
+    double group = 0;
+    double kib_per_group = 0;
+    double p50_ms = 0;
+    double p99_ms = 0;
+    double cpu_percent = 0;
+    std::optional<double> fio_block_kib;
+    std::optional<double> fio_syncs;
+    std::optional<double> fio_p99_ms;
+    std::optional<double> limit;  // group size x fio's sync rate, per run, then the median
+    std::optional<double> scattered_limit;  // the same with the scattered-pages sync rate
+};
+
+Row make_row(const std::vector<CommitSample>& samples) {
+    Row row;
+    row.commits = *median_of(samples, [](const CommitSample& s) { return s.commits_per_second; },
+                             false);
+    row.syncs = *median_of(samples, [](const CommitSample& s) { return s.syncs_per_second; },
+                           false);
+    row.group = *median_of(samples, [](const CommitSample& s) { return s.group_size; }, false);
+    row.kib_per_group = *median_of(
+            samples, [](const CommitSample& s) { return s.bytes_per_group / 1024.0; }, false);
+    row.p50_ms = *median_of(samples, [](const CommitSample& s) { return s.p50_us / 1000.0; },
+                            false);
+    row.p99_ms = *median_of(samples, [](const CommitSample& s) { return s.p99_us / 1000.0; },
+                            false);
+    row.cpu_percent = *median_of(
+            samples, [](const CommitSample& s) { return s.cpu_share * 100; }, false);
+    row.fio_block_kib = median_of(
+            samples,
+            [](const CommitSample& s) { return static_cast<double>(s.fio->block_bytes) / 1024.0; },
+            true);
+    row.fio_syncs = median_of(
+            samples, [](const CommitSample& s) { return s.fio->syncs_per_second; }, true);
+    row.fio_p99_ms = median_of(
+            samples, [](const CommitSample& s) { return s.fio->cycle_p99_us() / 1000.0; }, true);
+    row.limit = median_of(
+            samples,
+            [](const CommitSample& s) { return s.group_size * s.fio->syncs_per_second; }, true);
+    std::vector<CommitSample> scattered;
+    for (const CommitSample& s : samples) {
+        if (s.fio && s.fio->scattered_syncs_per_second > 0) {
+            scattered.push_back(s);
+        }
+    }
+    row.scattered_limit = median_of(
+            scattered,
+            [](const CommitSample& s) {
+                return s.group_size * s.fio->scattered_syncs_per_second;
+            },
+            true);
+    return row;
+}
+
+std::string format_optional(const std::optional<double>& value, int decimals) {
+    if (!value) {
+        return "n/a";
+    }
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, *value);
+    return buffer;
+}
+
+std::string read_first_line(const std::string& path, const std::string& prefix) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(prefix, 0) == 0) {
+            return line;
+        }
+    }
+    return "";
+}
+
+std::string load_average() {
+    std::string line = read_first_line("/proc/loadavg", "");
+    std::size_t cut = line.find(' ');
+    for (int i = 0; i < 2 && cut != std::string::npos; ++i) {
+        cut = line.find(' ', cut + 1);
+    }
+    return cut == std::string::npos ? line : line.substr(0, cut);
+}
+
+const char* mode_name(int threads) { return threads == 1 ? "1 thread" : "2 threads"; }
+
+/// Prints `ratio <name> <value>`, or `n/a` with the reason when it cannot be computed.
+void print_ratio(const char* name, const std::optional<double>& value, const std::string& why) {
+    if (value) {
+        std::printf("ratio %s %.3f\n", name, *value);
+    } else {
+        std::printf("ratio %s n/a (%s)\n", name, why.c_str());
+    }
+}
+
+}  // namespace
+
+void print_commit_header(int argc, char** argv, const CommitSetup& setup) {
+    char date[64];
+    std::time_t now = std::time(nullptr);
+    std::tm utc{};
+    ::gmtime_r(&now, &utc);
+    std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &utc);
+    utsname names{};
+    ::uname(&names);
+    std::string cpu = read_first_line("/proc/cpuinfo", "model name");
+    std::size_t colon = cpu.find(':');
+    cpu = colon == std::string::npos ? "unknown" : cpu.substr(colon + 2);
+
+    std::printf("commit_bench: ringdb group commit vs fio's write+fdatasync, same directory, "
+                "same run\n");
+    std::printf("date:     %s\n", date);
+    std::printf("kernel:   %s %s\n", names.sysname, names.release);
+    std::printf("machine:  %ld CPUs, %s\n", ::sysconf(_SC_NPROCESSORS_ONLN), cpu.c_str());
+    std::printf("dir:      %s (%s)\n", setup.dir.c_str(), filesystem_name(setup.dir).c_str());
+    if (setup.fio_version.empty()) {
+        std::printf("fio:      not available (%s)\n", setup.fio_missing.c_str());
+    } else {
+        std::printf("fio:      %s\n", setup.fio_version.c_str());
+    }
+    std::printf("command: ");
+    for (int i = 0; i < argc; ++i) {
+        std::printf(" %s", argv[i]);
+    }
+    std::printf("\nsetup:    %llu pairs prefilled; each committer loops one durable 24/150 "
+                "insert\n          %.3g s measured per cell in %d slice(s), each after %.3g s "
+                "warm-up and followed by fio\n          for as long; %d run(s), median per "
+                "cell\n",
+                static_cast<unsigned long long>(setup.prefill), setup.seconds, setup.slices,
+                setup.warmup, setup.runs);
+    std::printf("load:     %s (1/5/15 min, at start)\n\n", load_average().c_str());
+    std::fflush(stdout);
+}
+
+void print_commit_report(const CommitResults& results, const CommitSetup& setup,
+                         double elapsed_seconds) {
+    std::map<CellId, Row> rows;
+    for (const auto& [cell, samples] : results.cells()) {
+        rows[cell] = make_row(samples);
+    }
+
+    std::printf("%5s %-9s %10s %8s %7s %8s %7s %7s %5s | %8s %9s %7s | %9s %6s\n", "K", "mode",
+                "commits/s", "syncs/s", "group", "KiB/grp", "p50 ms", "p99 ms", "CPU%",
+                "fio KiB", "fio syn/s", "fio p99", "limit", "ratio");
+    std::vector<std::pair<CellId, double>> scattered_ratios;
+    for (const auto& [cell, row] : rows) {
+        const std::vector<CommitSample>& samples = results.cells().at(cell);
+        std::optional<double> vs_limit = run_median(&samples, &samples, vs_group_limit);
+        std::printf("%5d %-9s %10.0f %8.0f %7.1f %8.1f %7.2f %7.2f %5.0f | %8s %9s %7s | %9s %6s\n",
+                    cell.committers, mode_name(cell.threads), row.commits, row.syncs, row.group,
+                    row.kib_per_group, row.p50_ms, row.p99_ms, row.cpu_percent,
+                    format_optional(row.fio_block_kib, 0).c_str(),
+                    format_optional(row.fio_syncs, 0).c_str(),
+                    format_optional(row.fio_p99_ms, 2).c_str(),
+                    format_optional(row.limit, 0).c_str(),
+                    format_optional(vs_limit, 2).c_str());
+        if (row.scattered_limit && *row.scattered_limit > 0) {
+            scattered_ratios.emplace_back(cell, row.commits / *row.scattered_limit);
+        }
+    }
+    if (!scattered_ratios.empty()) {
+        std::printf("\ndiagnostic: commits/s over group x fio's sync rate when the group's bytes "
+                    "are scattered 4 KiB\nrandom writes (--rw=randwrite --bs=4k "
+                    "--fdatasync=<pages per group>), as a copy-on-write tree writes them:\n");
+        for (const auto& [cell, value] : scattered_ratios) {
+            std::printf("%5d %-9s %6.2f\n", cell.committers, mode_name(cell.threads), value);
+        }
+    }
+
+    std::printf("\ncommits/s per run (spread = (max - min) / median):\n");
+    for (const auto& [cell, samples] : results.cells()) {
+        std::vector<double> values;
+        std::printf("%5d %-9s", cell.committers, mode_name(cell.threads));
+        for (const CommitSample& s : samples) {
+            std::printf(" %10.0f", s.commits_per_second);
+            values.push_back(s.commits_per_second);
+        }
+        double mid = median(values);
+        auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+        std::printf("   spread %.0f%%\n", mid > 0 ? (*hi - *lo) / mid * 100 : 0.0);
+    }
+    std::printf("\nnotes: syncs/s = groups made durable per second (one sync each); group = "
+                "commits / groups;\n"
+                "  KiB/grp = the process's write_bytes (/proc/self/io) per group; CPU%% = process "
+                "CPU (usr+sys, all\n"
+                "  threads) per wall second; fio runs --rw=write --ioengine=sync --fdatasync=1 "
+                "on a preallocated file\n"
+                "  in the same directory after each ringdb slice, with --bs = that slice's "
+                "KiB/grp rounded up to 4 KiB;\n"
+                "  fio p99 = p99(write) + p99(fdatasync), median over slices; limit = group x "
+                "fio syn/s;\n"
+                "  ratio = commits/s / limit, per run, then the median. The goal lines use the "
+                "one-thread rows,\n  each the median over the runs of the ratio within a run; "
+                "the other columns are medians.\n");
+    std::printf("cells took %.0f s; load at end %s\n\n", elapsed_seconds, load_average().c_str());
+
+    // Goal lines, from the one-thread rows: each is the median over the runs of the ratio taken
+    // within one run (both sides of a ratio met the same disk).
+    auto samples_of = [&results](int k) -> const std::vector<CommitSample>* {
+        auto it = results.cells().find(CellId{k, 1});
+        return it == results.cells().end() ? nullptr : &it->second;
+    };
+    const std::vector<CommitSample>* k1 = samples_of(1);
+    const std::vector<CommitSample>* k64 = samples_of(64);
+    const std::vector<CommitSample>* k256 = samples_of(256);
+    std::string no_fio = "fio not available: " + setup.fio_missing;
+    auto missing = [](int k) { return "K=" + std::to_string(k) + " (1 thread) was not run"; };
+    auto fio_why = [&](const std::vector<CommitSample>* cell, int k) {
+        return cell == nullptr ? missing(k) : no_fio;
+    };
+
+    print_ratio("single_committer_vs_fio_sync", run_median(k1, k1, [](const auto& s, const auto&) {
+                    return s.fio ? ratio_of(s.commits_per_second, s.fio->syncs_per_second)
+                                 : std::nullopt;
+                }),
+                fio_why(k1, 1));
+    print_ratio("k64_vs_group_limit", run_median(k64, k64, vs_group_limit), fio_why(k64, 64));
+    print_ratio("k256_vs_group_limit", run_median(k256, k256, vs_group_limit),
+                fio_why(k256, 256));
+    print_ratio("k64_group_size_vs_k", run_median(k64, k64, [](const auto& s, const auto&) {
+                    return ratio_of(s.group_size, 64);
+                }),
+                missing(64));
+    print_ratio("k64_vs_k1", run_median(k64, k1, [](const auto& s, const auto& one) {
+                    return ratio_of(s.commits_per_second, one.commits_per_second);
+                }),
+                k1 == nullptr ? missing(1) : missing(64));
+    print_ratio("k64_p99_vs_fio_p99", run_median(k64, k64, [](const auto& s, const auto&) {
+                    return s.fio ? ratio_of(s.p99_us, s.fio->cycle_p99_us()) : std::nullopt;
+                }),
+                fio_why(k64, 64));
+    std::fflush(stdout);
+}
+
+}  // namespace ringdb::bench
