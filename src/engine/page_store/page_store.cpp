@@ -353,42 +353,13 @@ Task<Status> PageStore::sync(bool metadata) {
 }
 
 Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages) {
-    // Runs of adjacent blocks (the allocator hands out the lowest free blocks, so a commit's
-    // pages are mostly contiguous) are copied into one buffer and written with one call: a
-    // buffered io_uring write is often handed to a kernel worker, at a fixed cost per call.
     // Every write is issued before any is awaited; the ring bounds how many are in the kernel.
-    constexpr std::uint64_t kMaxRunBytes = std::uint64_t{4} << 20;
-    std::vector<std::pair<std::uint64_t, const PageBuffer*>> sorted;
-    sorted.reserve(pages.size());
+    std::vector<Task<Status>> writes;
+    writes.reserve(pages.size());
     for (const auto& [number, buffer] : pages) {
         RINGDB_ASSERT_CTX(buffer->size() == number.byte_length(page_size_), "page image size",
                           number.raw());
-        sorted.emplace_back(number.byte_offset(page_size_), buffer.get());
-    }
-    std::sort(sorted.begin(), sorted.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<MutPageRef> runs;  // merged images, alive until every write completed
-    std::vector<Task<Status>> writes;
-    for (std::size_t i = 0; i < sorted.size();) {
-        std::size_t j = i + 1;
-        std::uint64_t end = sorted[i].first + sorted[i].second->size();
-        while (j < sorted.size() && sorted[j].first == end &&
-               end + sorted[j].second->size() - sorted[i].first <= kMaxRunBytes) {
-            end += sorted[j].second->size();
-            ++j;
-        }
-        if (j == i + 1) {
-            writes.push_back(device_->write(sorted[i].first, sorted[i].second->bytes()));
-        } else {
-            MutPageRef run = PageBuffer::make(end - sorted[i].first);
-            for (std::size_t k = i; k < j; ++k) {
-                std::memcpy(run->data() + (sorted[k].first - sorted[i].first),
-                            sorted[k].second->data(), sorted[k].second->size());
-            }
-            writes.push_back(device_->write(sorted[i].first, run->bytes()));
-            runs.push_back(std::move(run));
-        }
-        i = j;
+        writes.push_back(device_->write(number.byte_offset(page_size_), buffer->bytes()));
     }
     auto results = co_await when_all(std::move(writes));
     for (auto& r : results) {
