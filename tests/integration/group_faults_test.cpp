@@ -700,8 +700,10 @@ TEST_CASE("Group commit: a failed write mid-pipeline fails its group and leaves 
 // Linux does after a write-back error), a reopen without a power loss reads the failed group
 // from the page cache and builds on it; the next commits and a clean close sync only their own
 // pages, so the failed group's pages never reach the disk. A power loss after that clean close
-// leaves a database that fails verification (checksum). The same is expected of a failed sync
-// outside group commit (the mechanism is in the page store and recovery, not the committer).
+// leaves a database that fails verification (checksum). A failed sync outside group commit
+// (plain begin_write commits) does the same: the mechanism is in the page store and recovery,
+// not in the committer. A possible fix: recovery (which walks every page of the commit it
+// keeps) writes those pages back, so that the next sync covers them.
 // Run with: integration_tests "[known-bug]" (any RINGDB_SEED shows it).
 TEST_CASE("Known bug: power loss after reopening past a failed sync (pages marked clean)",
           "[.][known-bug]") {
