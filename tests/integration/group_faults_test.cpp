@@ -562,6 +562,9 @@ TEST_CASE("Group commit: power loss mid-pipeline loses no acknowledged batch and
                 auto sim = std::make_shared<SimDevice>(options.seed);
                 GroupRun run = group_run(sim, crash);
                 REQUIRE_FALSE(run.create_error);
+                // The run reached the crash point (it replays the full run until then), so
+                // nothing after it, close() included, reports success.
+                REQUIRE_FALSE(run.closed.has_value());
                 std::size_t acked = 0;
                 std::string failure = check_outcomes(run, acked);
                 INFO(failure);
