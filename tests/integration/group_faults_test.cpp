@@ -779,10 +779,10 @@ TEST_CASE("Group commit: a failed sync with submitters on two threads hangs noth
     REQUIRE(full.closed.has_value());
     const std::uint64_t syncs = counting->calls(OpKind::sync);
     INFO(full.stats.groups << " groups, " << syncs << " syncs");
-    REQUIRE(full.stats.groups >= 8);
-    // The runs are not deterministic: the faults hit syncs of early groups, which every run
-    // has (each has eight groups or more).
-    for (std::uint64_t k = full.creation_syncs + 1; k < full.creation_syncs + 7; k += 2) {
+    REQUIRE(full.stats.groups >= 4);
+    // The runs are not deterministic: the faults hit the syncs of the second to the fourth
+    // group, which every run has (typically 10 to 15 groups; the close's sync is fine too).
+    for (std::uint64_t k = full.creation_syncs + 1; k < full.creation_syncs + 4; ++k) {
         for (bool marked_clean : {false, true}) {
             RunOptions fault = options;
             fault.fault = true;
