@@ -80,6 +80,7 @@ struct RunOptions {
     OpKind kind = OpKind::write;
     std::uint64_t index = 0;
     FaultMode mode = FaultMode::persistent;
+    int err = EIO;  // the injected errno (ENOSPC gives Errc::no_space)
     // Submitters on two worker threads (not deterministic: for ThreadSanitizer).
     bool threads = false;
 };
@@ -232,7 +233,7 @@ GroupRun group_run(const std::shared_ptr<SimDevice>& sim, const RunOptions& opti
     run.creation_syncs = sim->calls(OpKind::sync);
     sim->set_latency(options.latency);
     if (options.fault) {
-        sim->fail_at(options.kind, options.index, options.mode, EIO);
+        sim->fail_at(options.kind, options.index, options.mode, options.err);
     }
     run.threaded = options.threads;
     {
@@ -498,6 +499,7 @@ void check_crash_images(const std::shared_ptr<SimDevice>& sim, const GroupRun& r
 std::string fault_name(const RunOptions& o) {
     return std::string(ringdb::io::op_kind_name(o.kind)) + " #" + std::to_string(o.index) +
            (o.mode == FaultMode::once ? " once" : " persistently") +
+           (o.err == ENOSPC ? " with ENOSPC" : "") +
            (o.marked_clean ? ", failed pages marked clean" : "");
 }
 
@@ -603,9 +605,10 @@ std::string outcome_text(const Status& status) {
     return status ? std::string("ok") : ringdb::to_string(status.error());
 }
 
-// The outcomes after the first failure: the failed group gets `first` (with EIO), every group
-// built on it and every later submission previous_io; begin_write and close fail too.
-void require_failure_reported(const GroupRun& run, std::size_t acked, Errc first) {
+// The outcomes after the first failure: the failed group gets the injected error (`err`), every
+// group built on it and every later submission previous_io; begin_write and close fail too.
+void require_failure_reported(const GroupRun& run, std::size_t acked, int err) {
+    const Errc first = err == ENOSPC ? Errc::no_space : Errc::io;
     const auto groups = groups_of(run.applied);
     std::vector<bool> applied(run.outcomes.size(), false);
     for (const Applied& a : run.applied) {
@@ -615,7 +618,7 @@ void require_failure_reported(const GroupRun& run, std::size_t acked, Errc first
         // Every group was durable: the fault hit the final commit of close().
         REQUIRE_FALSE(run.closed.has_value());
         CHECK(run.closed.error().code == first);
-        CHECK(run.closed.error().sys_errno == EIO);
+        CHECK(run.closed.error().sys_errno == err);
         for (const auto& outcome : run.outcomes) {
             REQUIRE(outcome->has_value());
         }
@@ -625,7 +628,7 @@ void require_failure_reported(const GroupRun& run, std::size_t acked, Errc first
         INFO("batch " << b << " of the failed group: " << outcome_text(*run.outcomes[b]));
         REQUIRE_FALSE(run.outcomes[b]->has_value());
         CHECK(run.outcomes[b]->error().code == first);
-        CHECK(run.outcomes[b]->error().sys_errno == EIO);
+        CHECK(run.outcomes[b]->error().sys_errno == err);
     }
     for (std::size_t g = acked + 1; g < groups.size(); ++g) {
         for (std::uint64_t b : groups[g]) {
@@ -660,7 +663,7 @@ void fault_run(const RunOptions& fault) {
     std::string failure = check_outcomes(run, acked);
     INFO(failure);
     REQUIRE(failure.empty());
-    require_failure_reported(run, acked, Errc::io);
+    require_failure_reported(run, acked, fault.err);
     const std::size_t hi = fault.kind == OpKind::sync ? acked + 1 : acked;
     check_crash_images(sim, run, acked, hi, fault.seed + fault.index);
     sim->clear_faults();
@@ -712,6 +715,7 @@ TEST_CASE("Group commit: a failed write mid-pipeline fails its group and leaves 
             fault.kind = OpKind::write;
             fault.index = k;
             fault.mode = mode;
+            fault.err = k % 2 == 0 ? EIO : ENOSPC;
             fault_run(fault);
         }
     }
