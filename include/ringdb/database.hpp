@@ -79,7 +79,9 @@ public:
     /// abort(): Error::detail holds the cause's Errc, sys_errno its errno; the group is rolled
     /// back), peer_failed (another batch of the group failed; nothing of this one was kept, it
     /// may be resubmitted), database_closed, invalid_argument (empty function), and the
-    /// commit's errors (previous_io, io, no_space) for every batch of a failed group.
+    /// commit's errors (previous_io, io, no_space) for every batch of a failed group. A batch
+    /// that fails with previous_io (an earlier I/O failure latched the database) is not
+    /// blamed: every batch of its group gets previous_io, not batch_failed / peer_failed.
     Task<Status> submit_write_batch(WriteBatch batch);
     GroupCommitStats group_commit_stats() const;
 

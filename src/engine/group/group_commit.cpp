@@ -283,11 +283,21 @@ public:
             const Error cause = applied.error();
             txn_->abort();
             txn_.reset();
-            committer_.finish(member, Error{Errc::batch_failed, cause.sys_errno,
-                                            static_cast<std::uint64_t>(cause.code)},
-                              nullptr);
-            for (Member* peer : members_) {
-                committer_.finish(peer, Error{Errc::peer_failed}, nullptr);
+            if (cause.code == Errc::previous_io) {
+                // Not the batch's fault: an I/O failure (often the previous group's sync,
+                // still in flight when this group began) latched the database. Every member
+                // gets what any later submission gets; a retry could not succeed.
+                committer_.finish(member, cause, nullptr);
+                for (Member* peer : members_) {
+                    committer_.finish(peer, cause, nullptr);
+                }
+            } else {
+                committer_.finish(member, Error{Errc::batch_failed, cause.sys_errno,
+                                                static_cast<std::uint64_t>(cause.code)},
+                                  nullptr);
+                for (Member* peer : members_) {
+                    committer_.finish(peer, Error{Errc::peer_failed}, nullptr);
+                }
             }
             members_.clear();
             committer_.count_failed_group();

@@ -21,8 +21,10 @@
 // Outcomes: every member of a durable group gets ok. A batch that fails gets batch_failed (the
 // cause in Error::detail as its Errc, sys_errno kept); the whole group is rolled back and every
 // other member gets peer_failed (they may retry). A failed commit or sync reaches every member
-// of the group and of the group built on it, with the store's error. After shutdown() new
-// submissions get database_closed.
+// of the group and of the group built on it, with the store's error; a batch failing with
+// previous_io (the database latched an I/O failure, often the previous group's sync) gives
+// previous_io to every member of its group instead of batch_failed / peer_failed. After
+// shutdown() new submissions get database_closed.
 //
 // The queue is bounded: a submitter that finds it full waits (asynchronously) for room.
 

@@ -362,10 +362,17 @@ Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, Page
         writes.push_back(device_->write(number.byte_offset(page_size_), buffer->bytes()));
     }
     auto results = co_await when_all(std::move(writes));
+    // Report the cause: the write that failed first latches the device, and the writes that
+    // complete after it return previous_io, whatever their position.
+    const Error* cause = nullptr;
     for (auto& r : results) {
-        if (!r) {
-            co_return fail(r.error());
+        if (!r && (cause == nullptr || (cause->code == Errc::previous_io &&
+                                        r.error().code != Errc::previous_io))) {
+            cause = &r.error();
         }
+    }
+    if (cause != nullptr) {
+        co_return fail(*cause);
     }
     co_return ok();
 }
