@@ -10,6 +10,7 @@
 
 #include "engine/btree/cursor.hpp"
 #include "engine/btree/tree_stats.hpp"
+#include "engine/table/key_order.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
@@ -60,6 +61,13 @@ RawEntry copy_entry(ByteView key, ByteView value) {
     }
     ByteView all(*buffer);
     return RawEntry{buffer, all.first(key.size()), all.subspan(key.size())};
+}
+
+// The built-in byte-ordered key types (strings, byte slices and arrays) use the engine's own
+// compare_bytes, which B-tree searches recognise and inline, instead of the codec's pointer.
+KeyOrder canonical_order(const TableSchema& schema, KeyOrder order) {
+    KeyOrder builtin = engine::key_order_for(schema.key_type);
+    return builtin == &engine::compare_bytes ? builtin : order;
 }
 
 engine::Bound to_engine(const RawBound& bound) {
@@ -125,6 +133,7 @@ Task<Result<std::optional<RawEntry>>> RawRange::next_back() {
 
 Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> txn,
                                             TableSchema schema, KeyOrder order) {
+    order = canonical_order(schema, order);
     RINGDB_CO_TRY_ASSIGN(engine::OpenTable* table,
                          co_await txn->open_table(std::move(schema), order));
     auto impl = std::make_shared<Impl>();
@@ -135,6 +144,7 @@ Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> tx
 
 Task<Result<RawTable>> RawTable::open_read(std::shared_ptr<engine::ReadTxn> txn,
                                            TableSchema schema, KeyOrder order) {
+    order = canonical_order(schema, order);
     RINGDB_CO_TRY_ASSIGN(auto table, co_await txn->open_table(std::move(schema), order));
     auto impl = std::make_shared<Impl>();
     impl->read = std::move(table);
@@ -161,7 +171,13 @@ std::uint64_t RawTable::len() const {
 
 Task<Result<std::optional<RawGuard>>> RawTable::get(ByteView key) const {
     RINGDB_CO_TRY(impl_->usable());
-    RINGDB_CO_TRY_ASSIGN(auto found, co_await impl_->tree().get(key));
+    // Every page cached (the common case): no nested coroutine.
+    auto cached = impl_->tree().try_get(key);
+    if (!cached) {
+        auto loaded = co_await impl_->tree().get(key);
+        cached.emplace(std::move(loaded));
+    }
+    RINGDB_CO_TRY_ASSIGN(auto found, std::move(*cached));
     if (!found) {
         co_return std::optional<RawGuard>{};
     }
