@@ -45,8 +45,22 @@ struct RawRange::Impl {
     std::shared_ptr<RawTable::Impl> table;
     engine::Cursor cursor;
 
-    Impl(std::shared_ptr<RawTable::Impl> t, engine::Bound lower, engine::Bound upper)
-        : table(std::move(t)), cursor(table->tree(), lower, upper) {}
+    Impl(std::shared_ptr<RawTable::Impl> t, RawBound lower, RawBound upper)
+        : table(std::move(t)),
+          cursor(table->tree(), engine_kind(lower.kind), std::move(lower.key),
+                 engine_kind(upper.kind), std::move(upper.key)) {}
+
+    static engine::BoundKind engine_kind(RawBoundKind kind) {
+        switch (kind) {
+            case RawBoundKind::included:
+                return engine::BoundKind::included;
+            case RawBoundKind::excluded:
+                return engine::BoundKind::excluded;
+            case RawBoundKind::unbounded:
+                break;
+        }
+        return engine::BoundKind::unbounded;
+    }
 };
 
 namespace {
@@ -68,18 +82,6 @@ RawEntry copy_entry(ByteView key, ByteView value) {
 KeyOrder canonical_order(const TableSchema& schema, KeyOrder order) {
     KeyOrder builtin = engine::key_order_for(schema.key_type);
     return builtin == &engine::compare_bytes ? builtin : order;
-}
-
-engine::Bound to_engine(const RawBound& bound) {
-    switch (bound.kind) {
-        case RawBoundKind::included:
-            return engine::Bound::included(bound.key);
-        case RawBoundKind::excluded:
-            return engine::Bound::excluded(bound.key);
-        case RawBoundKind::unbounded:
-            break;
-    }
-    return engine::Bound::unbounded();
 }
 
 std::optional<RawGuard> owned(std::optional<engine::OwnedBytes> bytes) {
@@ -243,7 +245,8 @@ Task<Result<std::optional<RawEntry>>> RawTable::pop_last() {
 
 Result<RawRange> RawTable::range(RawBound lower, RawBound upper) const {
     RINGDB_TRY(impl_->usable());
-    auto impl = std::make_unique<RawRange::Impl>(impl_, to_engine(lower), to_engine(upper));
+    // The bounds' keys move into the cursor (no copy).
+    auto impl = std::make_unique<RawRange::Impl>(impl_, std::move(lower), std::move(upper));
     return RawRange(std::move(impl));
 }
 

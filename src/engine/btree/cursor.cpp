@@ -15,12 +15,23 @@
 namespace ringdb::engine {
 
 Cursor::Cursor(const Btree& tree, Bound lower, Bound upper)
+        : Cursor(tree, lower.kind, std::vector<std::byte>(lower.key.begin(), lower.key.end()),
+                 upper.kind, std::vector<std::byte>(upper.key.begin(), upper.key.end())) {}
+
+Cursor::Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
+               BoundKind upper_kind, std::vector<std::byte> upper_bytes)
         : tree_(&tree),
           compare_(tree.compare()),
-          lower_kind_(lower.kind),
-          upper_kind_(upper.kind),
-          lower_key_(lower.key.begin(), lower.key.end()),
-          upper_key_(upper.key.begin(), upper.key.end()) {
+          lower_kind_(lower_kind),
+          upper_kind_(upper_kind),
+          lower_key_(std::move(lower_bytes)),
+          upper_key_(std::move(upper_bytes)) {
+    if (lower_kind_ == BoundKind::unbounded) {
+        lower_key_.clear();
+    }
+    if (upper_kind_ == BoundKind::unbounded) {
+        upper_key_.clear();
+    }
     if (lower_kind_ != BoundKind::unbounded && upper_kind_ != BoundKind::unbounded) {
         int c = compare_(lower_key(), upper_key());
         bool exclusive = lower_kind_ == BoundKind::excluded || upper_kind_ == BoundKind::excluded;

@@ -83,6 +83,9 @@ public:
     };
 
     Cursor(const Btree& tree, Bound lower, Bound upper);
+    /// As above, taking ownership of the bound keys instead of copying them.
+    Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
+           BoundKind upper_kind, std::vector<std::byte> upper_bytes);
     Cursor(Cursor&&) noexcept = default;
     Cursor& operator=(Cursor&&) = delete;
     Cursor(const Cursor&) = delete;
@@ -107,10 +110,33 @@ private:
         BranchView view;
         std::uint32_t index = 0;
     };
+    /// The branches of one end's path: the first kInline levels inline (every realistic
+    /// tree), deeper ones (up to kMaxDepth) in a vector, so a cursor stays small and cheap to
+    /// create. REQUIRES: a level is written before it is read.
+    class Path {
+    public:
+        Level& operator[](std::uint32_t i) {
+            if (i < kInline) {
+                return inline_[i];
+            }
+            if (overflow_.size() <= i - kInline) {
+                overflow_.resize(i - kInline + 1);
+            }
+            return overflow_[i - kInline];
+        }
+        const Level& operator[](std::uint32_t i) const {
+            return i < kInline ? inline_[i] : overflow_[i - kInline];
+        }
+
+    private:
+        static constexpr std::uint32_t kInline = 6;
+        std::array<Level, kInline> inline_{};
+        std::vector<Level> overflow_;
+    };
     /// One end's position: the path from the root to its leaf, and the index in the leaf
     /// (front: the next entry to return; back: one past it).
     struct End {
-        std::array<Level, kMaxDepth> path{};
+        Path path;
         std::uint32_t depth = 0;
         PageRef leaf;
         LeafView view;
