@@ -164,8 +164,16 @@ TEST_CASE("Coalesced misses cost one device read, then hits", "[engine][store][c
 TEST_CASE("Concurrent hits, inserts and erases from several threads", "[engine][store][threads]") {
     PageCache cache(32 * kPage);  // small: constant eviction while readers hit
     constexpr std::uint64_t kPages = 128;
+    // Odd pages are hot, so they also pass through the readers' front tables.
+    auto image = [](std::uint64_t index) {
+        MutPageRef page = page_with(index);
+        if (index % 2 == 1) {
+            page->mark_hot();
+        }
+        return page;
+    };
     for (std::uint64_t i = 1; i <= kPages; ++i) {
-        cache.insert(PageNumber::make(i, 0), page_with(i));
+        cache.insert(PageNumber::make(i, 0), image(i));
     }
     std::atomic<bool> wrong{false};
     std::atomic<std::uint64_t> hits{0};
@@ -180,11 +188,20 @@ TEST_CASE("Concurrent hits, inserts and erases from several threads", "[engine][
                     if (i % 8 == 0) {
                         cache.erase(page);
                     } else {
-                        cache.insert(page, page_with(index));
+                        cache.insert(page, image(index));
                     }
                     continue;
                 }
-                PageRef hit = cache.lookup(page);
+                PageRef hit;
+                if (i % 2 == 0) {
+                    hit = cache.lookup(page);
+                } else {
+                    PageRef holder;
+                    const PageRef* borrowed = cache.borrow(page, holder);
+                    if (borrowed != nullptr) {
+                        hit = *borrowed;
+                    }
+                }
                 if (hit != nullptr) {
                     hits.fetch_add(1, std::memory_order_relaxed);
                     if (tag_of(hit) != index) {
