@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bench_report.hpp"
@@ -213,6 +215,20 @@ double seconds_of(const std::function<void()>& work) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+/// Process CPU time (every thread, user + system) in seconds.
+double process_cpu_seconds() {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+/// Wall and process CPU seconds of `work`.
+std::pair<double, double> wall_and_cpu_of(const std::function<void()>& work) {
+    double cpu_start = process_cpu_seconds();
+    double wall = seconds_of(work);
+    return {wall, process_cpu_seconds() - cpu_start};
+}
+
 void expect(bool ok, const std::string& engine, const std::string& what) {
     if (!ok) {
         throw KvError(engine + ": check failed: " + what);
@@ -275,7 +291,12 @@ void run_engine(KvEngine& engine, const std::string& dir, const Counts& c, KvRes
     };
     Wyrand rng(kSeed);
     engine.open(dir);
-    record(KvPhase::bulk_load, seconds_of([&] { engine.write(rng, c.n, true); }));
+    auto record_both = [&](KvPhase wall_phase, KvPhase cpu_phase, std::pair<double, double> t) {
+        record(wall_phase, t.first);
+        record(cpu_phase, t.second);
+    };
+    record_both(KvPhase::bulk_load, KvPhase::bulk_load_cpu,
+                wall_and_cpu_of([&] { engine.write(rng, c.n, true); }));
     record(KvPhase::individual_writes, seconds_of([&] {
                for (std::uint64_t i = 0; i < c.individual; ++i) {
                    engine.write(rng, 1, true);
@@ -301,18 +322,20 @@ void run_engine(KvEngine& engine, const std::string& dir, const Counts& c, KvRes
     record(KvPhase::len, seconds_of([&] { len = engine.len(); }));
     expect(len == c.inserted(), name, "len() == " + std::to_string(c.inserted()) + " (got " +
                                               std::to_string(len) + ")");
-    record(KvPhase::random_reads, seconds_of([&] {
-               for (int pass = 0; pass < 2; ++pass) {
-                   Wyrand replay(kSeed);
-                   expect(engine.read(replay, c.reads) == c.reads, name, "every read found");
-               }
-           }));
-    record(KvPhase::range_reads, seconds_of([&] {
-               for (int pass = 0; pass < 2; ++pass) {
-                   Wyrand replay(kSeed);
-                   expect(engine.range(replay, c.ranges, c.range_width) > 0, name, "ranges");
-               }
-           }));
+    record_both(KvPhase::random_reads, KvPhase::random_reads_cpu, wall_and_cpu_of([&] {
+                    for (int pass = 0; pass < 2; ++pass) {
+                        Wyrand replay(kSeed);
+                        expect(engine.read(replay, c.reads) == c.reads, name,
+                               "every read found");
+                    }
+                }));
+    record_both(KvPhase::range_reads, KvPhase::range_reads_cpu, wall_and_cpu_of([&] {
+                    for (int pass = 0; pass < 2; ++pass) {
+                        Wyrand replay(kSeed);
+                        expect(engine.range(replay, c.ranges, c.range_width) > 0, name,
+                               "ranges");
+                    }
+                }));
     record(KvPhase::reads_t1, threaded_reads(engine, c.n, 1));
     record(KvPhase::reads_t2, threaded_reads(engine, c.n, 2));
     record(KvPhase::reads_t4, threaded_reads(engine, c.n, 4));

@@ -18,7 +18,8 @@ constexpr std::array<KvPhase, kKvPhaseCount> kRows = {
         KvPhase::nosync_writes, KvPhase::len,              KvPhase::random_reads,
         KvPhase::range_reads,  KvPhase::reads_t1,          KvPhase::reads_t2,
         KvPhase::reads_t4,     KvPhase::removals,          KvPhase::size_open,
-        KvPhase::size_closed,  KvPhase::compaction,        KvPhase::size_compacted};
+        KvPhase::size_closed,  KvPhase::compaction,        KvPhase::size_compacted,
+        KvPhase::bulk_load_cpu, KvPhase::random_reads_cpu, KvPhase::range_reads_cpu};
 
 std::size_t index_of(KvPhase phase) { return static_cast<std::size_t>(phase); }
 
@@ -55,6 +56,9 @@ std::string row_label(KvPhase phase, const Counts& c) {
         case KvPhase::size_closed: return "size after close";
         case KvPhase::compaction: return "compaction time";
         case KvPhase::size_compacted: return "size compacted";
+        case KvPhase::bulk_load_cpu: return "CPU time: bulk load";
+        case KvPhase::random_reads_cpu: return "CPU time: random reads";
+        case KvPhase::range_reads_cpu: return "CPU time: range reads";
     }
     return "?";
 }
@@ -146,7 +150,8 @@ const char* kv_phase_key(KvPhase phase) {
             "bulk_load",   "individual_writes", "batch_writes", "nosync_writes",
             "len",         "random_reads",      "range_reads",  "reads_1_thread",
             "reads_2_threads", "reads_4_threads", "removals",   "size_open",
-            "size_closed", "compaction",        "size_compacted"};
+            "size_closed", "compaction",        "size_compacted", "bulk_load_cpu",
+            "random_reads_cpu", "range_reads_cpu"};
     return kKeys[index_of(phase)];
 }
 
@@ -219,7 +224,7 @@ void print_kv_report(const KvResults& results, const Counts& counts, double elap
     bool ringdb_compacts = has(results, "ringdb") &&
                            !std::isnan(results.median("ringdb", KvPhase::size_compacted));
     if (!ringdb_compacts) {
-        std::printf("# ringdb has no public compact() yet: compacted_size_vs_lmdb uses ringdb's "
+        std::printf("# ringdb's compaction did not run: compacted_size_vs_lmdb uses ringdb's "
                     "size after close (close trims the file) over LMDB's compacted copy\n");
     }
     print_ratio(results, "bulk_load_time_vs_lmdb", KvPhase::bulk_load, KvPhase::bulk_load);
@@ -230,6 +235,11 @@ void print_kv_report(const KvResults& results, const Counts& counts, double elap
     print_ratio(results, "range_reads_time_vs_lmdb", KvPhase::range_reads, KvPhase::range_reads);
     print_ratio(results, "threaded_reads_time_vs_lmdb", KvPhase::reads_t4, KvPhase::reads_t4);
     print_ratio(results, "removals_time_vs_lmdb", KvPhase::removals, KvPhase::removals);
+    print_ratio(results, "bulk_load_cpu_vs_lmdb", KvPhase::bulk_load_cpu, KvPhase::bulk_load_cpu);
+    print_ratio(results, "random_reads_cpu_vs_lmdb", KvPhase::random_reads_cpu,
+                KvPhase::random_reads_cpu);
+    print_ratio(results, "range_reads_cpu_vs_lmdb", KvPhase::range_reads_cpu,
+                KvPhase::range_reads_cpu);
     print_ratio(results, "compacted_size_vs_lmdb",
                 ringdb_compacts ? KvPhase::size_compacted : KvPhase::size_closed,
                 KvPhase::size_compacted);

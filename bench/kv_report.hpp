@@ -27,8 +27,13 @@ enum class KvPhase {
     size_closed,
     compaction,
     size_compacted,
+    // Process CPU time (user + system, every thread) of the phases above with the same name:
+    // steadier than wall time on a loaded machine.
+    bulk_load_cpu,
+    random_reads_cpu,
+    range_reads_cpu,
 };
-inline constexpr std::size_t kKvPhaseCount = 15;
+inline constexpr std::size_t kKvPhaseCount = 18;
 
 /// A short name of the phase for progress lines.
 const char* kv_phase_key(KvPhase phase);

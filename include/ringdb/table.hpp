@@ -13,6 +13,7 @@
 // Errors common to every operation: transaction_finished (the transaction ended), io,
 // previous_io, corrupted.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -72,6 +73,21 @@ std::optional<Entry<K, V>> typed_entry(std::optional<RawEntry> raw) {
     }
     return Entry<K, V>{AccessGuard<K>(RawGuard{raw->keep, raw->key}),
                        AccessGuard<V>(RawGuard{raw->keep, raw->value})};
+}
+
+/// Encodes `value` into `small` when it fits, else into `large`; returns the encoding. Lets a
+/// point lookup of a short key skip the heap.
+template <Value T>
+ByteView encode_into(const T& value, std::span<std::byte> small, Bytes& large) {
+    std::size_t size = Codec<T>::encoded_size(value);
+    if (size <= small.size()) {
+        std::span<std::byte> target = small.first(size);
+        Codec<T>::encode(value, target);
+        return target;
+    }
+    large.resize(size);
+    Codec<T>::encode(value, large);
+    return large;
 }
 
 template <Value V>
@@ -158,7 +174,9 @@ public:
 
     /// The value stored under `key`, or none.
     Task<Result<std::optional<AccessGuard<V>>>> get(const K& key) const {
-        Bytes encoded = encode(key);
+        std::array<std::byte, 64> small;
+        Bytes large;
+        ByteView encoded = detail::encode_into(key, small, large);
         auto raw = co_await raw_.get(encoded);
         if (!raw) {
             co_return raw.error();

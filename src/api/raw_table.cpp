@@ -10,6 +10,7 @@
 
 #include "engine/btree/cursor.hpp"
 #include "engine/btree/tree_stats.hpp"
+#include "engine/table/key_order.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
@@ -44,8 +45,22 @@ struct RawRange::Impl {
     std::shared_ptr<RawTable::Impl> table;
     engine::Cursor cursor;
 
-    Impl(std::shared_ptr<RawTable::Impl> t, engine::Bound lower, engine::Bound upper)
-        : table(std::move(t)), cursor(table->tree(), lower, upper) {}
+    Impl(std::shared_ptr<RawTable::Impl> t, RawBound lower, RawBound upper)
+        : table(std::move(t)),
+          cursor(table->tree(), engine_kind(lower.kind), std::move(lower.key),
+                 engine_kind(upper.kind), std::move(upper.key)) {}
+
+    static engine::BoundKind engine_kind(RawBoundKind kind) {
+        switch (kind) {
+            case RawBoundKind::included:
+                return engine::BoundKind::included;
+            case RawBoundKind::excluded:
+                return engine::BoundKind::excluded;
+            case RawBoundKind::unbounded:
+                break;
+        }
+        return engine::BoundKind::unbounded;
+    }
 };
 
 namespace {
@@ -62,16 +77,11 @@ RawEntry copy_entry(ByteView key, ByteView value) {
     return RawEntry{buffer, all.first(key.size()), all.subspan(key.size())};
 }
 
-engine::Bound to_engine(const RawBound& bound) {
-    switch (bound.kind) {
-        case RawBoundKind::included:
-            return engine::Bound::included(bound.key);
-        case RawBoundKind::excluded:
-            return engine::Bound::excluded(bound.key);
-        case RawBoundKind::unbounded:
-            break;
-    }
-    return engine::Bound::unbounded();
+// The built-in byte-ordered key types (strings, byte slices and arrays) use the engine's own
+// compare_bytes, which B-tree searches recognise and inline, instead of the codec's pointer.
+KeyOrder canonical_order(const TableSchema& schema, KeyOrder order) {
+    KeyOrder builtin = engine::key_order_for(schema.key_type);
+    return builtin == &engine::compare_bytes ? builtin : order;
 }
 
 std::optional<RawGuard> owned(std::optional<engine::OwnedBytes> bytes) {
@@ -125,6 +135,7 @@ Task<Result<std::optional<RawEntry>>> RawRange::next_back() {
 
 Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> txn,
                                             TableSchema schema, KeyOrder order) {
+    order = canonical_order(schema, order);
     RINGDB_CO_TRY_ASSIGN(engine::OpenTable* table,
                          co_await txn->open_table(std::move(schema), order));
     auto impl = std::make_shared<Impl>();
@@ -135,6 +146,7 @@ Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> tx
 
 Task<Result<RawTable>> RawTable::open_read(std::shared_ptr<engine::ReadTxn> txn,
                                            TableSchema schema, KeyOrder order) {
+    order = canonical_order(schema, order);
     RINGDB_CO_TRY_ASSIGN(auto table, co_await txn->open_table(std::move(schema), order));
     auto impl = std::make_shared<Impl>();
     impl->read = std::move(table);
@@ -161,7 +173,13 @@ std::uint64_t RawTable::len() const {
 
 Task<Result<std::optional<RawGuard>>> RawTable::get(ByteView key) const {
     RINGDB_CO_TRY(impl_->usable());
-    RINGDB_CO_TRY_ASSIGN(auto found, co_await impl_->tree().get(key));
+    // Every page cached (the common case): no nested coroutine.
+    auto cached = impl_->tree().try_get(key);
+    if (!cached) {
+        auto loaded = co_await impl_->tree().get(key);
+        cached.emplace(std::move(loaded));
+    }
+    RINGDB_CO_TRY_ASSIGN(auto found, std::move(*cached));
     if (!found) {
         co_return std::optional<RawGuard>{};
     }
@@ -227,7 +245,8 @@ Task<Result<std::optional<RawEntry>>> RawTable::pop_last() {
 
 Result<RawRange> RawTable::range(RawBound lower, RawBound upper) const {
     RINGDB_TRY(impl_->usable());
-    auto impl = std::make_unique<RawRange::Impl>(impl_, to_engine(lower), to_engine(upper));
+    // The bounds' keys move into the cursor (no copy).
+    auto impl = std::make_unique<RawRange::Impl>(impl_, std::move(lower), std::move(upper));
     return RawRange(std::move(impl));
 }
 

@@ -137,6 +137,46 @@ TEST_CASE("btree basic operations", "[engine][btree]") {
     CHECK(root.checksum.is_zero());
 }
 
+TEST_CASE("btree try_get answers from cached pages and defers to get on a miss",
+          "[engine][btree]") {
+    MemoryTreePages pages(512);
+    Btree tree(pages, compare_bytes, BtreeRoot{});
+    for (std::uint32_t i = 0; i < 600; ++i) {
+        insert(tree, bytes_of("key" + std::to_string(i)), bytes_of("value" + std::to_string(i)));
+    }
+    finalize(tree);
+    pages.commit();
+    Bytes present = bytes_of("key321");
+    Bytes absent = bytes_of("key321x");
+    // Every page cached: answered synchronously, found and not found alike.
+    auto hit = tree.try_get(present);
+    REQUIRE(hit.has_value());
+    REQUIRE(hit->has_value());
+    REQUIRE(hit->value().has_value());
+    CHECK(to_bytes(hit->value()->bytes) == bytes_of("value321"));
+    auto miss = tree.try_get(absent);
+    REQUIRE(miss.has_value());
+    REQUIRE(miss->has_value());
+    CHECK_FALSE(miss->value().has_value());
+    // A page on the path not cached: no answer, get() reads it.
+    pages.cache_misses = true;
+    CHECK_FALSE(tree.try_get(present).has_value());
+    auto read = sync_wait(tree.get(present));
+    REQUIRE(read.has_value());
+    REQUIRE(read->has_value());
+    CHECK(to_bytes((*read)->bytes) == bytes_of("value321"));
+    CHECK(pages.slow_reads > 0);
+    // Some pages cached: every key still found through get().
+    pages.cache_misses = false;
+    pages.miss_one_in = 3;
+    for (std::uint32_t i = 0; i < 600; i += 7) {
+        auto value = sync_wait(tree.get(bytes_of("key" + std::to_string(i))));
+        REQUIRE(value.has_value());
+        REQUIRE(value->has_value());
+        CHECK(to_bytes((*value)->bytes) == bytes_of("value" + std::to_string(i)));
+    }
+}
+
 TEST_CASE("btree value guards survive later modification", "[engine][btree]") {
     MemoryTreePages pages(512);
     Btree tree(pages, compare_bytes, BtreeRoot{});

@@ -9,7 +9,9 @@
 // or one that does not exist, fails the test.
 //
 // Options: `cache_misses` makes try_read() miss on committed pages, so reads go through the
-// asynchronous path; `read_only` makes allocate() fail like a read transaction.
+// asynchronous path; `miss_one_in` = n > 0 makes it miss on about one committed page in n
+// (a fixed subset), so walks mix the synchronous and the asynchronous path; `read_only` makes
+// allocate() fail like a read transaction.
 
 #include <cstdint>
 #include <map>
@@ -38,7 +40,9 @@ public:
 
     PageRef try_read(PageNumber page) override {
         auto it = pages_.find(page);
-        if (it == pages_.end() || (cache_misses && !dirty_.contains(page))) {
+        bool partial_miss =
+                miss_one_in != 0 && (page.raw() * 0x9E3779B97F4A7C15ULL >> 40) % miss_one_in == 0;
+        if (it == pages_.end() || ((cache_misses || partial_miss) && !dirty_.contains(page))) {
             return nullptr;
         }
         ++fast_reads;
@@ -154,6 +158,7 @@ public:
     std::size_t dirty_count() const { return dirty_.size(); }
 
     bool cache_misses = false;
+    std::uint64_t miss_one_in = 0;
     bool read_only = false;
     std::vector<PageNumber> freed;     // committed pages freed since the last commit()
     std::vector<PageNumber> released;  // dirty pages released at once since the last commit()

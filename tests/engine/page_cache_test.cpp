@@ -104,14 +104,18 @@ TEST_CASE("Erasing a page invalidates every thread's front entry for it",
           "[engine][store][cache]") {
     PageCache cache(1 << 20);
     PageNumber page = PageNumber::make(8, 0);
-    cache.insert(page, page_with(8));
+    PageRef first = page_with(8);
+    first->mark_hot();  // only hot pages (branches) enter the front table
+    cache.insert(page, first);
     REQUIRE(cache.lookup(page) != nullptr);  // now in this thread's front table
     REQUIRE(cache.lookup(page) != nullptr);
     std::thread other([&] { cache.erase(page); });
     other.join();
     CHECK(cache.lookup(page) == nullptr);
     // A replacing insert invalidates as well: the new image is served, never the old one.
-    cache.insert(page, page_with(9));
+    PageRef replacement = page_with(9);
+    replacement->mark_hot();
+    cache.insert(page, replacement);
     REQUIRE(tag_of(cache.lookup(page)) == 9);
     std::thread replace([&] { cache.insert(page, page_with(10)); });
     replace.join();
@@ -185,8 +189,16 @@ TEST_CASE("Coalesced misses cost one device read, then hits", "[engine][store][c
 TEST_CASE("Concurrent hits, inserts and erases from several threads", "[engine][store][threads]") {
     PageCache cache(32 * kPage);  // small: constant eviction while readers hit
     constexpr std::uint64_t kPages = 128;
+    // Odd pages are hot, so they also pass through the readers' front tables.
+    auto image = [](std::uint64_t index) {
+        MutPageRef page = page_with(index);
+        if (index % 2 == 1) {
+            page->mark_hot();
+        }
+        return page;
+    };
     for (std::uint64_t i = 1; i <= kPages; ++i) {
-        cache.insert(PageNumber::make(i, 0), page_with(i));
+        cache.insert(PageNumber::make(i, 0), image(i));
     }
     std::atomic<bool> wrong{false};
     std::atomic<std::uint64_t> hits{0};
@@ -201,11 +213,20 @@ TEST_CASE("Concurrent hits, inserts and erases from several threads", "[engine][
                     if (i % 8 == 0) {
                         cache.erase(page);
                     } else {
-                        cache.insert(page, page_with(index));
+                        cache.insert(page, image(index));
                     }
                     continue;
                 }
-                PageRef hit = cache.lookup(page);
+                PageRef hit;
+                if (i % 2 == 0) {
+                    hit = cache.lookup(page);
+                } else {
+                    PageRef holder;
+                    const PageRef* borrowed = cache.borrow(page, holder);
+                    if (borrowed != nullptr) {
+                        hit = *borrowed;
+                    }
+                }
                 if (hit != nullptr) {
                     hits.fetch_add(1, std::memory_order_relaxed);
                     if (tag_of(hit) != index) {
@@ -222,4 +243,37 @@ TEST_CASE("Concurrent hits, inserts and erases from several threads", "[engine][
     CHECK(hits.load() > 0);
     auto stats = cache.stats();
     CHECK(stats.used_bytes <= stats.capacity_bytes);
+}
+
+TEST_CASE("borrow serves hot pages from the front table without a reference",
+          "[engine][store][cache]") {
+    PageCache cache(1 << 20);
+    PageNumber leaf = PageNumber::make(20, 0);
+    PageNumber branch = PageNumber::make(21, 0);
+    cache.insert(leaf, page_with(20));
+    PageRef hot = page_with(21);
+    hot->mark_hot();
+    cache.insert(branch, hot);
+    PageRef holder;
+    // A page that is not hot never enters the front table: every hit fills the holder.
+    for (int i = 0; i < 2; ++i) {
+        holder.reset();
+        const PageRef* got = cache.borrow(leaf, holder);
+        REQUIRE(got == &holder);
+        CHECK(tag_of(*got) == 20);
+    }
+    // A hot page: the first hit remembers it, the second is answered from the front table and
+    // leaves the holder empty; the borrowed reference is the cache's own (no extra owner).
+    holder.reset();
+    const PageRef* first = cache.borrow(branch, holder);
+    REQUIRE(first != nullptr);
+    CHECK(first != &holder);
+    CHECK(holder == nullptr);
+    const PageRef* again = cache.borrow(branch, holder);
+    REQUIRE(again != nullptr);
+    CHECK(again != &holder);
+    CHECK(holder == nullptr);
+    CHECK(tag_of(*again) == 21);
+    // A miss.
+    CHECK(cache.borrow(PageNumber::make(22, 0), holder) == nullptr);
 }

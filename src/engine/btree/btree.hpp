@@ -83,6 +83,10 @@ public:
 
     /// The value stored under `key`, or none. Errors: io, corrupted.
     Task<Result<std::optional<ValueRef>>> get(std::span<const std::byte> key) const;
+    /// get() without a coroutine, over pages that are dirty or cached: none when a page on the
+    /// path would need a device read (then call get()). Branches on the way down are borrowed
+    /// (TreePages::try_borrow), so a cached lookup takes one page reference, for the leaf.
+    std::optional<Result<std::optional<ValueRef>>> try_get(std::span<const std::byte> key) const;
     /// The smallest / largest entry, or none for an empty tree. Errors: io, corrupted.
     Task<Result<std::optional<EntryRef>>> first() const;
     Task<Result<std::optional<EntryRef>>> last() const;

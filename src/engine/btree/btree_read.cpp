@@ -45,11 +45,49 @@ Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, PageNumber ro
 
 }  // namespace
 
-Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key) const {
+std::optional<Result<std::optional<ValueRef>>> Btree::try_get(
+        std::span<const std::byte> key) const {
+    using Found = Result<std::optional<ValueRef>>;
     PageNumber page = root_.page;
     if (page.is_null()) {
-        co_return std::optional<ValueRef>{};
+        return Found{std::optional<ValueRef>{}};
     }
+    for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
+        PageRef holder;
+        // Valid until the next page access: only parse and search happen in between.
+        const PageRef* ref = pages_.try_borrow(page, holder);
+        if (ref == nullptr) {
+            return std::nullopt;
+        }
+        const PageBuffer& buffer = **ref;
+        if (page_type(buffer.bytes()) == kLeafType) {
+            Result<LeafView> leaf = parse_leaf(pages_, buffer, page);
+            if (!leaf) {
+                return Found{leaf.error()};
+            }
+            LeafView::Search at = leaf->search(key, compare_);
+            if (!at.found) {
+                return Found{std::optional<ValueRef>{}};
+            }
+            PageRef keep = ref == &holder ? std::move(holder) : *ref;
+            return Found{std::optional<ValueRef>{ValueRef{std::move(keep), leaf->value(at.index)}}};
+        }
+        Result<BranchView> branch = parse_branch(pages_, buffer, page);
+        if (!branch) {
+            return Found{branch.error()};
+        }
+        page = branch->child(branch->find_child(key, compare_));
+    }
+    return Found{Error{Errc::corrupted, 0, page.raw()}};
+}
+
+Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key) const {
+    std::optional<Result<std::optional<ValueRef>>> cached = try_get(key);
+    if (cached) {
+        co_return std::move(*cached);
+    }
+    // Some page on the path needs a device read: walk again, awaiting misses.
+    PageNumber page = root_.page;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         ReadPage read{pages_, page};
         Result<PageRef> loaded = co_await read;

@@ -15,12 +15,23 @@
 namespace ringdb::engine {
 
 Cursor::Cursor(const Btree& tree, Bound lower, Bound upper)
+        : Cursor(tree, lower.kind, std::vector<std::byte>(lower.key.begin(), lower.key.end()),
+                 upper.kind, std::vector<std::byte>(upper.key.begin(), upper.key.end())) {}
+
+Cursor::Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
+               BoundKind upper_kind, std::vector<std::byte> upper_bytes)
         : tree_(&tree),
           compare_(tree.compare()),
-          lower_kind_(lower.kind),
-          upper_kind_(upper.kind),
-          lower_key_(lower.key.begin(), lower.key.end()),
-          upper_key_(upper.key.begin(), upper.key.end()) {
+          lower_kind_(lower_kind),
+          upper_kind_(upper_kind),
+          lower_key_(std::move(lower_bytes)),
+          upper_key_(std::move(upper_bytes)) {
+    if (lower_kind_ == BoundKind::unbounded) {
+        lower_key_.clear();
+    }
+    if (upper_kind_ == BoundKind::unbounded) {
+        upper_key_.clear();
+    }
     if (lower_kind_ != BoundKind::unbounded && upper_kind_ != BoundKind::unbounded) {
         int c = compare_(lower_key(), upper_key());
         bool exclusive = lower_kind_ == BoundKind::excluded || upper_kind_ == BoundKind::excluded;
@@ -242,18 +253,176 @@ Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
     }
 }
 
-bool Cursor::StepAwaiter::await_ready() {
-    Entry entry;
-    if (cursor_.try_step(forward_, entry)) {
-        result_ = std::optional<Entry>{entry};
-        return true;
+void Cursor::unposition(End& end) {
+    leave_leaf(end);
+    for (std::uint32_t d = 0; d < end.depth; ++d) {
+        end.path[d] = Level{};
     }
-    if (cursor_.done_) {
-        result_ = std::optional<Entry>{};
-        return true;
+    end.depth = 0;
+    end.positioned = false;
+}
+
+std::optional<Status> Cursor::descend_edge_cached(End& end, PageNumber page, bool forward) {
+    TreePages& pages = tree_->pages();
+    while (true) {
+        if (end.depth >= kMaxDepth) {
+            return Status{Error{Errc::corrupted, 0, page.raw()}};
+        }
+        PageRef ref = pages.try_read(page);
+        if (ref == nullptr) {
+            return std::nullopt;
+        }
+        if (page_type(ref->bytes()) == kLeafType) {
+            Result<LeafView> leaf = parse_leaf(pages, *ref, page);
+            if (!leaf) {
+                return Status{leaf.error()};
+            }
+            end.leaf = std::move(ref);
+            end.view = *leaf;
+            end.position = forward ? 0 : leaf->count();
+            return Status{ok()};
+        }
+        Result<BranchView> branch = parse_branch(pages, *ref, page);
+        if (!branch) {
+            return Status{branch.error()};
+        }
+        std::uint32_t child = forward ? 0 : branch->key_count();
+        page = branch->child(child);
+        end.path[end.depth] = Level{std::move(ref), *branch, child};
+        end.depth += 1;
+    }
+}
+
+std::optional<Status> Cursor::seek_cached(bool forward) {
+    // As seek(), step for step, with try_read instead of awaiting reads.
+    End& end = forward ? front_ : back_;
+    unposition(end);
+    end.generation = tree_->generation();
+    PageNumber page = tree_->root().page;
+    if (page.is_null()) {
+        done_ = true;
+        return Status{ok()};
+    }
+    std::span<const std::byte> probe;
+    bool exclusive = false;
+    bool unbounded = false;
+    if (end.has_last) {
+        probe = end.last_key;
+        exclusive = true;
+    } else {
+        BoundKind kind = forward ? lower_kind_ : upper_kind_;
+        probe = forward ? lower_key() : upper_key();
+        unbounded = kind == BoundKind::unbounded;
+        exclusive = kind == BoundKind::excluded;
+    }
+    TreePages& pages = tree_->pages();
+    for (std::uint32_t depth = 0;; ++depth) {
+        if (depth >= kMaxDepth) {
+            return Status{Error{Errc::corrupted, 0, page.raw()}};
+        }
+        PageRef ref = pages.try_read(page);
+        if (ref == nullptr) {
+            unposition(end);
+            return std::nullopt;
+        }
+        if (page_type(ref->bytes()) == kLeafType) {
+            Result<LeafView> leaf = parse_leaf(pages, *ref, page);
+            if (!leaf) {
+                return Status{leaf.error()};
+            }
+            std::uint32_t position = 0;
+            if (unbounded) {
+                position = forward ? 0 : leaf->count();
+            } else {
+                LeafView::Search at = leaf->search(probe, compare_);
+                position = at.index + ((at.found && (forward == exclusive)) ? 1 : 0);
+            }
+            end.leaf = std::move(ref);
+            end.view = *leaf;
+            end.position = position;
+            end.positioned = true;
+            return Status{ok()};
+        }
+        Result<BranchView> branch = parse_branch(pages, *ref, page);
+        if (!branch) {
+            return Status{branch.error()};
+        }
+        std::uint32_t child = 0;
+        if (unbounded) {
+            child = forward ? 0 : branch->key_count();
+        } else {
+            child = branch->find_child(probe, compare_);
+        }
+        page = branch->child(child);
+        end.path[depth] = Level{std::move(ref), *branch, child};
+        end.depth = depth + 1;
+    }
+}
+
+std::optional<Status> Cursor::advance_cached(bool forward) {
+    // As advance(); when a page on the way down is not cached, the end is unpositioned so the
+    // slow path re-seeks past the last key returned (the same entry advance() would reach).
+    End& end = forward ? front_ : back_;
+    std::uint32_t level = end.depth;
+    while (level > 0) {
+        const Level& l = end.path[level - 1];
+        bool more = forward ? l.index + 1 < l.view.child_count() : l.index > 0;
+        if (more) {
+            break;
+        }
+        --level;
+    }
+    if (level == 0) {
+        leave_leaf(end);
+        done_ = true;
+        return Status{ok()};
+    }
+    if (!end.has_last) {
+        return std::nullopt;  // nothing to re-seek from: let advance() do it
+    }
+    leave_leaf(end);
+    Level& pivot = end.path[level - 1];
+    pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
+    PageNumber page = pivot.view.child(pivot.index);
+    for (std::uint32_t d = level; d < end.depth; ++d) {
+        end.path[d] = Level{};
+    }
+    end.depth = level;
+    std::optional<Status> s = descend_edge_cached(end, page, forward);
+    if (!s) {
+        unposition(end);
+    }
+    return s;
+}
+
+bool Cursor::step_cached(bool forward, StepResult& out) {
+    // The rounds of step_slow(), without awaiting.
+    for (std::uint32_t round = 0; round < 8; ++round) {
+        Entry entry;
+        if (try_step(forward, entry)) {
+            out = std::optional<Entry>{entry};
+            return true;
+        }
+        if (done_) {
+            out = std::optional<Entry>{};
+            return true;
+        }
+        End& end = forward ? front_ : back_;
+        std::optional<Status> s = !end.positioned || end.generation != tree_->generation()
+                                          ? seek_cached(forward)
+                                          : advance_cached(forward);
+        if (!s) {
+            return false;
+        }
+        if (!*s) {
+            out = s->error();
+            return true;
+        }
     }
     return false;
 }
+
+bool Cursor::StepAwaiter::await_ready() { return cursor_.step_cached(forward_, result_); }
 
 std::coroutine_handle<> Cursor::StepAwaiter::await_suspend(std::coroutine_handle<> awaiting) {
     slow_task_ = slow_path(this);

@@ -9,8 +9,9 @@
 //
 // Cost: a step inside the current leaf is synchronous. try_next()/try_next_back() perform it
 // and return false when the step needs to load another page (or the range is finished), and
-// next()/next_back() return an awaitable whose await_ready() takes the same fast path, so only
-// a step that crosses to another page creates a coroutine frame (docs/coroutines.md rule 7).
+// next()/next_back() return an awaitable whose await_ready() also seeks and crosses to the
+// next leaf synchronously when the pages are cached, so only a step that needs a device read
+// creates a coroutine frame (docs/coroutines.md rule 7).
 //
 // Lifetime: an entry's spans point into a leaf the cursor holds (a PageRef): they stay valid
 // until the next step of the same end. front_page()/back_page() return the leaf of the last
@@ -82,6 +83,9 @@ public:
     };
 
     Cursor(const Btree& tree, Bound lower, Bound upper);
+    /// As above, taking ownership of the bound keys instead of copying them.
+    Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
+           BoundKind upper_kind, std::vector<std::byte> upper_bytes);
     Cursor(Cursor&&) noexcept = default;
     Cursor& operator=(Cursor&&) = delete;
     Cursor(const Cursor&) = delete;
@@ -106,10 +110,33 @@ private:
         BranchView view;
         std::uint32_t index = 0;
     };
+    /// The branches of one end's path: the first kInline levels inline (every realistic
+    /// tree), deeper ones (up to kMaxDepth) in a vector, so a cursor stays small and cheap to
+    /// create. REQUIRES: a level is written before it is read.
+    class Path {
+    public:
+        Level& operator[](std::uint32_t i) {
+            if (i < kInline) {
+                return inline_[i];
+            }
+            if (overflow_.size() <= i - kInline) {
+                overflow_.resize(i - kInline + 1);
+            }
+            return overflow_[i - kInline];
+        }
+        const Level& operator[](std::uint32_t i) const {
+            return i < kInline ? inline_[i] : overflow_[i - kInline];
+        }
+
+    private:
+        static constexpr std::uint32_t kInline = 6;
+        std::array<Level, kInline> inline_{};
+        std::vector<Level> overflow_;
+    };
     /// One end's position: the path from the root to its leaf, and the index in the leaf
     /// (front: the next entry to return; back: one past it).
     struct End {
-        std::array<Level, kMaxDepth> path{};
+        Path path;
         std::uint32_t depth = 0;
         PageRef leaf;
         LeafView view;
@@ -124,6 +151,18 @@ private:
     };
 
     bool try_step(bool forward, Entry& out);
+    /// A whole step without a coroutine, seeking or crossing to the next leaf over cached
+    /// pages only: true with `out` set when done (an entry, the end, or an error); false when
+    /// a page must be read (the end is then left for step_slow to re-seek).
+    bool step_cached(bool forward, StepResult& out);
+    /// seek() / advance() over cached pages: none when a page is not cached.
+    std::optional<Status> seek_cached(bool forward);
+    std::optional<Status> advance_cached(bool forward);
+    /// Follows the first or last child from `page` down to a leaf over cached pages.
+    std::optional<Status> descend_edge_cached(End& end, PageNumber page, bool forward);
+    /// Forgets the end's position (after a cached walk met an uncached page): the next step
+    /// re-seeks past the last key it returned.
+    void unposition(End& end);
     bool in_range_for_front(std::span<const std::byte> key) const;
     bool in_range_for_back(std::span<const std::byte> key) const;
     Task<StepResult> step_slow(bool forward);

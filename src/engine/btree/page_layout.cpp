@@ -91,25 +91,82 @@ Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer
     Result<BranchView> view = BranchView::parse(block, page);
     if (view) {
         buffer.mark_validated(kBranchType);
+        buffer.mark_hot();  // every lookup below this branch passes through it
     }
     return view;
 }
 
-LeafView::Search LeafView::search(std::span<const std::byte> probe, KeyCompare compare) const {
+namespace {
+
+/// compare_bytes, inlined: the order of table trees, so the common case of every search.
+/// Compares eight bytes at a time as big-endian words (short keys: no library call).
+inline int compare_bytes_inline(std::span<const std::byte> a,
+                                std::span<const std::byte> b) noexcept {
+    std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    const std::byte* p = a.data();
+    const std::byte* q = b.data();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x = 0;
+        std::uint64_t y = 0;
+        std::memcpy(&x, p + i, 8);
+        std::memcpy(&y, q + i, 8);
+        if (x != y) {
+            x = __builtin_bswap64(x);
+            y = __builtin_bswap64(y);
+            return x < y ? -1 : 1;
+        }
+    }
+    for (; i < n; ++i) {
+        if (p[i] != q[i]) {
+            return p[i] < q[i] ? -1 : 1;
+        }
+    }
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+template <typename Compare>
+LeafView::Search leaf_search(const LeafView& leaf, std::span<const std::byte> probe,
+                             Compare compare) {
     std::uint32_t low = 0;
-    std::uint32_t high = count_;
+    std::uint32_t high = leaf.count();
     while (low < high) {
         std::uint32_t mid = low + (high - low) / 2;
-        int c = compare(key(mid), probe);
+        int c = compare(leaf.key(mid), probe);
         if (c < 0) {
             low = mid + 1;
         } else if (c > 0) {
             high = mid;
         } else {
-            return Search{mid, true};
+            return LeafView::Search{mid, true};
         }
     }
-    return Search{low, false};
+    return LeafView::Search{low, false};
+}
+
+template <typename Compare>
+std::uint32_t branch_find(const BranchView& branch, std::span<const std::byte> probe,
+                          Compare compare) {
+    std::uint32_t low = 0;
+    std::uint32_t high = branch.key_count();
+    while (low < high) {
+        std::uint32_t mid = low + (high - low) / 2;
+        if (compare(branch.key(mid), probe) < 0) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    return low;
+}
+
+}  // namespace
+
+LeafView::Search LeafView::search(std::span<const std::byte> probe, KeyCompare compare) const {
+    if (compare == &compare_bytes) {
+        return leaf_search(*this, probe, compare_bytes_inline);
+    }
+    return leaf_search(*this, probe, compare);
 }
 
 Result<BranchView> BranchView::parse(std::span<const std::byte> block, PageNumber page) {
@@ -143,17 +200,10 @@ Result<BranchView> BranchView::parse(std::span<const std::byte> block, PageNumbe
 }
 
 std::uint32_t BranchView::find_child(std::span<const std::byte> probe, KeyCompare compare) const {
-    std::uint32_t low = 0;
-    std::uint32_t high = keys_;
-    while (low < high) {
-        std::uint32_t mid = low + (high - low) / 2;
-        if (compare(key(mid), probe) < 0) {
-            low = mid + 1;
-        } else {
-            high = mid;
-        }
+    if (compare == &compare_bytes) {
+        return branch_find(*this, probe, compare_bytes_inline);
     }
-    return low;
+    return branch_find(*this, probe, compare);
 }
 
 void EntrySeq::add_range(const LeafView& view, std::uint32_t begin, std::uint32_t end) {

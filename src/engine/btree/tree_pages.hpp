@@ -68,6 +68,14 @@ public:
     /// The page if it is dirty in this transaction or in the cache; null otherwise (then call
     /// read()). Never does I/O.
     virtual PageRef try_read(PageNumber page) = 0;
+    /// As try_read, but may answer without taking a reference: the result points either at
+    /// `holder` or at a reference owned elsewhere that stays valid until this thread's next
+    /// page access (any call on any TreePages or the page cache). For synchronous steps that
+    /// look at a page and let go of it (a branch on the way down); copy the PageRef to keep it.
+    virtual const PageRef* try_borrow(PageNumber page, PageRef& holder) {
+        holder = try_read(page);
+        return holder != nullptr ? &holder : nullptr;
+    }
     /// Reads a page (from the device on a cache miss).
     virtual Task<Result<PageRef>> read(PageNumber page) = 0;
 

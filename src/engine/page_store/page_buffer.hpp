@@ -12,6 +12,10 @@
 // the page type it was validated as (mark_validated) and later visits skip the O(entries)
 // checks (validated_as). Only buffers no writer can modify are marked: committed pages reached
 // through the cache, never the dirty pages of a write transaction.
+//
+// Hot hint: the B-tree marks the committed pages most lookups pass through (branches) hot; the
+// page cache keeps only hot pages in its per-thread front table, so a stream of random leaves
+// does not push the upper levels out of it.
 
 #include <atomic>
 #include <cstddef>
@@ -68,6 +72,15 @@ public:
         validated_.store(type, std::memory_order_release);
     }
 
+    /// Whether mark_hot() was called (a hint for the page cache, never for correctness).
+    bool hot() const noexcept { return hot_.load(std::memory_order_relaxed) != 0; }
+    /// Marks the buffer as a page many lookups pass through.
+    void mark_hot() const noexcept {
+        if (!hot()) {
+            hot_.store(1, std::memory_order_relaxed);
+        }
+    }
+
 private:
     explicit PageBuffer(std::size_t size)
         : data_(static_cast<std::byte*>(std::aligned_alloc(
@@ -82,6 +95,7 @@ private:
     std::byte* data_;
     std::size_t size_;
     mutable std::atomic<std::uint8_t> validated_{0};
+    mutable std::atomic<std::uint8_t> hot_{0};
 };
 
 using PageRef = std::shared_ptr<const PageBuffer>;

@@ -9,13 +9,15 @@
 // - Hits are cheap: a shared (reader) lock, one probe sequence, one PageRef copy; no allocation,
 //   no list splicing. Inserts, erases and evictions take the shard's lock exclusively. Locks
 //   are never held across I/O.
-// - A small per-thread front table (two-way set associative, kFrontSlots entries) remembers
-//   the pages this thread hit last, so the hottest pages (the upper levels of every tree)
-//   are served without touching a shared lock at all. Front entries are tagged with the
-//   cache's epoch, which every erase (found or not), replacing insert and clear() advances,
-//   so a front entry is never used after its page was erased or replaced. A front entry may
-//   keep an evicted page alive until the thread overwrites it (at most kFrontSlots pages per
-//   thread); that is harmless until the block is reused, and reuse erases it first.
+// - A per-thread front table (two-way set associative, kFrontSlots entries) remembers the hot
+//   pages (PageBuffer::hot(): B-tree branches) this thread hit last, so the upper levels of
+//   every tree are served without touching a shared lock or a reference count at all (see
+//   borrow()). Leaves never enter it: a stream of random leaves would evict the branches.
+//   Front entries are tagged with the cache's epoch, which every erase (found or not),
+//   replacing insert and clear() advances, so a front entry is never used after its page was
+//   erased or replaced. A front entry may keep an evicted page alive until the thread
+//   overwrites it (at most kFrontSlots pages per thread); that is harmless until the block is
+//   reused, and reuse erases it first.
 // - Bounded: inserting past a shard's budget evicts. An evicted page stays alive for as long
 //   as a reader or guard still holds it.
 // - Concurrent misses on one page are coalesced: the first reader loads it, later ones wait on
@@ -51,7 +53,7 @@ struct PageCacheStats {
 class PageCache {
 public:
     static constexpr std::size_t kShards = 16;
-    static constexpr std::size_t kFrontSlots = 128;
+    static constexpr std::size_t kFrontSlots = 2048;
 
     explicit PageCache(std::uint64_t capacity_bytes);
     PageCache(const PageCache&) = delete;
@@ -60,6 +62,11 @@ public:
 
     /// The cached page, or null. Counts a hit or nothing (a miss is counted by read()).
     PageRef lookup(PageNumber page);
+    /// As lookup(), without taking a reference on a front-table hit: the returned pointer is
+    /// either this thread's front entry or `holder` (filled on a hit in the shared table). It
+    /// stays valid until this thread's next call into this cache, or for as long as `holder`
+    /// keeps it; copy the PageRef to keep the page longer. Null on a miss.
+    const PageRef* borrow(PageNumber page, PageRef& holder);
     /// Caches a committed page (after the commit that wrote it).
     void insert(PageNumber page, PageRef buffer);
     /// Forgets a page (its block is being reused).
@@ -81,7 +88,10 @@ private:
     struct StripedCounter;
 
     Shard& shard_for(PageNumber page) noexcept;
-    PageRef shard_lookup(Shard& shard, PageNumber page, std::uint64_t epoch);
+    /// Hit in the shared table: the page (into `holder`), remembered in the front table if hot.
+    /// Returns the front entry's ref when it was remembered, else &holder; null on a miss.
+    const PageRef* shard_lookup(Shard& shard, PageNumber page, std::uint64_t epoch,
+                                PageRef& holder);
     static Task<Result<PageRef>> wait_for(std::shared_ptr<InFlight> flight);
 
     const std::uint64_t id_;  // distinguishes caches in the per-thread front tables

@@ -106,6 +106,10 @@ public:
 
     // Reads.
     PageRef try_read(PageNumber page);
+    /// As try_read, without a reference count where possible (PageCache::borrow).
+    const PageRef* try_borrow(PageNumber page, PageRef& holder) {
+        return cache_.borrow(page, holder);
+    }
     /// Errors: corrupted for a block outside the layout or malformed number; io, previous_io.
     Task<Result<PageRef>> read(PageNumber page);
 

@@ -17,6 +17,18 @@ PageRef WritePages::try_read(PageNumber page) {
     return store_.try_read(page);
 }
 
+const PageRef* WritePages::try_borrow(PageNumber page, PageRef& holder) {
+    {
+        std::lock_guard lock(mutex_);
+        auto it = dirty_.find(page);
+        if (it != dirty_.end()) {
+            holder = it->second;  // a dirty image may be replaced (writable): hold it
+            return &holder;
+        }
+    }
+    return store_.try_borrow(page, holder);
+}
+
 Task<Result<PageRef>> WritePages::read(PageNumber page) {
     PageRef dirty = try_read(page);
     if (dirty != nullptr) {

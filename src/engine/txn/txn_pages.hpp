@@ -24,6 +24,7 @@ public:
 
     std::uint32_t page_size() const noexcept override { return store_.page_size(); }
     PageRef try_read(PageNumber page) override;
+    const PageRef* try_borrow(PageNumber page, PageRef& holder) override;
     Task<Result<PageRef>> read(PageNumber page) override;
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t bytes) override;
     MutPageRef writable(PageNumber page) override;
@@ -53,6 +54,9 @@ public:
 
     std::uint32_t page_size() const noexcept override { return store_.page_size(); }
     PageRef try_read(PageNumber page) override { return store_.try_read(page); }
+    const PageRef* try_borrow(PageNumber page, PageRef& holder) override {
+        return store_.try_borrow(page, holder);
+    }
     Task<Result<PageRef>> read(PageNumber page) override { return store_.read(page); }
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t) override {
         return Error{Errc::invalid_argument};
