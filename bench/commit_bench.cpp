@@ -38,6 +38,7 @@
 #include "commit_report.hpp"
 #include "commit_workload.hpp"
 #include "fio_runner.hpp"
+#include "scratch_files.hpp"
 
 namespace ringdb::bench {
 namespace {
@@ -202,110 +203,6 @@ bool parse_options(int argc, char** argv, Options& options) {
         return false;
     }
     return true;
-}
-
-// Scratch files, removed at exit and on SIGINT/SIGTERM. The signal handler uses only
-// async-signal-safe calls on paths prepared in advance.
-constexpr std::size_t kPathMax = 4096;
-constexpr std::size_t kScratchMax = 8;
-char g_scratch_paths[kScratchMax][kPathMax];  // files, then the directory last
-volatile std::sig_atomic_t g_scratch_count = 0;
-
-void cleanup_scratch() {
-    auto count = static_cast<std::size_t>(g_scratch_count);
-    g_scratch_count = 0;
-    for (std::size_t i = 0; i < count && i < kScratchMax; ++i) {
-        if (i + 1 == count) {
-            ::rmdir(g_scratch_paths[i]);
-        } else {
-            ::unlink(g_scratch_paths[i]);
-        }
-    }
-}
-
-extern "C" void on_terminate_signal(int signal_number) {
-    // fio writes into the scratch directory: stop it first, so the directory can be removed.
-    if (pid_t child = running_fio_pid(); child > 0) {
-        ::kill(child, SIGTERM);
-        ::waitpid(child, nullptr, 0);
-    }
-    cleanup_scratch();
-    ::_exit(128 + signal_number);
-}
-
-void register_scratch(const std::vector<std::string>& files, const std::string& dir) {
-    if (files.size() + 1 > kScratchMax) {
-        std::fprintf(stderr, "commit_bench: too many scratch files\n");
-        std::abort();
-    }
-    std::size_t count = 0;
-    for (const std::string& f : files) {
-        std::snprintf(g_scratch_paths[count++], kPathMax, "%s", f.c_str());
-    }
-    std::snprintf(g_scratch_paths[count++], kPathMax, "%s", dir.c_str());
-    g_scratch_count = static_cast<std::sig_atomic_t>(count);
-    std::signal(SIGINT, on_terminate_signal);
-    std::signal(SIGTERM, on_terminate_signal);
-}
-
-/// --dir, else the first of the current directory, $TMPDIR and /var/tmp that is writable and
-/// not a memory file system (syncs there cost nothing: the limit would be meaningless).
-std::optional<std::string> choose_base_dir(const Options& options) {
-    if (!options.dir.empty()) {
-        if (is_memory_filesystem(options.dir)) {
-            std::fprintf(stderr,
-                         "commit_bench: %s is on %s, a memory file system: syncs would cost "
-                         "nothing. Pass --dir on a real disk.\n",
-                         options.dir.c_str(), filesystem_name(options.dir).c_str());
-            return std::nullopt;
-        }
-        return options.dir;
-    }
-    std::vector<std::string> candidates = {"."};
-    if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') {
-        candidates.emplace_back(tmp);
-    }
-    candidates.emplace_back("/var/tmp");
-    for (const std::string& dir : candidates) {
-        if (::access(dir.c_str(), W_OK) == 0 && !is_memory_filesystem(dir)) {
-            return dir;
-        }
-    }
-    std::fprintf(stderr, "commit_bench: no writable directory on a real disk; pass --dir\n");
-    return std::nullopt;
-}
-
-/// Creates `path` with `bytes` of non-zero data, written and fsynced, so fio's writes later
-/// overwrite allocated, written blocks (fdatasync then flushes data only).
-bool create_filled_file(const std::string& path, std::uint64_t bytes) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        std::fprintf(stderr, "commit_bench: cannot create %s: %s\n", path.c_str(),
-                     std::strerror(errno));
-        return false;
-    }
-    constexpr std::size_t kChunk = std::size_t{1} << 20;
-    std::vector<unsigned char> chunk(kChunk);
-    for (std::size_t i = 0; i < kChunk; ++i) {
-        chunk[i] = static_cast<unsigned char>((i * 131 + 7) >> 3);
-    }
-    bool ok = true;
-    for (std::uint64_t done = 0; ok && done < bytes;) {
-        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, bytes - done));
-        ssize_t n = ::pwrite(fd, chunk.data(), want, static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        ok = n > 0;
-        done += ok ? static_cast<std::uint64_t>(n) : 0;
-    }
-    ok = ok && ::fsync(fd) == 0;
-    if (!ok) {
-        std::fprintf(stderr, "commit_bench: writing %s failed: %s\n", path.c_str(),
-                     std::strerror(errno));
-    }
-    ::close(fd);
-    return ok;
 }
 
 /// fio splits --filename on ':' (several files); a literal colon takes a backslash.
@@ -473,7 +370,7 @@ Task<Status> close_db(Database* db) {
 }
 
 int run_benchmark(int argc, char** argv, const Options& options) {
-    auto base = choose_base_dir(options);
+    auto base = choose_base_dir(options.dir, "commit_bench", "syncs would cost nothing");
     if (!base) {
         return 2;
     }
@@ -494,7 +391,7 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     FioFile fio_file{dir + "/fio_sync.dat", (options.quick ? std::uint64_t{16} : 64) << 20};
     register_scratch({db_path, fio_file.path, dir + "/fio_report.json", dir + "/fio.log",
                       dir + "/fio_version.log"},
-                     dir);
+                     dir, "commit_bench");
     std::atexit(cleanup_scratch);
 
     FioRunner fio(options.fio, dir);
@@ -521,7 +418,7 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     }
     bool with_fio = !setup.fio_version.empty();
     print_commit_header(argc, argv, setup);
-    if (with_fio && !create_filled_file(fio_file.path, fio_file.bytes)) {
+    if (with_fio && !create_filled_file(fio_file.path, fio_file.bytes, "commit_bench")) {
         return 2;
     }
 

@@ -41,6 +41,7 @@
 #include "bench_report.hpp"
 #include "device_workloads.hpp"
 #include "fio_runner.hpp"
+#include "scratch_files.hpp"
 
 namespace ringdb::bench {
 namespace {
@@ -149,113 +150,6 @@ bool parse_options(int argc, char** argv, Options& options) {
     return true;
 }
 
-// Scratch files, removed at exit and on SIGINT/SIGTERM. The signal handler uses only
-// async-signal-safe calls on paths prepared in advance.
-constexpr std::size_t kPathMax = 4096;
-constexpr std::size_t kScratchMax = 8;
-char g_scratch_paths[kScratchMax][kPathMax];  // files, then the directory last
-volatile std::sig_atomic_t g_scratch_count = 0;
-
-void cleanup_scratch() {
-    auto count = static_cast<std::size_t>(g_scratch_count);
-    g_scratch_count = 0;
-    for (std::size_t i = 0; i < count && i < kScratchMax; ++i) {
-        if (i + 1 == count) {
-            ::rmdir(g_scratch_paths[i]);
-        } else {
-            ::unlink(g_scratch_paths[i]);
-        }
-    }
-}
-
-extern "C" void on_terminate_signal(int signal_number) {
-    // fio writes into the scratch directory: stop it first, so the directory can be removed.
-    if (pid_t child = running_fio_pid(); child > 0) {
-        ::kill(child, SIGTERM);
-        ::waitpid(child, nullptr, 0);
-    }
-    cleanup_scratch();
-    ::_exit(128 + signal_number);
-}
-
-void register_scratch(const std::vector<std::string>& files, const std::string& dir) {
-    if (files.size() + 1 > kScratchMax) {
-        std::fprintf(stderr, "io_bench: too many scratch files\n");
-        std::abort();
-    }
-    std::size_t count = 0;
-    for (const std::string& f : files) {
-        std::snprintf(g_scratch_paths[count++], kPathMax, "%s", f.c_str());
-    }
-    std::snprintf(g_scratch_paths[count++], kPathMax, "%s", dir.c_str());
-    g_scratch_count = static_cast<std::sig_atomic_t>(count);
-    std::signal(SIGINT, on_terminate_signal);
-    std::signal(SIGTERM, on_terminate_signal);
-}
-
-/// Picks the directory to create the scratch directory in: --dir, else the first of the
-/// current directory, $TMPDIR and /var/tmp that is writable and not a memory file system.
-std::optional<std::string> choose_base_dir(const Options& options) {
-    if (!options.dir.empty()) {
-        if (is_memory_filesystem(options.dir)) {
-            std::fprintf(stderr,
-                         "io_bench: %s is on %s, a memory file system: O_DIRECT reads would "
-                         "measure memory, not a disk. Pass --dir on a real disk.\n",
-                         options.dir.c_str(), filesystem_name(options.dir).c_str());
-            return std::nullopt;
-        }
-        return options.dir;
-    }
-    std::vector<std::string> candidates = {"."};
-    if (const char* tmp = std::getenv("TMPDIR"); tmp != nullptr && *tmp != '\0') {
-        candidates.emplace_back(tmp);
-    }
-    candidates.emplace_back("/var/tmp");
-    for (const std::string& dir : candidates) {
-        if (::access(dir.c_str(), W_OK) == 0 && !is_memory_filesystem(dir)) {
-            return dir;
-        }
-    }
-    std::fprintf(stderr, "io_bench: no writable directory on a real disk; pass --dir\n");
-    return std::nullopt;
-}
-
-/// Creates `path` with `bytes` of pseudo-random data written sequentially, then fsyncs it, so
-/// every block is allocated and on disk before the timed phases.
-bool create_filled_file(const std::string& path, std::uint64_t bytes) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        std::fprintf(stderr, "io_bench: cannot create %s: %s\n", path.c_str(),
-                     std::strerror(errno));
-        return false;
-    }
-    constexpr std::size_t kChunk = std::size_t{1} << 20;
-    std::vector<unsigned char> chunk(kChunk);
-    std::uint64_t state = 0x243f6a8885a308d3ULL;
-    for (std::size_t i = 0; i < kChunk; ++i) {
-        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-        chunk[i] = static_cast<unsigned char>(state >> 56);
-    }
-    bool ok = true;
-    for (std::uint64_t done = 0; ok && done < bytes;) {
-        std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, bytes - done));
-        chunk[0] = static_cast<unsigned char>(done >> 20);  // consecutive chunks differ
-        ssize_t n = ::pwrite(fd, chunk.data(), want, static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        ok = n > 0;
-        done += ok ? static_cast<std::uint64_t>(n) : 0;
-    }
-    ok = ok && ::fsync(fd) == 0;
-    if (!ok) {
-        std::fprintf(stderr, "io_bench: writing %s failed: %s\n", path.c_str(),
-                     std::strerror(errno));
-    }
-    ::close(fd);
-    return ok;
-}
-
 struct Files {
     std::string dir;
     std::string data;  // random-read file
@@ -362,7 +256,8 @@ bool run_cell(const Options& options, const Files& files, const FioRunner& fio, 
 }
 
 int run_benchmark(int argc, char** argv, const Options& options) {
-    auto base = choose_base_dir(options);
+    auto base = choose_base_dir(options.dir, "io_bench",
+                                "O_DIRECT reads would measure memory, not a disk");
     if (!base) {
         return 2;
     }
@@ -381,7 +276,7 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     files.sync_bytes = std::min<std::uint64_t>(files.data_bytes, std::uint64_t{64} << 20);
     register_scratch({files.data, files.sync, files.dir + "/fio_report.json",
                       files.dir + "/fio.log"},
-                     files.dir);
+                     files.dir, "io_bench");
     std::atexit(cleanup_scratch);
 
     FioRunner fio(options.fio, files.dir);
@@ -401,8 +296,8 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     std::fprintf(stderr, "io_bench: writing %llu MiB + %llu MiB of test files in %s\n",
                  static_cast<unsigned long long>(options.size_mib),
                  static_cast<unsigned long long>(files.sync_bytes >> 20), files.dir.c_str());
-    if (!create_filled_file(files.data, files.data_bytes) ||
-        !create_filled_file(files.sync, files.sync_bytes)) {
+    if (!create_filled_file(files.data, files.data_bytes, "io_bench") ||
+        !create_filled_file(files.sync, files.sync_bytes, "io_bench")) {
         return 2;
     }
 
