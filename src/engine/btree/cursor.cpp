@@ -130,6 +130,16 @@ Task<Cursor::StepResult> Cursor::step_slow(bool forward) {
     co_return std::optional<Entry>{};
 }
 
+Cursor::SeekProbe Cursor::probe_for(const End& end, bool forward) const noexcept {
+    // Past the last key this end returned, else the range bound on this side.
+    if (end.has_last) {
+        return SeekProbe{end.last_key, true, false};
+    }
+    BoundKind kind = forward ? lower_kind_ : upper_kind_;
+    return SeekProbe{forward ? lower_key() : upper_key(), kind == BoundKind::excluded,
+                     kind == BoundKind::unbounded};
+}
+
 Task<Status> Cursor::seek(bool forward) {
     End& end = forward ? front_ : back_;
     leave_leaf(end);
@@ -144,19 +154,10 @@ Task<Status> Cursor::seek(bool forward) {
         done_ = true;
         co_return ok();
     }
-    // The probe: past the last key returned, else the range bound on this side.
-    std::span<const std::byte> probe;
-    bool exclusive = false;
-    bool unbounded = false;
-    if (end.has_last) {
-        probe = end.last_key;
-        exclusive = true;
-    } else {
-        BoundKind kind = forward ? lower_kind_ : upper_kind_;
-        probe = forward ? lower_key() : upper_key();
-        unbounded = kind == BoundKind::unbounded;
-        exclusive = kind == BoundKind::excluded;
-    }
+    const SeekProbe seek_probe = probe_for(end, forward);
+    const std::span<const std::byte> probe = seek_probe.key;
+    const bool exclusive = seek_probe.exclusive;
+    const bool unbounded = seek_probe.unbounded;
     TreePages& pages = tree_->pages();
     for (std::uint32_t depth = 0;; ++depth) {
         if (depth >= kMaxDepth) {
@@ -303,18 +304,10 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         done_ = true;
         return Status{ok()};
     }
-    std::span<const std::byte> probe;
-    bool exclusive = false;
-    bool unbounded = false;
-    if (end.has_last) {
-        probe = end.last_key;
-        exclusive = true;
-    } else {
-        BoundKind kind = forward ? lower_kind_ : upper_kind_;
-        probe = forward ? lower_key() : upper_key();
-        unbounded = kind == BoundKind::unbounded;
-        exclusive = kind == BoundKind::excluded;
-    }
+    const SeekProbe seek_probe = probe_for(end, forward);
+    const std::span<const std::byte> probe = seek_probe.key;
+    const bool exclusive = seek_probe.exclusive;
+    const bool unbounded = seek_probe.unbounded;
     TreePages& pages = tree_->pages();
     for (std::uint32_t depth = 0;; ++depth) {
         if (depth >= kMaxDepth) {

@@ -170,6 +170,13 @@ private:
     Task<Status> advance(bool forward);
     Task<Status> descend_edge(End& end, PageNumber page, bool forward);
     void leave_leaf(End& end);
+    /// Where a seek of one end starts: the key to search and how to treat an equal key.
+    struct SeekProbe {
+        std::span<const std::byte> key;
+        bool exclusive = false;
+        bool unbounded = false;
+    };
+    SeekProbe probe_for(const End& end, bool forward) const noexcept;
     std::span<const std::byte> lower_key() const noexcept { return lower_key_; }
     std::span<const std::byte> upper_key() const noexcept { return upper_key_; }
 
