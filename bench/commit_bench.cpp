@@ -53,6 +53,7 @@ struct Options {
     std::uint64_t prefill = 100'000;
     std::vector<int> ks = {1, 4, 16, 64, 256, 1024};
     bool quick = false;
+    bool buffered_writes = false;  // DatabaseOptions::direct_writes = false
     std::string fio = "fio";
 };
 
@@ -60,6 +61,7 @@ void print_usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: commit_bench [--dir DIR] [--seconds S] [--warmup S] [--runs R]\n"
                  "                    [--prefill N] [--ks K1,K2,...] [--quick] [--fio PATH]\n"
+                 "                    [--buffered-writes]\n"
                  "  --dir DIR      directory on a real disk (not tmpfs); default: the current\n"
                  "                 directory, else $TMPDIR, else /var/tmp\n"
                  "  --seconds S    measured seconds per cell, and per fio job (default 3)\n"
@@ -73,7 +75,9 @@ void print_usage(std::FILE* out) {
                  "                 optional (its ratios print n/a when it is missing)\n"
                  "  --fio PATH     the fio executable (default: fio on PATH)\n"
                  "  --no-scattered skip the diagnostic fio job that writes the group's bytes\n"
-                 "                 as scattered 4 KiB pages before each fdatasync\n");
+                 "                 as scattered 4 KiB pages before each fdatasync\n"
+                 "  --buffered-writes  open the database with DatabaseOptions::direct_writes\n"
+                 "                 = false (pages written through the kernel's page cache)\n");
 }
 
 bool parse_positive(const std::string& text, double& out) {
@@ -126,6 +130,10 @@ bool parse_options(int argc, char** argv, Options& options) {
         }
         if (arg == "--quick") {
             options.quick = true;
+            continue;
+        }
+        if (arg == "--buffered-writes") {
+            options.buffered_writes = true;
             continue;
         }
         if (arg == "--no-scattered") {
@@ -359,8 +367,8 @@ std::optional<CommitSample> measure_cell(Database& db, const FioRunner* fio,
     return sample;
 }
 
-Task<Result<Database>> create_db(std::string path) {
-    auto db = co_await Database::create(std::move(path));
+Task<Result<Database>> create_db(std::string path, DatabaseOptions db_options) {
+    auto db = co_await Database::create(std::move(path), std::move(db_options));
     co_return db;
 }
 
@@ -422,7 +430,9 @@ int run_benchmark(int argc, char** argv, const Options& options) {
         return 2;
     }
 
-    auto db = sync_wait(create_db(db_path));
+    DatabaseOptions db_options;
+    db_options.direct_writes = !options.buffered_writes;
+    auto db = sync_wait(create_db(db_path, db_options));
     if (!db) {
         std::fprintf(stderr, "commit_bench: cannot create %s: %s\n", db_path.c_str(),
                      to_string(db.error()).c_str());

@@ -21,6 +21,7 @@ engine::CoreOptions core_options(const DatabaseOptions& options, bool create, bo
     core.page_size = options.page_size;
     core.cache_bytes = options.cache_size;
     core.io = options.io;
+    core.direct_writes = options.direct_writes;
     core.create = create;
     core.read_only = read_only;
     core.repair_progress = options.repair_callback;

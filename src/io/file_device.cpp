@@ -184,11 +184,14 @@ struct UringBackend {
 template <typename Backend>
 class FileDevice final : public BlockDevice {
 public:
-    FileDevice(int fd, bool direct, bool read_only) noexcept
-        : fd_(fd), direct_(direct), read_only_(read_only) {}
+    FileDevice(int fd, bool direct, bool read_only, int direct_write_fd) noexcept
+        : fd_(fd), direct_write_fd_(direct_write_fd), direct_(direct), read_only_(read_only) {}
     ~FileDevice() override {
         if (!closed_.load(std::memory_order_acquire)) {
             ::close(fd_);
+            if (direct_write_fd_ >= 0) {
+                ::close(direct_write_fd_);
+            }
         }
     }
 
@@ -208,6 +211,14 @@ private:
     Status check_usable() const;
     Status check_alignment(std::uint64_t offset, const void* address, std::size_t size) const;
     Status check_writable() const;
+    /// The descriptor a write goes through: the O_DIRECT one when there is one and the write
+    /// is aligned, else the buffered one.
+    int write_fd(std::uint64_t offset, const void* address, std::size_t size) const noexcept {
+        auto a = std::bit_cast<std::uintptr_t>(address);
+        bool aligned = offset % kDirectAlignment == 0 && size % kDirectAlignment == 0 &&
+                       a % kDirectAlignment == 0;
+        return direct_write_fd_ >= 0 && aligned ? direct_write_fd_ : fd_;
+    }
     /// Latches the device as failed and returns the error for the call that failed.
     Error poison(Error e) noexcept {
         poisoned_.store(true, std::memory_order_release);
@@ -215,6 +226,7 @@ private:
     }
 
     int fd_;
+    int direct_write_fd_;  // -1 without FileOptions::direct_writes
     bool direct_;
     bool read_only_;
     std::atomic<bool> closed_{false};
@@ -300,11 +312,12 @@ Task<Status> FileDevice<Backend>::write(std::uint64_t offset, std::span<const st
     RINGDB_CO_TRY(check_usable());
     RINGDB_CO_TRY(check_writable());
     RINGDB_CO_TRY(check_alignment(offset, data.data(), data.size()));
+    const int fd = write_fd(offset, data.data(), data.size());
     std::size_t done = 0;
     int retries = 0;
     while (done < data.size()) {
         auto chunk = static_cast<unsigned>(std::min(data.size() - done, kChunkMax));
-        std::int32_t r = co_await Backend::write(fd_, data.data() + done, chunk, offset + done);
+        std::int32_t r = co_await Backend::write(fd, data.data() + done, chunk, offset + done);
         if (r == -EINTR || r == -EAGAIN) {
             if (++retries > kRetryMax) {
                 co_return poison(Error::from_errno(-r, offset + done));
@@ -362,6 +375,11 @@ Task<Status> FileDevice<Backend>::close() {
     if (closed_.exchange(true, std::memory_order_acq_rel)) {
         co_return ok();
     }
+    if (direct_write_fd_ >= 0) {
+        // Nothing is buffered on this descriptor: closing it cannot lose a write.
+        std::int32_t direct_closed = co_await Backend::close(direct_write_fd_);
+        (void)direct_closed;
+    }
     std::int32_t r = co_await Backend::close(fd_);
     if (r < 0 && r != -EINTR) {
         co_return Error::from_errno(-r);
@@ -391,8 +409,24 @@ Task<Result<std::unique_ptr<BlockDevice>>> open_with(std::string path, FileOptio
     if (fd < 0) {
         co_return Error::from_errno(-fd);
     }
-    std::unique_ptr<BlockDevice> device =
-            std::make_unique<FileDevice<Backend>>(fd, options.direct, options.read_only);
+    std::int32_t direct_fd = -1;
+    if (options.direct_writes && !options.direct && !options.read_only) {
+        // The file exists now; the second descriptor neither creates nor truncates it.
+        int direct_flags = O_CLOEXEC | O_RDWR | O_DIRECT;
+        direct_fd = -EINTR;
+        for (int attempt = 0; attempt < kRetryMax && direct_fd == -EINTR; ++attempt) {
+            direct_fd = co_await Backend::open(path.c_str(), direct_flags, 0644);
+        }
+        if (direct_fd == -EINVAL) {
+            direct_fd = -1;  // no O_DIRECT on this file system: every write is buffered
+        } else if (direct_fd < 0) {
+            std::int32_t closed = co_await Backend::close(fd);
+            (void)closed;
+            co_return Error::from_errno(-direct_fd);
+        }
+    }
+    std::unique_ptr<BlockDevice> device = std::make_unique<FileDevice<Backend>>(
+            fd, options.direct, options.read_only, direct_fd);
     co_return std::move(device);
 }
 

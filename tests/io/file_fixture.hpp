@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -51,6 +53,24 @@ inline std::unique_ptr<io::BlockDevice> open_or_fail(const std::string& path,
     INFO("open " << path << ": " << (device ? "ok" : to_string(device.error())));
     REQUIRE(device.has_value());
     return std::move(*device);
+}
+
+/// Which of the first `count` 4 KiB blocks of a file are in the kernel's page cache (mincore
+/// on a read-only mapping; mapping does not read anything in).
+inline std::vector<bool> resident_pages(const std::string& path, std::size_t count) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    void* map = ::mmap(nullptr, count * 4096, PROT_READ, MAP_SHARED, fd, 0);
+    REQUIRE(map != MAP_FAILED);
+    std::vector<unsigned char> vec(count);
+    REQUIRE(::mincore(map, count * 4096, vec.data()) == 0);
+    ::munmap(map, count * 4096);
+    ::close(fd);
+    std::vector<bool> resident(count);
+    for (std::size_t i = 0; i < count; ++i) {
+        resident[i] = (vec[i] & 1U) != 0;
+    }
+    return resident;
 }
 
 /// Behaviour specific to file devices, for one backend: open errors, poisoning after a failed
@@ -149,6 +169,44 @@ inline void check_file_behaviour(IoBackend backend) {
         REQUIRE(sync_wait(device->read(4096, std::span(raw, 2 * 4096))).has_value());
         REQUIRE(std::memcmp(raw, data.data(), data.size()) == 0);
         REQUIRE(sync_wait(device->sync_data()).has_value());
+    }
+    SECTION("direct_writes: aligned writes skip the page cache, others do not, reads agree") {
+        io::FileOptions mixed{.create = true, .direct_writes = true, .backend = backend};
+        auto device = open_or_fail(dir.file("mixed"), mixed);
+        REQUIRE(device->alignment() == 1);  // unaligned writes stay legal
+        auto* raw = static_cast<std::byte*>(std::aligned_alloc(4096, 4 * 4096));
+        std::unique_ptr<std::byte, decltype(&std::free)> buffer(raw, &std::free);
+        // Block 0 buffered (unaligned length), blocks 1-2 direct, block 3 buffered first and
+        // then overwritten directly: the direct write must replace the cached copy.
+        REQUIRE(sync_wait(device->write(0, pattern(4000, 1))).has_value());
+        auto two = pattern(2 * 4096, 2);
+        std::memcpy(raw, two.data(), two.size());
+        REQUIRE(sync_wait(device->write(4096, std::span(raw, 2 * 4096))).has_value());
+        REQUIRE(sync_wait(device->write(3 * 4096, pattern(4096, 3))).has_value());
+        std::vector<std::byte> cached_first(4096);
+        REQUIRE(sync_wait(device->read(3 * 4096, cached_first)).has_value());
+        auto last = pattern(4096, 4);
+        std::memcpy(raw, last.data(), last.size());
+        REQUIRE(sync_wait(device->write(3 * 4096, std::span(raw, 4096))).has_value());
+        REQUIRE(sync_wait(device->sync_data()).has_value());
+        // Where O_DIRECT works, the directly written blocks were never in the page cache;
+        // the buffered block is (its dirty page was just synced, not dropped).
+        io::FileOptions probe{.create = true, .direct = true, .backend = backend};
+        auto direct_ok = sync_wait(io::open_file(dir.file("probe"), probe));
+        if (direct_ok) {
+            auto resident = resident_pages(dir.file("mixed"), 3);
+            REQUIRE(resident[0]);
+            REQUIRE_FALSE(resident[1]);
+            REQUIRE_FALSE(resident[2]);
+        }
+
+        std::vector<std::byte> back(4 * 4096);
+        REQUIRE(sync_wait(device->read(0, back)).has_value());
+        auto first = pattern(4000, 1);
+        REQUIRE(std::memcmp(back.data(), first.data(), first.size()) == 0);
+        REQUIRE(std::memcmp(back.data() + 4096, two.data(), two.size()) == 0);
+        REQUIRE(std::memcmp(back.data() + 3 * 4096, last.data(), last.size()) == 0);
+
     }
 }
 

@@ -28,6 +28,68 @@
 
 namespace ringdb::engine {
 
+/// Recycles the aligned data blocks of 4 KiB page buffers per thread. A commit allocates a new
+/// buffer for every page it changes and frees the images those pages replace, so without it
+/// aligned_alloc/free (and glibc's chunk coalescing) were about a sixth of the group-commit
+/// profile. A block freed on one thread is reused by that thread; each thread keeps at most
+/// kPerThread blocks and gives the rest back to the allocator, and all of them at exit.
+/// Disabled under AddressSanitizer, which must see every use after free.
+class PageBlockPool {
+public:
+    static constexpr std::size_t kBlockSize = 4096;
+    static constexpr std::size_t kPerThread = 512;
+
+    static std::byte* take() noexcept {
+        if constexpr (kEnabled) {
+            auto& free_blocks = local();
+            if (free_blocks.count > 0) {
+                return free_blocks.blocks[--free_blocks.count];
+            }
+        }
+        return nullptr;
+    }
+    /// Keeps `block` (kBlockSize bytes, kBlockSize-aligned) or frees it.
+    static void give(std::byte* block) noexcept {
+        if constexpr (kEnabled) {
+            auto& free_blocks = local();
+            if (free_blocks.count < kPerThread) {
+                free_blocks.blocks[free_blocks.count++] = block;
+                return;
+            }
+        }
+        std::free(block);
+    }
+
+private:
+#if defined(__SANITIZE_ADDRESS__)
+    static constexpr bool kEnabled = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    static constexpr bool kEnabled = false;
+#else
+    static constexpr bool kEnabled = true;
+#endif
+#else
+    static constexpr bool kEnabled = true;
+#endif
+    struct Local {
+        std::byte* blocks[kPerThread];
+        std::size_t count = 0;
+        Local() = default;
+        Local(const Local&) = delete;
+        Local& operator=(const Local&) = delete;
+        ~Local() {
+            for (std::size_t i = 0; i < count; ++i) {
+                std::free(blocks[i]);
+            }
+        }
+    };
+    static Local& local() noexcept {
+        thread_local Local free_blocks;
+        return free_blocks;
+    }
+};
+
 class PageBuffer {
 public:
     static constexpr std::size_t kAlignment = 4096;
@@ -35,11 +97,13 @@ public:
     /// A zero-filled buffer of `size` bytes (a multiple of the page size).
     static std::shared_ptr<PageBuffer> make(std::size_t size) {
         // One allocation for the control block and this object (a cache hit touches both).
-        return std::make_shared<PageBuffer>(Key{}, size);
+        auto buffer = std::make_shared<PageBuffer>(Key{}, size);
+        std::memset(buffer->data_, 0, size);
+        return buffer;
     }
     /// A copy of `source`.
     static std::shared_ptr<PageBuffer> copy_of(const PageBuffer& source) {
-        auto copy = make(source.size());
+        auto copy = std::make_shared<PageBuffer>(Key{}, source.size());
         std::memcpy(copy->data_, source.data_, source.size_);
         return copy;
     }
@@ -54,7 +118,13 @@ public:
 
     PageBuffer(const PageBuffer&) = delete;
     PageBuffer& operator=(const PageBuffer&) = delete;
-    ~PageBuffer() { std::free(data_); }
+    ~PageBuffer() {
+        if (size_ == PageBlockPool::kBlockSize) {
+            PageBlockPool::give(data_);
+        } else {
+            std::free(data_);
+        }
+    }
 
     std::span<std::byte> bytes() noexcept { return {data_, size_}; }
     std::span<const std::byte> bytes() const noexcept { return {data_, size_}; }
@@ -82,14 +152,18 @@ public:
     }
 
 private:
+    /// Uninitialised bytes: make() zeroes them, copy_of() overwrites them.
     explicit PageBuffer(std::size_t size)
-        : data_(static_cast<std::byte*>(std::aligned_alloc(
-                  kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment))),
+        : data_(size == PageBlockPool::kBlockSize ? PageBlockPool::take() : nullptr),
           size_(size) {
+        static_assert(PageBlockPool::kBlockSize % kAlignment == 0);
+        if (data_ == nullptr) {
+            data_ = static_cast<std::byte*>(std::aligned_alloc(
+                    kAlignment, (size + kAlignment - 1) / kAlignment * kAlignment));
+        }
         if (data_ == nullptr) {
             throw std::bad_alloc();
         }
-        std::memset(data_, 0, size_);
     }
 
     std::byte* data_;

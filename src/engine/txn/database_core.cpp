@@ -17,6 +17,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_file(std::string 
     file.create = options.create && !options.read_only;
     file.read_only = options.read_only;
     file.backend = options.io;
+    file.direct_writes = options.direct_writes;
     // Create the file before locking it (the lock needs a file to open); an existing file is
     // not modified until the lock is held.
     auto device = co_await io::open_file(path, file);

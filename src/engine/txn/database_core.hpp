@@ -30,6 +30,7 @@ struct CoreOptions {
     std::uint32_t page_size = 4096;
     std::uint64_t cache_bytes = std::uint64_t{256} << 20;
     IoBackend io = IoBackend::automatic;
+    bool direct_writes = true;  // io::FileOptions::direct_writes for file-backed databases
     bool read_only = false;
     bool create = true;
     /// Called during a full repair with progress in [0, 1); returning false aborts the open
