@@ -50,6 +50,15 @@ public:
     virtual Task<Status> sync_all() = 0;
     virtual Task<Status> set_length(std::uint64_t length) = 0;
     virtual Task<Status> close() = 0;
+    /// Reads what the storage itself holds, past any cache the operating system keeps in
+    /// front of it (file devices: through an O_DIRECT descriptor where the file system allows
+    /// one). Recovery verifies the commit it keeps this way: after a failed sync, Linux may
+    /// keep the failed pages in its page cache marked clean, so an ordinary read would show
+    /// bytes that never reached the disk. Same contract and errors as read(); the default is
+    /// read() (devices without a cache in front).
+    virtual Task<Status> read_uncached(std::uint64_t offset, std::span<std::byte> buffer) {
+        return read(offset, buffer);
+    }
 
     /// Required alignment of offsets, lengths and buffer addresses (1 unless O_DIRECT).
     virtual std::size_t alignment() const noexcept { return 1; }

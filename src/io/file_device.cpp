@@ -184,19 +184,24 @@ struct UringBackend {
 template <typename Backend>
 class FileDevice final : public BlockDevice {
 public:
-    FileDevice(int fd, bool direct, bool read_only, int direct_write_fd) noexcept
-        : fd_(fd), direct_write_fd_(direct_write_fd), direct_(direct), read_only_(read_only) {}
+    FileDevice(int fd, bool direct, bool read_only, int direct_fd, bool direct_writes) noexcept
+        : fd_(fd),
+          direct_fd_(direct_fd),
+          direct_(direct),
+          read_only_(read_only),
+          direct_writes_(direct_writes && direct_fd >= 0) {}
     ~FileDevice() override {
         if (!closed_.load(std::memory_order_acquire)) {
             ::close(fd_);
-            if (direct_write_fd_ >= 0) {
-                ::close(direct_write_fd_);
+            if (direct_fd_ >= 0) {
+                ::close(direct_fd_);
             }
         }
     }
 
     Task<Result<std::uint64_t>> length() override;
     Task<Status> read(std::uint64_t offset, std::span<std::byte> buffer) override;
+    Task<Status> read_uncached(std::uint64_t offset, std::span<std::byte> buffer) override;
     Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override;
     Task<Status> sync_data() override { return sync(true); }
     Task<Status> sync_all() override { return sync(false); }
@@ -217,7 +222,7 @@ private:
         auto a = std::bit_cast<std::uintptr_t>(address);
         bool aligned = offset % kDirectAlignment == 0 && size % kDirectAlignment == 0 &&
                        a % kDirectAlignment == 0;
-        return direct_write_fd_ >= 0 && aligned ? direct_write_fd_ : fd_;
+        return direct_writes_ && aligned ? direct_fd_ : fd_;
     }
     /// Latches the device as failed and returns the error for the call that failed.
     Error poison(Error e) noexcept {
@@ -226,9 +231,10 @@ private:
     }
 
     int fd_;
-    int direct_write_fd_;  // -1 without FileOptions::direct_writes
+    int direct_fd_;  // O_DIRECT twin of fd_ (writable devices), -1 if none
     bool direct_;
     bool read_only_;
+    bool direct_writes_;  // aligned writes go through direct_fd_
     std::atomic<bool> closed_{false};
     std::atomic<bool> poisoned_{false};
 };
@@ -308,6 +314,54 @@ Task<Status> FileDevice<Backend>::read(std::uint64_t offset, std::span<std::byte
 }
 
 template <typename Backend>
+Task<Status> FileDevice<Backend>::read_uncached(std::uint64_t offset,
+                                                std::span<std::byte> buffer) {
+    const int fd = direct_ ? fd_ : direct_fd_;
+    if (fd < 0) {
+        // No O_DIRECT on this file system (or a read-only device): the cached view is all
+        // there is.
+        Status cached = co_await read(offset, buffer);
+        co_return cached;
+    }
+    RINGDB_CO_TRY(check_usable());
+    if (buffer.empty()) {
+        co_return ok();
+    }
+    // Read the aligned blocks around the range into an aligned bounce buffer.
+    const std::uint64_t start = offset / kDirectAlignment * kDirectAlignment;
+    const std::uint64_t end =
+            (offset + buffer.size() + kDirectAlignment - 1) / kDirectAlignment * kDirectAlignment;
+    const auto span = static_cast<std::size_t>(end - start);
+    const auto needed = static_cast<std::size_t>(offset - start) + buffer.size();
+    std::unique_ptr<std::byte, decltype(&std::free)> bounce(
+            static_cast<std::byte*>(std::aligned_alloc(kDirectAlignment, span)), &std::free);
+    if (bounce == nullptr) {
+        co_return Error::from_errno(ENOMEM, offset);
+    }
+    std::size_t done = 0;
+    int retries = 0;
+    while (done < needed) {
+        auto chunk = static_cast<unsigned>(std::min(span - done, kChunkMax));
+        std::int32_t r = co_await Backend::read(fd, bounce.get() + done, chunk, start + done);
+        if (r == -EINTR || r == -EAGAIN) {
+            if (++retries > kRetryMax) {
+                co_return Error::from_errno(-r, start + done);
+            }
+            continue;
+        }
+        if (r < 0) {
+            co_return Error::from_errno(-r, start + done);
+        }
+        if (r == 0) {
+            co_return Error{Errc::out_of_range, 0, start + done};
+        }
+        done += static_cast<std::size_t>(r);
+    }
+    std::memcpy(buffer.data(), bounce.get() + (offset - start), buffer.size());
+    co_return ok();
+}
+
+template <typename Backend>
 Task<Status> FileDevice<Backend>::write(std::uint64_t offset, std::span<const std::byte> data) {
     RINGDB_CO_TRY(check_usable());
     RINGDB_CO_TRY(check_writable());
@@ -375,9 +429,9 @@ Task<Status> FileDevice<Backend>::close() {
     if (closed_.exchange(true, std::memory_order_acq_rel)) {
         co_return ok();
     }
-    if (direct_write_fd_ >= 0) {
+    if (direct_fd_ >= 0) {
         // Nothing is buffered on this descriptor: closing it cannot lose a write.
-        std::int32_t direct_closed = co_await Backend::close(direct_write_fd_);
+        std::int32_t direct_closed = co_await Backend::close(direct_fd_);
         (void)direct_closed;
     }
     std::int32_t r = co_await Backend::close(fd_);
@@ -410,8 +464,9 @@ Task<Result<std::unique_ptr<BlockDevice>>> open_with(std::string path, FileOptio
         co_return Error::from_errno(-fd);
     }
     std::int32_t direct_fd = -1;
-    if (options.direct_writes && !options.direct && !options.read_only) {
-        // The file exists now; the second descriptor neither creates nor truncates it.
+    if (!options.direct && !options.read_only) {
+        // The O_DIRECT twin serves read_uncached() (recovery) and, with direct_writes, the
+        // aligned writes. The file exists now; it neither creates nor truncates it.
         int direct_flags = O_CLOEXEC | O_RDWR | O_DIRECT;
         direct_fd = -EINTR;
         for (int attempt = 0; attempt < kRetryMax && direct_fd == -EINTR; ++attempt) {
@@ -426,7 +481,7 @@ Task<Result<std::unique_ptr<BlockDevice>>> open_with(std::string path, FileOptio
         }
     }
     std::unique_ptr<BlockDevice> device = std::make_unique<FileDevice<Backend>>(
-            fd, options.direct, options.read_only, direct_fd);
+            fd, options.direct, options.read_only, direct_fd, options.direct_writes);
     co_return std::move(device);
 }
 

@@ -30,6 +30,7 @@ struct FileOptions {
     /// use the buffered descriptor. Linux keeps both views coherent: a direct write writes
     /// back and drops the cached pages of its range. Where the file system refuses O_DIRECT
     /// (EINVAL, e.g. tmpfs), every write is buffered. Ignored with `direct` or `read_only`.
+    /// (A writable device opens the O_DIRECT twin in any case, for read_uncached().)
     bool direct_writes = false;
     IoBackend backend = IoBackend::automatic;
 };

@@ -215,8 +215,23 @@ Task<Status> SimDevice::read(std::uint64_t offset, std::span<std::byte> buffer) 
     co_return complete_read(ticket, offset, buffer);
 }
 
+Task<Status> SimDevice::read_uncached(std::uint64_t offset, std::span<std::byte> buffer) {
+    Status arguments = ok();
+    if (buffer.size() > kSimDeviceMax) {
+        arguments = Error{Errc::invalid_argument, 0, buffer.size()};
+    }
+    Ticket ticket = issue(OpKind::read, arguments);
+    if (!ticket.reached_disk) {
+        co_return ticket.status;
+    }
+    for (std::uint32_t round = 0; round < ticket.delay_rounds; ++round) {
+        co_await coro::yield_now();
+    }
+    co_return complete_read(ticket, offset, buffer, true);
+}
+
 Status SimDevice::complete_read(const Ticket& ticket, std::uint64_t offset,
-                                std::span<std::byte> buffer) {
+                                std::span<std::byte> buffer, bool uncached) {
     std::lock_guard lock(mutex_);
     RINGDB_TRY(check_completion_locked(ticket));
     if (!ticket.status) {
@@ -227,6 +242,14 @@ Status SimDevice::complete_read(const Ticket& ticket, std::uint64_t offset,
     }
     if (!buffer.empty()) {
         std::memcpy(buffer.data(), live_.data() + offset, buffer.size());
+    }
+    if (uncached && !lost_.empty()) {
+        for (std::size_t i = 0; i < buffer.size(); ++i) {
+            std::uint64_t at = offset + i;
+            if (at < lost_.size() && lost_[at] != 0) {
+                buffer[i] = at < durable_.size() ? durable_[at] : std::byte{0};
+            }
+        }
     }
     return ok();
 }
@@ -259,6 +282,11 @@ Status SimDevice::complete_write(const Ticket& ticket, std::uint64_t offset,
     }
     RINGDB_ASSERT_CTX(log_.size() < kSimLogMax, "unsynced writes", log_.size());
     apply_bytes(live_, offset, data);
+    if (!lost_.empty() && offset < lost_.size()) {
+        auto end = std::min<std::uint64_t>(lost_.size(), offset + data.size());
+        std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(offset),
+                  lost_.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{0});
+    }
     LogEntry entry;
     entry.sequence = next_sequence_++;
     entry.write.offset = offset;
@@ -296,6 +324,28 @@ Status SimDevice::complete_sync(const Ticket& ticket, bool with_metadata) {
         // Never retried by a correct caller. With marked-clean pages the covered writes leave
         // the log (no later sync will write them) but stay in live, which is the hazard.
         if (pages_marked_clean_) {
+            lost_.resize(live_.size(), 0);
+            for (const LogEntry& entry : log_) {
+                if (!covered(entry)) {
+                    continue;
+                }
+                auto begin = std::min<std::uint64_t>(lost_.size(), entry.write.offset);
+                auto end = std::min<std::uint64_t>(lost_.size(),
+                                                   entry.write.offset + entry.write.bytes.size());
+                std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(begin),
+                          lost_.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{1});
+            }
+            // A write issued after the sync and still in the log is on top of the lost bytes.
+            for (const LogEntry& entry : log_) {
+                if (covered(entry)) {
+                    continue;
+                }
+                auto begin = std::min<std::uint64_t>(lost_.size(), entry.write.offset);
+                auto end = std::min<std::uint64_t>(lost_.size(),
+                                                   entry.write.offset + entry.write.bytes.size());
+                std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(begin),
+                          lost_.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{0});
+            }
             std::erase_if(log_, covered);
         }
         return poison_locked(ticket.status.error());
@@ -339,6 +389,9 @@ Status SimDevice::complete_set_length(const Ticket& ticket, std::uint64_t length
                 Error{ticket.status.error().code, ticket.status.error().sys_errno, length});
     }
     live_.resize(length);
+    if (!lost_.empty()) {
+        lost_.resize(length, 0);
+    }
     durable_meta_.resize(length);
     // Dirty data past the new end is discarded with the pages that held it.
     for (LogEntry& entry : log_) {
@@ -455,6 +508,7 @@ void SimDevice::apply_reordered_locked(std::vector<std::byte>& image) {
 
 void SimDevice::reboot_locked(const std::vector<std::byte>& image) {
     live_ = image;
+    lost_.clear();
     durable_ = image;
     durable_meta_ = image;
     log_.clear();

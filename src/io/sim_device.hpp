@@ -136,6 +136,10 @@ public:
     // BlockDevice (contract in block_device.hpp; errors and effects in the file comment).
     Task<Result<std::uint64_t>> length() override;
     Task<Status> read(std::uint64_t offset, std::span<std::byte> buffer) override;
+    /// Like read(), but the bytes of writes a failed sync dropped with their pages marked
+    /// clean (set_failed_pages_marked_clean) come from the durable image, as a read past the
+    /// page cache would see them. Counts as a read (faults, latency).
+    Task<Status> read_uncached(std::uint64_t offset, std::span<std::byte> buffer) override;
     Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override;
     Task<Status> sync_data() override;
     Task<Status> sync_all() override;
@@ -205,7 +209,8 @@ private:
     std::uint64_t next_random_locked();
     std::uint64_t uniform_locked(std::uint64_t bound);
 
-    Status complete_read(const Ticket& ticket, std::uint64_t offset, std::span<std::byte> buffer);
+    Status complete_read(const Ticket& ticket, std::uint64_t offset, std::span<std::byte> buffer,
+                         bool uncached = false);
     Status complete_write(const Ticket& ticket, std::uint64_t offset,
                           std::span<const std::byte> data);
     Status complete_sync(const Ticket& ticket, bool with_metadata);
@@ -224,6 +229,9 @@ private:
     std::vector<std::byte> live_;
     std::vector<std::byte> durable_;
     std::vector<std::byte> durable_meta_;  // durable plus every completed set_length
+    // Per live byte: 1 where the last write was dropped by a failed sync with pages marked
+    // clean (live shows it, the disk does not). Cleared by a later write and by a reboot.
+    std::vector<std::uint8_t> lost_;
     std::vector<LogEntry> log_;
     std::uint64_t next_sequence_ = 0;
     std::uint64_t epoch_ = 0;

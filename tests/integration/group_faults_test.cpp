@@ -721,17 +721,15 @@ TEST_CASE("Group commit: a failed write mid-pipeline fails its group and leaves 
     }
 }
 
-// KNOWN BUG (disabled, tag [.]): after a failed sync with the failed pages marked clean (what
-// Linux does after a write-back error), a reopen without a power loss reads the failed group
-// from the page cache and builds on it; the next commits and a clean close sync only their own
-// pages, so the failed group's pages never reach the disk. A power loss after that clean close
-// leaves a database that fails verification (checksum). A failed sync outside group commit
-// (plain begin_write commits) does the same: the mechanism is in the page store and recovery,
-// not in the committer. A possible fix: recovery (which walks every page of the commit it
-// keeps) writes those pages back, so that the next sync covers them.
-// Run with: integration_tests "[known-bug]" (any RINGDB_SEED shows it).
-TEST_CASE("Known bug: power loss after reopening past a failed sync (pages marked clean)",
-          "[.][known-bug]") {
+// After a failed sync with the failed pages marked clean (what Linux does after a write-back
+// error), the kernel's page cache still shows the failed group while the disk does not. A
+// reopen in the same boot must not build on it: recovery reads past the page cache
+// (BlockDevice::read_uncached), finds the failed group's pages missing and keeps the older
+// slot, so later commits and a clean close leave a file that survives a power loss. (Before
+// recovery read uncached, the reopen kept the failed group from the cache and the power loss
+// then left a damaged file.)
+TEST_CASE("A power loss after reopening past a failed sync (pages marked clean) loses nothing",
+          "[integration][faults][sync][group]") {
     RunOptions options;
     options.seed = ringdb::test::base_seed();
     INFO("RINGDB_SEED=" << options.seed);
@@ -751,7 +749,7 @@ TEST_CASE("Known bug: power loss after reopening past a failed sync (pages marke
     std::size_t acked = 0;
     REQUIRE(check_outcomes(run, acked).empty());
     REQUIRE(acked < groups_of(run.applied).size());
-    // Reopen without a power loss: the failed group is there (from the page cache); one more
+    // Reopen without a power loss (the page cache still shows the failed group): one more
     // batch, a clean close (check_image).
     sim->clear_faults();
     sim->reopen();

@@ -38,6 +38,9 @@ public:
     Task<Status> read(std::uint64_t offset, std::span<std::byte> buffer) override {
         return sim_->read(offset, buffer);
     }
+    Task<Status> read_uncached(std::uint64_t offset, std::span<std::byte> buffer) override {
+        return sim_->read_uncached(offset, buffer);
+    }
     Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override {
         return sim_->write(offset, data);
     }

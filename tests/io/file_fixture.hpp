@@ -170,6 +170,24 @@ inline void check_file_behaviour(IoBackend backend) {
         REQUIRE(std::memcmp(raw, data.data(), data.size()) == 0);
         REQUIRE(sync_wait(device->sync_data()).has_value());
     }
+    SECTION("read_uncached returns the file's bytes for any range") {
+        auto device = open_or_fail(dir.file("uncached"), create);
+        auto data = pattern(3 * 4096 + 700, 8);
+        REQUIRE(sync_wait(device->write(0, data)).has_value());  // buffered, not synced
+        for (auto [offset, length] : {std::pair<std::size_t, std::size_t>{0, 4096},
+                                      {100, 5000},
+                                      {4096 + 17, 1},
+                                      {3 * 4096, 700},
+                                      {2 * 4096 + 1, 4096 + 699}}) {
+            INFO("offset " << offset << " length " << length);
+            std::vector<std::byte> back(length);
+            REQUIRE(sync_wait(device->read_uncached(offset, back)).has_value());
+            REQUIRE(std::memcmp(back.data(), data.data() + offset, length) == 0);
+        }
+        std::vector<std::byte> past(16);
+        REQUIRE(sync_wait(device->read_uncached(data.size() - 8, past)).error().code ==
+                Errc::out_of_range);
+    }
     SECTION("direct_writes: aligned writes skip the page cache, others do not, reads agree") {
         io::FileOptions mixed{.create = true, .direct_writes = true, .backend = backend};
         auto device = open_or_fail(dir.file("mixed"), mixed);

@@ -426,11 +426,26 @@ TEST_CASE("Sim device with pages marked clean loses data after a failed sync", "
         REQUIRE(device.live_bytes() == b);
         REQUIRE(device.durable_bytes() == a);
         REQUIRE(device.unsynced_write_count() == (marked_clean ? 0u : 1u));
-        // A process that reopens the file reads B from the page cache and syncs "successfully".
+        // A process that reopens the file reads B from the page cache and syncs "successfully";
+        // a read past the page cache shows what the disk holds.
         device.reopen();
         REQUIRE(*get(device, 0, 4096) == b);
+        Bytes uncached(4096);
+        REQUIRE(sync_wait(device.read_uncached(0, uncached)));
+        REQUIRE(uncached == (marked_clean ? a : b));
+        // Bytes written again are the disk's once more.
+        Bytes c = pattern(512, 3);
+        REQUIRE(put(device, 512, c));
+        REQUIRE(sync_wait(device.read_uncached(0, uncached)));
+        Bytes expected = marked_clean ? a : b;
+        std::copy(c.begin(), c.end(), expected.begin() + 512);
+        REQUIRE(uncached == expected);
         REQUIRE(sync_wait(device.sync_all()));
-        REQUIRE(device.crash(CrashMode::durable_only) == (marked_clean ? a : b));
+        Bytes after = marked_clean ? a : b;
+        std::copy(c.begin(), c.end(), after.begin() + 512);
+        REQUIRE(device.crash(CrashMode::durable_only) == after);
+        REQUIRE(sync_wait(device.read_uncached(0, uncached)));
+        REQUIRE(uncached == after);  // a reboot forgets the lost bytes with the page cache
     }
 }
 

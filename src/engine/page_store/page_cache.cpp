@@ -329,7 +329,7 @@ Task<Result<PageRef>> PageCache::wait_for(std::shared_ptr<InFlight> flight) {
 }
 
 Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t page_size,
-                                      PageNumber page) {
+                                      PageNumber page, bool uncached) {
     PageRef cached = lookup(page);
     if (cached != nullptr) {
         co_return cached;
@@ -362,7 +362,14 @@ Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t pag
     }
     misses_.fetch_add(1, std::memory_order_relaxed);
     MutPageRef buffer = PageBuffer::make(page.byte_length(page_size));
-    Status status = co_await device.read(page.byte_offset(page_size), buffer->bytes());
+    Status status = ok();
+    if (uncached) {
+        Status read = co_await device.read_uncached(page.byte_offset(page_size), buffer->bytes());
+        status = read;
+    } else {
+        Status read = co_await device.read(page.byte_offset(page_size), buffer->bytes());
+        status = read;
+    }
     bool replaced = false;
     {
         std::unique_lock lock(shard.mutex);

@@ -76,8 +76,10 @@ public:
 
     /// The page, from the cache or read from `device` (block of P << order bytes at
     /// index * P). Concurrent calls for one page share one device read.
+    /// With `uncached`, a miss reads through BlockDevice::read_uncached (recovery).
     /// Errors: those of BlockDevice::read (io, previous_io, out_of_range...).
-    Task<Result<PageRef>> read(io::BlockDevice& device, std::uint32_t page_size, PageNumber page);
+    Task<Result<PageRef>> read(io::BlockDevice& device, std::uint32_t page_size, PageNumber page,
+                               bool uncached = false);
 
     PageCacheStats stats() const;
 

@@ -214,7 +214,7 @@ Task<Result<PageRef>> PageStore::read(PageNumber page) {
             co_return held;
         }
     }
-    auto result = co_await cache_.read(*device_, page_size_, page);
+    auto result = co_await cache_.read(*device_, page_size_, page, uncached_reads_);
     if (!result && result.error().code == Errc::out_of_range) {
         // A page the layout covers but the file does not: the file was cut short.
         co_return Error{Errc::corrupted, 0, page.raw()};

@@ -112,6 +112,10 @@ public:
     }
     /// Errors: corrupted for a block outside the layout or malformed number; io, previous_io.
     Task<Result<PageRef>> read(PageNumber page);
+    /// While set, pages not in the cache are read with BlockDevice::read_uncached: recovery
+    /// checks what the disk holds, not what the kernel's page cache may still show after a
+    /// failed sync (docs/design.md section 9). Set only while no other reader runs.
+    void set_uncached_reads(bool on) noexcept { uncached_reads_ = on; }
 
     // Allocation (write transaction).
     /// A block of `order`, growing the layout when needed (the file is extended at commit).
@@ -232,6 +236,7 @@ private:
     std::uint64_t unwritten_bytes_ = 0;
     std::uint64_t unwritten_limit_bytes_ = 0;
     std::atomic<bool> has_unwritten_{false};
+    bool uncached_reads_ = false;
 
     PageCache cache_;
 };

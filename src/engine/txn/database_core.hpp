@@ -104,7 +104,10 @@ private:
     explicit DatabaseCore(CoreOptions options) : options_(std::move(options)) {}
     static Task<Result<std::shared_ptr<DatabaseCore>>> start(std::shared_ptr<DatabaseCore> core,
                                                              std::unique_ptr<io::BlockDevice> device);
+    /// Recovery after an unclean close, with every page read past the OS page cache.
     Task<Status> recover();
+    /// Chooses the slot to keep (walks and checks it) and rebuilds the allocator.
+    Task<Status> recover_slot();
     Task<Status> full_repair();
     /// Registers the persistent savepoints of the current commit and restores the savepoint
     /// counter (savepoint.cpp). Errors: io, corrupted.

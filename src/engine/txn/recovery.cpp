@@ -145,6 +145,16 @@ Task<Result<bool>> DatabaseCore::slot_verifies() {
 }
 
 Task<Status> DatabaseCore::recover() {
+    // What the disk holds decides, not what the kernel's page cache shows: after a failed
+    // sync Linux may keep the failed pages cached and marked clean, and a commit built on
+    // them would be lost at the next power failure (docs/design.md section 9).
+    store_->set_uncached_reads(true);
+    Status recovered = co_await recover_slot();
+    store_->set_uncached_reads(false);
+    co_return recovered;
+}
+
+Task<Status> DatabaseCore::recover_slot() {
     const DatabaseHeader header = store_->disk_header();
     if (header.two_phase()) {
         // A two-phase primary was synced before it became primary: trust it without a walk.
