@@ -183,6 +183,18 @@ TEST_CASE("A failed sync fails its commit, poisons the database, and loses nothi
             sim->clear_faults();
             sim->reopen();
             require_old_or_new(sim, acknowledged, "reopened without a crash");
+            // Then the power fails. Every commit since the reopen and the close were synced,
+            // so the file must verify: recovery after the reopen must not have kept a failed
+            // commit that only the page cache held (marked clean).
+            auto image = sim->crash_image(CrashMode::durable_only);
+            auto later = std::shared_ptr<SimDevice>(SimDevice::from_image(image, seed));
+            auto reopened = ringdb::test::open_sim(later, false);
+            INFO("power loss after the reopen: "
+                 << (reopened ? "opened" : ringdb::to_string(reopened.error())));
+            REQUIRE(reopened.has_value());
+            auto report = sync_wait(reopened->verify_integrity(ringdb::VerifyLevel::full));
+            REQUIRE(report.has_value());
+            REQUIRE(report->valid);
         }
     }
 }
