@@ -478,7 +478,7 @@ TEST_CASE("A task that hops to another thread completes inside the io_context lo
         asio::co_spawn(io, hop_through_worker(&worker.context(), &home, device.get(), &s),
                        Rethrow{});
     }
-    const auto wakeups_before = driver.stats().wakeups;
+    const auto pumps_before = driver.stats().pumps;
     io.run();
     const auto me = std::this_thread::get_id();
     const auto there = worker.context().owner();
@@ -487,9 +487,11 @@ TEST_CASE("A task that hops to another thread completes inside the io_context lo
         REQUIRE(s.verified == 1);  // the read on the worker's ring succeeded
         REQUIRE(s.threads == std::vector<std::thread::id>{there, me, me, there, me});
     }
-    // Coming home went through the ring's wake-up, seen by the io_context as eventfd
-    // readiness.
-    REQUIRE(driver.stats().wakeups > wakeups_before);
+    // Coming home was run by the io_context's loop (the thread ids above), through the
+    // driver's pumps. Whether a given hop was noticed through eventfd readiness or by a pump
+    // already scheduled is a race (the read is cancelled once no work is outstanding), so the
+    // wake-up count is not checked here; "An awaitable co_awaits ringdb tasks..." checks it.
+    REQUIRE(driver.stats().pumps > pumps_before);
     REQUIRE(driver.outstanding() == 0);
 }
 
