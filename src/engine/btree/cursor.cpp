@@ -9,14 +9,33 @@
 
 #include "engine/btree/cursor.hpp"
 
+#include <cstring>
+
 #include "util/assert.hpp"
 #include "util/try.hpp"
 
 namespace ringdb::engine {
 
+BoundKey::BoundKey(std::span<const std::byte> key) : size_(key.size()) {
+    if (key.size() <= kInline) {
+        if (!key.empty()) {
+            std::memcpy(inline_.data(), key.data(), key.size());
+        }
+    } else {
+        heap_.assign(key.begin(), key.end());
+        on_heap_ = true;
+    }
+}
+
 Cursor::Cursor(const Btree& tree, Bound lower, Bound upper)
-        : Cursor(tree, lower.kind, std::vector<std::byte>(lower.key.begin(), lower.key.end()),
-                 upper.kind, std::vector<std::byte>(upper.key.begin(), upper.key.end())) {}
+        : tree_(&tree),
+          compare_(tree.compare()),
+          lower_kind_(lower.kind),
+          upper_kind_(upper.kind),
+          lower_key_(lower.key),
+          upper_key_(upper.key) {
+    check_bounds();
+}
 
 Cursor::Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
                BoundKind upper_kind, std::vector<std::byte> upper_bytes)
@@ -26,6 +45,10 @@ Cursor::Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> l
           upper_kind_(upper_kind),
           lower_key_(std::move(lower_bytes)),
           upper_key_(std::move(upper_bytes)) {
+    check_bounds();
+}
+
+void Cursor::check_bounds() {
     if (lower_kind_ == BoundKind::unbounded) {
         lower_key_.clear();
     }
