@@ -144,11 +144,20 @@ bool RawRange::Step::await_ready() {
         result_ = usable.error();
         return true;
     }
+    engine::Cursor& cursor = impl_->cursor;
+    // Most steps stay in the current leaf: build the entry in place (result_ holds an empty
+    // optional until here), without an intermediate StepResult.
+    engine::Cursor::Entry entry;
+    if (forward_ ? cursor.try_next(entry) : cursor.try_next_back(entry)) {
+        const engine::PageRef& page = forward_ ? cursor.front_page() : cursor.back_page();
+        result_->emplace(RawEntry{page, entry.key, entry.value});
+        return true;
+    }
     engine::Cursor::StepResult step = std::optional<engine::Cursor::Entry>{};
-    if (!impl_->cursor.step_cached(forward_, step)) {
+    if (!cursor.step_cached(forward_, step)) {
         return false;
     }
-    result_ = raw_step_result(impl_->cursor, forward_, std::move(step));
+    result_ = raw_step_result(cursor, forward_, std::move(step));
     return true;
 }
 
