@@ -142,10 +142,15 @@ public:
     const PageRef& back_page() const noexcept { return back_.leaf; }
 
 private:
+    /// One branch of an end's path. The asynchronous walk holds the branch (`ref`, `view`);
+    /// the synchronous walk only borrows it on the way down (no reference count update) and
+    /// keeps its number, so a later leaf crossing looks it up again.
     struct Level {
-        PageRef ref;
-        BranchView view;
-        std::uint32_t index = 0;
+        PageRef ref;      // null when the branch was only borrowed
+        BranchView view;  // valid while `ref` is held
+        PageNumber page;
+        std::uint32_t index = 0;     // the child taken
+        std::uint32_t children = 0;  // the branch's child count
     };
     /// The branches of one end's path: the first kInline levels inline (every realistic
     /// tree), deeper ones (up to kMaxDepth) in a vector, so a cursor stays small and cheap to
@@ -193,6 +198,14 @@ private:
     std::optional<Status> advance_cached(bool forward);
     /// Follows the first or last child from `page` down to a leaf over cached pages.
     std::optional<Status> descend_edge_cached(End& end, PageNumber page, bool forward);
+    /// The child of `level` at its index, from its held view or by borrowing its page again;
+    /// none when the page is no longer cached.
+    std::optional<Result<PageNumber>> child_cached(const Level& level);
+    /// As child_cached(), reading the branch again (and holding it) if needed.
+    Task<Result<PageNumber>> child_of(Level& level);
+    /// The branch level above the end's leaf to turn at for a step beyond the leaf: the
+    /// deepest with a sibling on that side; 0 when there is none (the tree's edge).
+    static std::uint32_t pivot_level(const End& end, bool forward) noexcept;
     /// Forgets the end's position (after a cached walk met an uncached page): the next step
     /// re-seeks past the last key it returned.
     void unposition(End& end);
