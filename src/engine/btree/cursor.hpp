@@ -11,7 +11,10 @@
 // and return false when the step needs to load another page (or the range is finished), and
 // next()/next_back() return an awaitable whose await_ready() also seeks and crosses to the
 // next leaf synchronously when the pages are cached, so only a step that needs a device read
-// creates a coroutine frame (docs/coroutines.md rule 7).
+// creates a coroutine frame (docs/coroutines.md rule 7). The synchronous walk borrows the
+// branches on its way down (TreePages::try_borrow: no reference count updates) and keeps only
+// their page numbers and child indices; a later leaf crossing borrows the turning branch
+// again (or reads it, on the asynchronous path). Only the leaf is held.
 //
 // Lifetime: an entry's spans point into a leaf the cursor holds (a PageRef): they stay valid
 // until the next step of the same end. front_page()/back_page() return the leaf of the last
