@@ -6,6 +6,7 @@
 // it returns share ownership of the page (or buffer) holding their bytes: they stay valid after
 // the table, the transaction or later modifications are gone.
 
+#include <coroutine>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -47,9 +48,48 @@ struct RawBound {
     Bytes key;
 };
 
+/// A bound whose key is borrowed: RawTable::range copies it before returning.
+struct RawBoundView {
+    RawBoundKind kind = RawBoundKind::unbounded;
+    ByteView key;
+};
+
 /// A double-ended iterator over a key range.
 class RawRange {
 public:
+    struct Impl;
+    using StepResult = Result<std::optional<RawEntry>>;
+
+    /// The awaitable that next() / next_back() return; `co_await` gives the StepResult.
+    ///
+    /// The step runs when the awaitable is awaited (not when it is created), at most once.
+    /// When every page it needs is cached (or dirty) the whole step runs inside await_ready(),
+    /// so awaiting it suspends nothing and creates no coroutine frame; otherwise
+    /// await_suspend() starts a coroutine that reads the pages and resumes the awaiter.
+    /// REQUIRES: awaited in the full-expression that created it (like a Task taking
+    /// references: docs/coroutines.md), while the range is alive and not moved from.
+    class [[nodiscard]] Step {
+    public:
+        Step(Impl* impl, bool forward) noexcept : impl_(impl), forward_(forward) {}
+        Step(Step&&) noexcept = default;
+        Step& operator=(Step&&) = delete;
+        Step(const Step&) = delete;
+        Step& operator=(const Step&) = delete;
+        ~Step() = default;
+
+        bool await_ready();
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting);
+        StepResult await_resume() { return std::move(result_); }
+
+    private:
+        static Task<void> load(Step* self);
+
+        Impl* impl_;
+        bool forward_;
+        StepResult result_;
+        Task<void> loading_;
+    };
+
     RawRange();
     RawRange(RawRange&&) noexcept;
     RawRange& operator=(RawRange&&) noexcept;
@@ -57,12 +97,11 @@ public:
     RawRange& operator=(const RawRange&) = delete;
     ~RawRange();
 
-    /// The next entry from the front / back, or none when the two ends meet.
+    /// The next entry from the front / back, or none when the two ends meet (see Step).
     /// Errors: io, corrupted, transaction_finished.
-    Task<Result<std::optional<RawEntry>>> next();
-    Task<Result<std::optional<RawEntry>>> next_back();
+    Step next() noexcept { return Step(impl_.get(), true); }
+    Step next_back() noexcept { return Step(impl_.get(), false); }
 
-    struct Impl;
     explicit RawRange(std::unique_ptr<Impl> impl) noexcept;
 
 private:
@@ -131,6 +170,10 @@ public:
     Task<Result<std::optional<RawEntry>>> pop_last();
     /// REQUIRES for the bounds' keys: encoded with the table's key codec.
     Result<RawRange> range(RawBound lower, RawBound upper) const;
+    /// As above, copying the keys (keys up to 64 bytes are kept without an allocation). The
+    /// range's state comes from a per-thread pool, so opening a range usually allocates
+    /// nothing either.
+    Result<RawRange> range(const RawBoundView& lower, const RawBoundView& upper) const;
     /// Removes every entry in the range; returns how many.
     Task<Result<std::uint64_t>> drain(RawBound lower, RawBound upper);
     /// Removes the entries in the range for which `keep` returns false; returns how many.

@@ -14,6 +14,7 @@
 // previous_io, corrupted.
 
 #include <array>
+#include <coroutine>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -48,32 +49,7 @@ struct Entry {
     AccessGuard<V> value;
 };
 
-/// A range bound: Bound<K>::unbounded(), Bound<K>::included(k), Bound<K>::excluded(k).
-template <Key K>
-class Bound {
-public:
-    static Bound unbounded() { return Bound(detail::RawBoundKind::unbounded, Bytes{}); }
-    static Bound included(const K& key) { return Bound(detail::RawBoundKind::included, encode(key)); }
-    static Bound excluded(const K& key) { return Bound(detail::RawBoundKind::excluded, encode(key)); }
-
-    detail::RawBound raw() const& { return detail::RawBound{kind_, bytes_}; }
-
-private:
-    Bound(detail::RawBoundKind kind, Bytes bytes) : kind_(kind), bytes_(std::move(bytes)) {}
-    detail::RawBoundKind kind_;
-    Bytes bytes_;
-};
-
 namespace detail {
-
-template <Value K, Value V>
-std::optional<Entry<K, V>> typed_entry(std::optional<RawEntry> raw) {
-    if (!raw) {
-        return std::nullopt;
-    }
-    return Entry<K, V>{AccessGuard<K>(RawGuard{raw->keep, raw->key}),
-                       AccessGuard<V>(RawGuard{raw->keep, raw->value})};
-}
 
 /// Encodes `value` into `small` when it fits, else into `large`; returns the encoding. Lets a
 /// point lookup of a short key skip the heap.
@@ -90,6 +66,55 @@ ByteView encode_into(const T& value, std::span<std::byte> small, Bytes& large) {
     return large;
 }
 
+}  // namespace detail
+
+/// A range bound: Bound<K>::unbounded(), Bound<K>::included(k), Bound<K>::excluded(k).
+/// Holds the encoded key; keys up to 48 bytes are stored in the bound itself (no allocation).
+template <Key K>
+class Bound {
+public:
+    static Bound unbounded() { return Bound(detail::RawBoundKind::unbounded); }
+    static Bound included(const K& key) { return Bound(detail::RawBoundKind::included, key); }
+    static Bound excluded(const K& key) { return Bound(detail::RawBoundKind::excluded, key); }
+
+    /// The kind and a copy of the encoded key.
+    detail::RawBound raw() const& {
+        ByteView key = bytes();
+        return detail::RawBound{kind_, Bytes(key.begin(), key.end())};
+    }
+    /// The kind and the encoded key, borrowed from this bound.
+    detail::RawBoundView view() const noexcept { return detail::RawBoundView{kind_, bytes()}; }
+
+private:
+    explicit Bound(detail::RawBoundKind kind) noexcept : kind_(kind) {}
+    Bound(detail::RawBoundKind kind, const K& key) : kind_(kind) {
+        ByteView encoded = detail::encode_into(key, small_, large_);
+        size_ = encoded.size();
+        inline_ = size_ <= small_.size();
+    }
+    ByteView bytes() const noexcept {
+        return inline_ ? ByteView(small_.data(), size_) : ByteView(large_);
+    }
+
+    detail::RawBoundKind kind_;
+    bool inline_ = true;
+    std::size_t size_ = 0;
+    std::array<std::byte, 48> small_;
+    Bytes large_;
+};
+
+namespace detail {
+
+template <Value K, Value V>
+std::optional<Entry<K, V>> typed_entry(std::optional<RawEntry> raw) {
+    if (!raw) {
+        return std::nullopt;
+    }
+    // Braced initialisation runs left to right: the key copies `keep`, the value takes it.
+    return Entry<K, V>{AccessGuard<K>(RawGuard{raw->keep, raw->key}),
+                       AccessGuard<V>(RawGuard{std::move(raw->keep), raw->value})};
+}
+
 template <Value V>
 std::optional<AccessGuard<V>> typed_guard(std::optional<RawGuard> raw) {
     if (!raw) {
@@ -100,26 +125,59 @@ std::optional<AccessGuard<V>> typed_guard(std::optional<RawGuard> raw) {
 
 }  // namespace detail
 
+namespace detail {
+
+/// The awaitable of BasicRange::next() / next_back(): awaits the raw range's step (a
+/// RawRange::Step, or a Task for RawExtract) and types its entry. Nothing runs until it is
+/// awaited; when the raw step completes synchronously (RawRange::Step over cached pages), so
+/// does this one, without a coroutine frame. REQUIRES: awaited once, in the full-expression
+/// that created it, while the range is alive.
+template <class RawStep, Value K, Value V>
+class [[nodiscard]] RangeStep {
+public:
+    explicit RangeStep(RawStep raw) noexcept : raw_(std::move(raw)) {}
+
+    bool await_ready() { return awaiter().await_ready(); }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) {
+        return awaiter().await_suspend(awaiting);
+    }
+    Result<std::optional<Entry<K, V>>> await_resume() {
+        auto raw = awaiter().await_resume();
+        if (!raw) {
+            return raw.error();
+        }
+        return typed_entry<K, V>(std::move(*raw));
+    }
+
+private:
+    // The raw step itself when it is an awaiter, else its co_await awaiter (a Task's, which
+    // only holds the coroutine handle the Task owns).
+    decltype(auto) awaiter() {
+        if constexpr (requires(RawStep& r) { r.await_ready(); }) {
+            return (raw_);
+        } else {
+            return raw_.operator co_await();
+        }
+    }
+
+    RawStep raw_;
+};
+
+}  // namespace detail
+
 /// A double-ended iterator over typed entries, over a raw range `Raw` (RawRange or RawExtract).
 template <class Raw, Key K, Value V>
 class BasicRange {
 public:
+    using Step = detail::RangeStep<decltype(std::declval<Raw&>().next()), K, V>;
+
     explicit BasicRange(Raw raw) noexcept : raw_(std::move(raw)) {}
 
-    Task<Result<std::optional<Entry<K, V>>>> next() {
-        auto raw = co_await raw_.next();
-        if (!raw) {
-            co_return raw.error();
-        }
-        co_return detail::typed_entry<K, V>(std::move(*raw));
-    }
-    Task<Result<std::optional<Entry<K, V>>>> next_back() {
-        auto raw = co_await raw_.next_back();
-        if (!raw) {
-            co_return raw.error();
-        }
-        co_return detail::typed_entry<K, V>(std::move(*raw));
-    }
+    /// The next entry from the front / back, or none when the ends meet: `co_await` the
+    /// returned awaitable (detail::RangeStep) to get a Result<std::optional<Entry<K, V>>>.
+    /// With every page cached, a step of a Range completes without suspending or allocating.
+    Step next() { return Step(raw_.next()); }
+    Step next_back() { return Step(raw_.next_back()); }
 
 private:
     Raw raw_;
@@ -200,7 +258,7 @@ public:
     }
     /// Entries with lower <= key <= upper (per the bounds' kinds).
     Result<Range<K, V>> range(const Bound<K>& lower, const Bound<K>& upper) const {
-        auto raw = raw_.range(lower.raw(), upper.raw());
+        auto raw = raw_.range(lower.view(), upper.view());
         if (!raw) {
             return raw.error();
         }

@@ -49,6 +49,18 @@ struct RawRange::Impl {
         : table(std::move(t)),
           cursor(table->tree(), engine_kind(lower.kind), std::move(lower.key),
                  engine_kind(upper.kind), std::move(upper.key)) {}
+    Impl(std::shared_ptr<RawTable::Impl> t, const RawBoundView& lower, const RawBoundView& upper)
+        : table(std::move(t)),
+          cursor(table->tree(), engine::Bound{engine_kind(lower.kind), lower.key},
+                 engine::Bound{engine_kind(upper.kind), upper.key}) {}
+
+    // A range is opened per scan, often many times a second: its state (about 1 KiB, mostly
+    // the cursor's paths) is recycled through the per-thread coroutine frame pool instead of
+    // the global allocator.
+    static void* operator new(std::size_t size) { return coro::detail::frame_allocate(size); }
+    static void operator delete(void* block, std::size_t size) noexcept {
+        coro::detail::frame_deallocate(block, size);
+    }
 
     static engine::BoundKind engine_kind(RawBoundKind kind) {
         switch (kind) {
@@ -105,32 +117,62 @@ RawRange::RawRange(RawRange&&) noexcept = default;
 RawRange& RawRange::operator=(RawRange&&) noexcept = default;
 RawRange::~RawRange() = default;
 
-Task<Result<std::optional<RawEntry>>> RawRange::next() {
-    if (impl_ == nullptr) {
-        co_return std::optional<RawEntry>{};
+namespace {
+
+// Zero copy (SPEC 7.6): the entry shares the leaf the cursor read it from. A later change to
+// that leaf in this transaction modifies a private copy (TreePages::writable).
+RawRange::StepResult raw_step_result(engine::Cursor& cursor, bool forward,
+                                     engine::Cursor::StepResult step) {
+    if (!step) {
+        return step.error();
     }
-    RINGDB_CO_TRY(impl_->table->usable());
-    RINGDB_CO_TRY_ASSIGN(auto entry, co_await impl_->cursor.next());
-    if (!entry) {
-        co_return std::optional<RawEntry>{};
+    if (!*step) {
+        return std::optional<RawEntry>{};
     }
-    // Zero copy (SPEC 7.6): the entry shares the leaf the cursor read it from. A later change
-    // to that leaf in this transaction modifies a private copy (TreePages::writable).
-    co_return std::optional<RawEntry>{RawEntry{impl_->cursor.front_page(), entry->key,
-                                               entry->value}};
+    const engine::PageRef& page = forward ? cursor.front_page() : cursor.back_page();
+    return std::optional<RawEntry>{RawEntry{page, (*step)->key, (*step)->value}};
 }
 
-Task<Result<std::optional<RawEntry>>> RawRange::next_back() {
+}  // namespace
+
+bool RawRange::Step::await_ready() {
     if (impl_ == nullptr) {
-        co_return std::optional<RawEntry>{};
+        return true;  // result_ is already "none"
     }
-    RINGDB_CO_TRY(impl_->table->usable());
-    RINGDB_CO_TRY_ASSIGN(auto entry, co_await impl_->cursor.next_back());
-    if (!entry) {
-        co_return std::optional<RawEntry>{};
+    Status usable = impl_->table->usable();
+    if (!usable) {
+        result_ = usable.error();
+        return true;
     }
-    co_return std::optional<RawEntry>{RawEntry{impl_->cursor.back_page(), entry->key,
-                                               entry->value}};
+    engine::Cursor& cursor = impl_->cursor;
+    // Most steps stay in the current leaf: build the entry in place (result_ holds an empty
+    // optional until here), without an intermediate StepResult.
+    engine::Cursor::Entry entry;
+    if (forward_ ? cursor.try_next(entry) : cursor.try_next_back(entry)) {
+        const engine::PageRef& page = forward_ ? cursor.front_page() : cursor.back_page();
+        result_->emplace(RawEntry{page, entry.key, entry.value});
+        return true;
+    }
+    engine::Cursor::StepResult step = std::optional<engine::Cursor::Entry>{};
+    if (!cursor.step_cached(forward_, step)) {
+        return false;
+    }
+    result_ = raw_step_result(cursor, forward_, std::move(step));
+    return true;
+}
+
+std::coroutine_handle<> RawRange::Step::await_suspend(std::coroutine_handle<> awaiting) {
+    loading_ = load(this);
+    auto handle = loading_.handle();
+    handle.promise().continuation_ = awaiting;
+    return handle;
+}
+
+Task<void> RawRange::Step::load(Step* self) {
+    engine::Cursor& cursor = self->impl_->cursor;
+    const bool forward = self->forward_;
+    engine::Cursor::StepResult step = co_await cursor.step_slow(forward);
+    self->result_ = raw_step_result(cursor, forward, std::move(step));
 }
 
 Task<Result<RawTable>> RawTable::open_write(std::shared_ptr<engine::WriteTxn> txn,
@@ -247,6 +289,12 @@ Result<RawRange> RawTable::range(RawBound lower, RawBound upper) const {
     RINGDB_TRY(impl_->usable());
     // The bounds' keys move into the cursor (no copy).
     auto impl = std::make_unique<RawRange::Impl>(impl_, std::move(lower), std::move(upper));
+    return RawRange(std::move(impl));
+}
+
+Result<RawRange> RawTable::range(const RawBoundView& lower, const RawBoundView& upper) const {
+    RINGDB_TRY(impl_->usable());
+    auto impl = std::make_unique<RawRange::Impl>(impl_, lower, upper);
     return RawRange(std::move(impl));
 }
 

@@ -9,14 +9,33 @@
 
 #include "engine/btree/cursor.hpp"
 
+#include <cstring>
+
 #include "util/assert.hpp"
 #include "util/try.hpp"
 
 namespace ringdb::engine {
 
+BoundKey::BoundKey(std::span<const std::byte> key) : size_(key.size()) {
+    if (key.size() <= kInline) {
+        if (!key.empty()) {
+            std::memcpy(inline_.data(), key.data(), key.size());
+        }
+    } else {
+        heap_.assign(key.begin(), key.end());
+        on_heap_ = true;
+    }
+}
+
 Cursor::Cursor(const Btree& tree, Bound lower, Bound upper)
-        : Cursor(tree, lower.kind, std::vector<std::byte>(lower.key.begin(), lower.key.end()),
-                 upper.kind, std::vector<std::byte>(upper.key.begin(), upper.key.end())) {}
+        : tree_(&tree),
+          compare_(tree.compare()),
+          lower_kind_(lower.kind),
+          upper_kind_(upper.kind),
+          lower_key_(lower.key),
+          upper_key_(upper.key) {
+    check_bounds();
+}
 
 Cursor::Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
                BoundKind upper_kind, std::vector<std::byte> upper_bytes)
@@ -26,6 +45,10 @@ Cursor::Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> l
           upper_kind_(upper_kind),
           lower_key_(std::move(lower_bytes)),
           upper_key_(std::move(upper_bytes)) {
+    check_bounds();
+}
+
+void Cursor::check_bounds() {
     if (lower_kind_ == BoundKind::unbounded) {
         lower_key_.clear();
     }
@@ -193,24 +216,46 @@ Task<Status> Cursor::seek(bool forward) {
         } else {
             child = branch.find_child(probe, compare_);
         }
+        end.path[depth] = Level{std::move(ref), branch, page, child, branch.child_count()};
         page = branch.child(child);
-        end.path[depth] = Level{std::move(ref), branch, child};
         end.depth = depth + 1;
     }
 }
 
-Task<Status> Cursor::advance(bool forward) {
-    End& end = forward ? front_ : back_;
-    // The deepest branch with a sibling on this side of the path taken.
+std::uint32_t Cursor::pivot_level(const End& end, bool forward) noexcept {
     std::uint32_t level = end.depth;
     while (level > 0) {
         const Level& l = end.path[level - 1];
-        bool more = forward ? l.index + 1 < l.view.child_count() : l.index > 0;
+        bool more = forward ? l.index + 1 < l.children : l.index > 0;
         if (more) {
             break;
         }
         --level;
     }
+    return level;
+}
+
+Task<Result<PageNumber>> Cursor::child_of(Level& level) {
+    if (level.ref == nullptr) {
+        ReadPage read{tree_->pages(), level.page};
+        Result<PageRef> loaded = co_await read;
+        if (!loaded) {
+            co_return loaded.error();
+        }
+        RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(tree_->pages(), **loaded, level.page));
+        if (branch.child_count() != level.children) {
+            co_return Error{Errc::corrupted, 0, level.page.raw()};
+        }
+        level.ref = std::move(*loaded);
+        level.view = branch;
+    }
+    co_return level.view.child(level.index);
+}
+
+Task<Status> Cursor::advance(bool forward) {
+    End& end = forward ? front_ : back_;
+    // The deepest branch with a sibling on this side of the path taken.
+    std::uint32_t level = pivot_level(end, forward);
     leave_leaf(end);
     if (level == 0) {
         done_ = true;
@@ -218,12 +263,13 @@ Task<Status> Cursor::advance(bool forward) {
     }
     Level& pivot = end.path[level - 1];
     pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
-    PageNumber page = pivot.view.child(pivot.index);
+    Result<PageNumber> child = co_await child_of(pivot);
+    RINGDB_CO_TRY(child);
     for (std::uint32_t d = level; d < end.depth; ++d) {
         end.path[d] = Level{};
     }
     end.depth = level;
-    Status s = co_await descend_edge(end, page, forward);
+    Status s = co_await descend_edge(end, *child, forward);
     co_return s;
 }
 
@@ -248,8 +294,8 @@ Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
         }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         std::uint32_t child = forward ? 0 : branch.key_count();
+        end.path[end.depth] = Level{std::move(ref), branch, page, child, branch.child_count()};
         page = branch.child(child);
-        end.path[end.depth] = Level{std::move(ref), branch, child};
         end.depth += 1;
     }
 }
@@ -269,29 +315,51 @@ std::optional<Status> Cursor::descend_edge_cached(End& end, PageNumber page, boo
         if (end.depth >= kMaxDepth) {
             return Status{Error{Errc::corrupted, 0, page.raw()}};
         }
-        PageRef ref = pages.try_read(page);
+        PageRef holder;
+        // Valid until the next page access: only parsing happens in between.
+        const PageRef* ref = pages.try_borrow(page, holder);
         if (ref == nullptr) {
             return std::nullopt;
         }
-        if (page_type(ref->bytes()) == kLeafType) {
-            Result<LeafView> leaf = parse_leaf(pages, *ref, page);
+        if (page_type((*ref)->bytes()) == kLeafType) {
+            Result<LeafView> leaf = parse_leaf(pages, **ref, page);
             if (!leaf) {
                 return Status{leaf.error()};
             }
-            end.leaf = std::move(ref);
+            end.leaf = ref == &holder ? std::move(holder) : *ref;
             end.view = *leaf;
             end.position = forward ? 0 : leaf->count();
             return Status{ok()};
         }
-        Result<BranchView> branch = parse_branch(pages, *ref, page);
+        Result<BranchView> branch = parse_branch(pages, **ref, page);
         if (!branch) {
             return Status{branch.error()};
         }
         std::uint32_t child = forward ? 0 : branch->key_count();
+        end.path[end.depth] = Level{nullptr, BranchView{}, page, child, branch->child_count()};
         page = branch->child(child);
-        end.path[end.depth] = Level{std::move(ref), *branch, child};
         end.depth += 1;
     }
+}
+
+std::optional<Result<PageNumber>> Cursor::child_cached(const Level& level) {
+    if (level.ref != nullptr) {
+        return Result<PageNumber>{level.view.child(level.index)};
+    }
+    TreePages& pages = tree_->pages();
+    PageRef holder;
+    const PageRef* ref = pages.try_borrow(level.page, holder);
+    if (ref == nullptr) {
+        return std::nullopt;
+    }
+    Result<BranchView> branch = parse_branch(pages, **ref, level.page);
+    if (!branch) {
+        return Result<PageNumber>{branch.error()};
+    }
+    if (branch->child_count() != level.children) {
+        return Result<PageNumber>{Error{Errc::corrupted, 0, level.page.raw()}};
+    }
+    return Result<PageNumber>{branch->child(level.index)};
 }
 
 std::optional<Status> Cursor::seek_cached(bool forward) {
@@ -313,13 +381,15 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         if (depth >= kMaxDepth) {
             return Status{Error{Errc::corrupted, 0, page.raw()}};
         }
-        PageRef ref = pages.try_read(page);
+        PageRef holder;
+        // Valid until the next page access: only parsing and searching happen in between.
+        const PageRef* ref = pages.try_borrow(page, holder);
         if (ref == nullptr) {
             unposition(end);
             return std::nullopt;
         }
-        if (page_type(ref->bytes()) == kLeafType) {
-            Result<LeafView> leaf = parse_leaf(pages, *ref, page);
+        if (page_type((*ref)->bytes()) == kLeafType) {
+            Result<LeafView> leaf = parse_leaf(pages, **ref, page);
             if (!leaf) {
                 return Status{leaf.error()};
             }
@@ -330,13 +400,13 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
                 LeafView::Search at = leaf->search(probe, compare_);
                 position = at.index + ((at.found && (forward == exclusive)) ? 1 : 0);
             }
-            end.leaf = std::move(ref);
+            end.leaf = ref == &holder ? std::move(holder) : *ref;
             end.view = *leaf;
             end.position = position;
             end.positioned = true;
             return Status{ok()};
         }
-        Result<BranchView> branch = parse_branch(pages, *ref, page);
+        Result<BranchView> branch = parse_branch(pages, **ref, page);
         if (!branch) {
             return Status{branch.error()};
         }
@@ -346,8 +416,8 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         } else {
             child = branch->find_child(probe, compare_);
         }
+        end.path[depth] = Level{nullptr, BranchView{}, page, child, branch->child_count()};
         page = branch->child(child);
-        end.path[depth] = Level{std::move(ref), *branch, child};
         end.depth = depth + 1;
     }
 }
@@ -356,15 +426,7 @@ std::optional<Status> Cursor::advance_cached(bool forward) {
     // As advance(); when a page on the way down is not cached, the end is unpositioned so the
     // slow path re-seeks past the last key returned (the same entry advance() would reach).
     End& end = forward ? front_ : back_;
-    std::uint32_t level = end.depth;
-    while (level > 0) {
-        const Level& l = end.path[level - 1];
-        bool more = forward ? l.index + 1 < l.view.child_count() : l.index > 0;
-        if (more) {
-            break;
-        }
-        --level;
-    }
+    std::uint32_t level = pivot_level(end, forward);
     if (level == 0) {
         leave_leaf(end);
         done_ = true;
@@ -376,12 +438,19 @@ std::optional<Status> Cursor::advance_cached(bool forward) {
     leave_leaf(end);
     Level& pivot = end.path[level - 1];
     pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
-    PageNumber page = pivot.view.child(pivot.index);
+    std::optional<Result<PageNumber>> child = child_cached(pivot);
+    if (!child) {
+        unposition(end);
+        return std::nullopt;
+    }
+    if (!*child) {
+        return Status{child->error()};
+    }
     for (std::uint32_t d = level; d < end.depth; ++d) {
         end.path[d] = Level{};
     }
     end.depth = level;
-    std::optional<Status> s = descend_edge_cached(end, page, forward);
+    std::optional<Status> s = descend_edge_cached(end, **child, forward);
     if (!s) {
         unposition(end);
     }

@@ -11,7 +11,10 @@
 // and return false when the step needs to load another page (or the range is finished), and
 // next()/next_back() return an awaitable whose await_ready() also seeks and crosses to the
 // next leaf synchronously when the pages are cached, so only a step that needs a device read
-// creates a coroutine frame (docs/coroutines.md rule 7).
+// creates a coroutine frame (docs/coroutines.md rule 7). The synchronous walk borrows the
+// branches on its way down (TreePages::try_borrow: no reference count updates) and keeps only
+// their page numbers and child indices; a later leaf crossing borrows the turning branch
+// again (or reads it, on the asynchronous path). Only the leaf is held.
 //
 // Lifetime: an entry's spans point into a leaf the cursor holds (a PageRef): they stay valid
 // until the next step of the same end. front_page()/back_page() return the leaf of the last
@@ -58,6 +61,34 @@ struct Bound {
     }
 };
 
+/// A bound's key owned by a cursor: up to kInline bytes in place (no allocation), longer keys
+/// (or keys handed over as a vector) on the heap.
+class BoundKey {
+public:
+    static constexpr std::size_t kInline = 64;
+
+    BoundKey() noexcept = default;
+    explicit BoundKey(std::span<const std::byte> key);
+    explicit BoundKey(std::vector<std::byte> key) noexcept
+        : heap_(std::move(key)), size_(heap_.size()), on_heap_(true) {}
+
+    std::span<const std::byte> view() const noexcept {
+        return on_heap_ ? std::span<const std::byte>(heap_)
+                        : std::span<const std::byte>(inline_.data(), size_);
+    }
+    void clear() noexcept {
+        heap_.clear();
+        size_ = 0;
+        on_heap_ = false;
+    }
+
+private:
+    std::array<std::byte, kInline> inline_;
+    std::vector<std::byte> heap_;
+    std::size_t size_ = 0;
+    bool on_heap_ = false;
+};
+
 class Cursor {
 public:
     struct Entry {
@@ -82,6 +113,7 @@ public:
         Task<void> slow_task_;
     };
 
+    /// Copies the bounds' keys (short ones into the cursor itself, without allocating).
     Cursor(const Btree& tree, Bound lower, Bound upper);
     /// As above, taking ownership of the bound keys instead of copying them.
     Cursor(const Btree& tree, BoundKind lower_kind, std::vector<std::byte> lower_bytes,
@@ -100,15 +132,28 @@ public:
     /// The next entry from the back, or none at the end. Errors: io, corrupted.
     StepAwaiter next_back() noexcept { return StepAwaiter(*this, false); }
 
+    /// A whole step without a coroutine, seeking or crossing to the next leaf over cached
+    /// pages only: true with `out` set when done (an entry, the end, or an error); false when
+    /// a page must be read, in which case step_slow() must take this step (the end is left
+    /// for it to re-seek past the last key it returned).
+    bool step_cached(bool forward, StepResult& out);
+    /// The step, reading pages as needed. Errors: io, corrupted.
+    Task<StepResult> step_slow(bool forward);
+
     bool finished() const noexcept { return done_; }
     const PageRef& front_page() const noexcept { return front_.leaf; }
     const PageRef& back_page() const noexcept { return back_.leaf; }
 
 private:
+    /// One branch of an end's path. The asynchronous walk holds the branch (`ref`, `view`);
+    /// the synchronous walk only borrows it on the way down (no reference count update) and
+    /// keeps its number, so a later leaf crossing looks it up again.
     struct Level {
-        PageRef ref;
-        BranchView view;
-        std::uint32_t index = 0;
+        PageRef ref;      // null when the branch was only borrowed
+        BranchView view;  // valid while `ref` is held
+        PageNumber page;
+        std::uint32_t index = 0;     // the child taken
+        std::uint32_t children = 0;  // the branch's child count
     };
     /// The branches of one end's path: the first kInline levels inline (every realistic
     /// tree), deeper ones (up to kMaxDepth) in a vector, so a cursor stays small and cheap to
@@ -151,25 +196,30 @@ private:
     };
 
     bool try_step(bool forward, Entry& out);
-    /// A whole step without a coroutine, seeking or crossing to the next leaf over cached
-    /// pages only: true with `out` set when done (an entry, the end, or an error); false when
-    /// a page must be read (the end is then left for step_slow to re-seek).
-    bool step_cached(bool forward, StepResult& out);
     /// seek() / advance() over cached pages: none when a page is not cached.
     std::optional<Status> seek_cached(bool forward);
     std::optional<Status> advance_cached(bool forward);
     /// Follows the first or last child from `page` down to a leaf over cached pages.
     std::optional<Status> descend_edge_cached(End& end, PageNumber page, bool forward);
+    /// The child of `level` at its index, from its held view or by borrowing its page again;
+    /// none when the page is no longer cached.
+    std::optional<Result<PageNumber>> child_cached(const Level& level);
+    /// As child_cached(), reading the branch again (and holding it) if needed.
+    Task<Result<PageNumber>> child_of(Level& level);
+    /// The branch level above the end's leaf to turn at for a step beyond the leaf: the
+    /// deepest with a sibling on that side; 0 when there is none (the tree's edge).
+    static std::uint32_t pivot_level(const End& end, bool forward) noexcept;
     /// Forgets the end's position (after a cached walk met an uncached page): the next step
     /// re-seeks past the last key it returned.
     void unposition(End& end);
     bool in_range_for_front(std::span<const std::byte> key) const;
     bool in_range_for_back(std::span<const std::byte> key) const;
-    Task<StepResult> step_slow(bool forward);
     Task<Status> seek(bool forward);
     Task<Status> advance(bool forward);
     Task<Status> descend_edge(End& end, PageNumber page, bool forward);
     void leave_leaf(End& end);
+    /// Constructor tail: drops unbounded keys, finishes an empty or inverted range.
+    void check_bounds();
     /// Where a seek of one end starts: the key to search and how to treat an equal key.
     struct SeekProbe {
         std::span<const std::byte> key;
@@ -177,15 +227,15 @@ private:
         bool unbounded = false;
     };
     SeekProbe probe_for(const End& end, bool forward) const noexcept;
-    std::span<const std::byte> lower_key() const noexcept { return lower_key_; }
-    std::span<const std::byte> upper_key() const noexcept { return upper_key_; }
+    std::span<const std::byte> lower_key() const noexcept { return lower_key_.view(); }
+    std::span<const std::byte> upper_key() const noexcept { return upper_key_.view(); }
 
     const Btree* tree_;
     KeyCompare compare_;
     BoundKind lower_kind_;
     BoundKind upper_kind_;
-    std::vector<std::byte> lower_key_;
-    std::vector<std::byte> upper_key_;
+    BoundKey lower_key_;
+    BoundKey upper_key_;
     bool done_ = false;
     End front_;
     End back_;
