@@ -210,7 +210,14 @@ Task<Result<std::optional<RawGuard>>> RawTable::insert(ByteView key, ByteView va
         co_return Error{Errc::invalid_argument};
     }
     RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
-    RINGDB_CO_TRY_ASSIGN(auto old, co_await impl_->tree().insert(key, value));
+    // A dirty leaf that takes the pair in place (most inserts of a bulk load): no nested
+    // coroutine.
+    auto fast = impl_->tree().try_insert(key, value);
+    if (!fast) {
+        auto inserted = co_await impl_->tree().insert(key, value);
+        fast.emplace(std::move(inserted));
+    }
+    RINGDB_CO_TRY_ASSIGN(auto old, std::move(*fast));
     co_return owned(std::move(old));
 }
 
