@@ -453,6 +453,9 @@ Task<Status> Btree::propagate(Replacement& rep) {
         }
         // items_ now holds the parent's new children.
         RINGDB_ASSERT(!items_.empty());
+        if (rewrite_branch_in_place(level, rep)) {
+            continue;
+        }
         Replacement up;
         if (items_.size() == 1) {
             up.changed = true;
@@ -467,6 +470,40 @@ Task<Status> Btree::propagate(Replacement& rep) {
         rep = std::move(up);
     }
     co_return set_root(rep);
+}
+
+bool Btree::rewrite_branch_in_place(std::uint32_t level, Replacement& rep) {
+    PathLevel& parent = path_[level];
+    const std::uint32_t page_size = pages_.page_size();
+    if (!parent.dirty || parent.page.order() != 0 || items_.size() < 2 ||
+        items_.size() - 1 > kMaxBranchKeys) {
+        return false;
+    }
+    const std::uint64_t used = branch_items_size(items_);
+    if (used > page_size) {
+        return false;
+    }
+    // items_' keys point into the parent's own buffer: build the page aside, then copy it
+    // over. The page number stays, so the grandparent needs no change (a dirty page is
+    // modified in place, as update_child_in_place does).
+    const std::uint64_t old_used = parent.view.used_length();
+    scratch_.resize(page_size);
+    write_branch(scratch_, items_);
+    parent.ref.reset();
+    MutPageRef buffer = pages_.writable(parent.page);
+    RINGDB_ASSERT_CTX(buffer != nullptr, "dirty branch not writable", parent.page.raw());
+    std::memcpy(buffer->data(), scratch_.data(), used);
+    if (used < old_used) {
+        std::memset(buffer->data() + used, 0, old_used - used);
+    }
+    hold(rep);
+    Replacement up;
+    up.changed = false;
+    up.count = 1;
+    up.underfull = used * 3 < page_size;
+    up.pieces[0] = Piece{parent.page, {}, std::move(buffer), used};
+    rep = std::move(up);
+    return true;
 }
 
 Status Btree::set_root(Replacement& rep) {

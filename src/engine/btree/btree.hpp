@@ -184,6 +184,10 @@ private:
     Status combine_branches(std::span<const std::byte> separator, const PageRef& left_ref,
                             PageNumber left_page, const PageRef& right_ref, PageNumber right_page,
                             Replacement& out, bool& merged);
+    /// Propagation into a dirty parent whose new children (items_) fit its page: rewrites it
+    /// in place instead of allocating a new block; `rep` becomes the parent's replacement.
+    /// Returns false (nothing done) when that does not apply.
+    bool rewrite_branch_in_place(std::uint32_t level, Replacement& rep);
     Status set_root(Replacement& rep);
     void finish_modification();
 
@@ -204,6 +208,7 @@ private:
     std::vector<BranchItem> combine_items_;
     std::vector<std::uint64_t> prefix_;
     std::vector<std::uint32_t> ends_;
+    std::vector<std::byte> scratch_;  // a branch built aside (rewrite_branch_in_place)
     // Buffers that separators and items point into, held until the operation ends.
     std::vector<PageRef> keep_alive_;
 };
