@@ -292,7 +292,16 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
     seq.add_range(view, 0, at.index);
     seq.add_entry(key, value);
     seq.add_range(view, at.found ? at.index + 1 : at.index, n);
-    RINGDB_TRY(build_leaf_pieces(seq, out));
+    if (leaf_dirty_ && leaf_page_.order() == 0) {
+        // A split of a dirty leaf: its first piece stays in its block.
+        bool reused = false;
+        RINGDB_TRY(build_leaf_pieces(seq, out, leaf_page_, &reused));
+        if (reused) {
+            return ok();
+        }
+    } else {
+        RINGDB_TRY(build_leaf_pieces(seq, out));
+    }
     pages_.free(leaf_page_);
     return ok();
 }
@@ -329,15 +338,29 @@ Status Btree::remove_from_leaf(LeafView::Search at, Replacement& out) {
     return ok();
 }
 
-Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out) {
+Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out, PageNumber reuse,
+                               bool* reused) {
     const std::uint32_t page_size = pages_.page_size();
     leaf_prefix_sizes(seq, prefix_);
     partition_leaf(prefix_, page_size, ends_);
     RINGDB_ASSERT(!ends_.empty() && ends_.size() <= kMaxPieces);
+    // The first piece may go into `reuse` (the dirty leaf being split, which `seq` reads
+    // from): it is built aside and copied over once every other piece has been written.
+    const std::uint64_t first_used = kLeafHeaderSize + prefix_[ends_[0]];
+    const bool in_place = !reuse.is_null() && ends_.size() >= 2 && first_used <= page_size;
+    if (reused != nullptr) {
+        *reused = in_place;
+    }
     std::uint32_t first = 0;
     for (std::uint32_t t = 0; t < ends_.size(); ++t) {
         std::uint32_t last = ends_[t];
         std::uint64_t used = kLeafHeaderSize + prefix_[last] - prefix_[first];
+        if (t == 0 && in_place) {
+            scratch_.assign(page_size, std::byte{0});
+            write_leaf(scratch_, seq, first, last);
+            first = last;
+            continue;
+        }
         RINGDB_TRY_ASSIGN(auto allocated, pages_.allocate(used));
         write_leaf(allocated.second->bytes(), seq, first, last);
         if (t + 1 < ends_.size()) {
@@ -348,6 +371,16 @@ Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out) {
         }
         out.pieces[t] = Piece{allocated.first, {}, std::move(allocated.second), used};
         first = last;
+    }
+    if (in_place) {
+        leaf_ref_.reset();  // the split leaf's old bytes are no longer read
+        MutPageRef buffer = pages_.writable(reuse);
+        RINGDB_ASSERT_CTX(buffer != nullptr, "dirty leaf not writable", reuse.raw());
+        std::memcpy(buffer->data(), scratch_.data(), page_size);
+        Result<LeafView> written = LeafView::parse(buffer->bytes(), reuse);
+        RINGDB_ASSERT(written.has_value());
+        out.separators[0] = written->key(written->count() - 1);
+        out.pieces[0] = Piece{reuse, {}, std::move(buffer), first_used};
     }
     out.changed = true;
     out.count = static_cast<std::uint32_t>(ends_.size());
