@@ -3,7 +3,9 @@
 // with a cache too small to hold the tree, guards held across splits, aborts and savepoint
 // restores.
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "savepoint_support.hpp"
 
@@ -313,4 +315,51 @@ TEST_CASE("A savepoint restore after bulk inserts discards them without leaking"
     std::uint64_t live = settled_pages(core);
     REQUIRE(live <= baseline + kSystemWobble);
     REQUIRE(repaired_pages(core, *sim, seed) == live);
+}
+
+TEST_CASE("Two threads bulk-load two tables of one write transaction", "[engine][bulk][threads]") {
+    // WritePages is shared by the transaction's tables: one thread's allocations grow the
+    // dirty table while the other thread walks its own dirty pages.
+    auto seed = savepoint_test_seed();
+    INFO("seed " << seed);
+    auto core = open_tiny_cache(std::make_unique<ringdb::io::SimDevice>(seed));
+    constexpr ringdb::TableDefinition<std::uint64_t, std::uint64_t> kOther("other");
+    auto txn = writer(core);
+    OpenTable* first = numbers(*txn);
+    auto opened = sync_wait(txn->open_table(kOther.schema(), &ringdb::Codec<std::uint64_t>::compare));
+    REQUIRE(opened.has_value());
+    OpenTable* second = *opened;
+    Model first_model;
+    Model second_model;
+    std::atomic<bool> failed{false};
+    auto load = [&failed](OpenTable* table, Model* model, std::uint64_t thread_seed) {
+        std::mt19937_64 rng(thread_seed);
+        for (int i = 0; i < 4000; ++i) {
+            std::uint64_t k = rng() % 20000;
+            std::uint64_t v = rng() | 1;
+            auto key = ringdb::encode(k);
+            auto value = ringdb::encode(v);
+            if (!sync_wait(table->tree.insert(key, value))) {
+                failed = true;
+                return;
+            }
+            (*model)[k] = v;
+        }
+    };
+    std::thread a(load, first, &first_model, seed);
+    std::thread b(load, second, &second_model, seed + 1);
+    a.join();
+    b.join();
+    REQUIRE_FALSE(failed.load());
+    auto seen_first = sync_wait(read_tree(first->tree));
+    auto seen_second = sync_wait(read_tree(second->tree));
+    REQUIRE(seen_first.has_value());
+    REQUIRE(seen_second.has_value());
+    REQUIRE(*seen_first == first_model);
+    REQUIRE(*seen_second == second_model);
+    txn->close_table(first);
+    txn->close_table(second);
+    commit(*txn);
+    REQUIRE(current_model(core) == first_model);
+    REQUIRE(verifies(core));
 }
