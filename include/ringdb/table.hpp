@@ -271,11 +271,16 @@ public:
         Bytes large_value;
         ByteView k = detail::encode_into(key, small_key, large_key);
         ByteView v = detail::encode_into(value, small_value, large_value);
-        auto raw = co_await this->raw_.insert(k, v);
+        // The common case of a bulk load (a dirty leaf with room) needs no nested coroutine.
+        auto raw = this->raw_.try_insert(k, v);
         if (!raw) {
-            co_return raw.error();
+            auto inserted = co_await this->raw_.insert(k, v);
+            raw.emplace(std::move(inserted));
         }
-        co_return detail::typed_guard<V>(std::move(*raw));
+        if (!*raw) {
+            co_return raw->error();
+        }
+        co_return detail::typed_guard<V>(std::move(**raw));
     }
     /// Inserts (or replaces) `key` with `length` zero bytes and returns a reservation whose
     /// buffer becomes the value at `co_await reservation.finish()` (see ReservedValue).
