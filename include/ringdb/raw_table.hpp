@@ -165,6 +165,10 @@ public:
     /// Write transactions only (invalid_argument otherwise). Checks the size limits
     /// (value_too_large, table unchanged).
     Task<Result<std::optional<RawGuard>>> insert(ByteView key, ByteView value);
+    /// insert() without a coroutine when the tree can take the pair in place over pages that
+    /// are dirty or cached (engine Btree::try_insert); none, with nothing changed, otherwise
+    /// (then call insert()). Same errors as insert().
+    std::optional<Result<std::optional<RawGuard>>> try_insert(ByteView key, ByteView value);
     Task<Result<std::optional<RawGuard>>> remove(ByteView key);
     Task<Result<std::optional<RawEntry>>> pop_first();
     Task<Result<std::optional<RawEntry>>> pop_last();

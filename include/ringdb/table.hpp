@@ -321,13 +321,24 @@ public:
     /// Inserts or replaces; returns the previous value. Errors: value_too_large (the key or
     /// value exceeds 3 GiB, or the pair 3.75 GiB; the table is unchanged), no_space.
     Task<Result<std::optional<AccessGuard<V>>>> insert(const K& key, const V& value) {
-        Bytes k = encode(key);
-        Bytes v = encode(value);
-        auto raw = co_await this->raw_.insert(k, v);
+        // Short keys and values are encoded on the frame, not the heap (a bulk load inserts
+        // millions of small pairs).
+        std::array<std::byte, 64> small_key;
+        std::array<std::byte, 256> small_value;
+        Bytes large_key;
+        Bytes large_value;
+        ByteView k = detail::encode_into(key, small_key, large_key);
+        ByteView v = detail::encode_into(value, small_value, large_value);
+        // The common case of a bulk load (a dirty leaf with room) needs no nested coroutine.
+        auto raw = this->raw_.try_insert(k, v);
         if (!raw) {
-            co_return raw.error();
+            auto inserted = co_await this->raw_.insert(k, v);
+            raw.emplace(std::move(inserted));
         }
-        co_return detail::typed_guard<V>(std::move(*raw));
+        if (!*raw) {
+            co_return raw->error();
+        }
+        co_return detail::typed_guard<V>(std::move(**raw));
     }
     /// Inserts (or replaces) `key` with `length` zero bytes and returns a reservation whose
     /// buffer becomes the value at `co_await reservation.finish()` (see ReservedValue).

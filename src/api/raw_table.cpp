@@ -252,8 +252,31 @@ Task<Result<std::optional<RawGuard>>> RawTable::insert(ByteView key, ByteView va
         co_return Error{Errc::invalid_argument};
     }
     RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
+    // Btree::insert tries the synchronous in-place path first.
     RINGDB_CO_TRY_ASSIGN(auto old, co_await impl_->tree().insert(key, value));
     co_return owned(std::move(old));
+}
+
+std::optional<Result<std::optional<RawGuard>>> RawTable::try_insert(ByteView key,
+                                                                    ByteView value) {
+    using Inserted = Result<std::optional<RawGuard>>;
+    if (Status usable = impl_->usable(); !usable) {
+        return Inserted{usable.error()};
+    }
+    if (impl_->write == nullptr) {
+        return Inserted{Error{Errc::invalid_argument}};
+    }
+    if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
+        return Inserted{fits.error()};
+    }
+    auto fast = impl_->tree().try_insert(key, value);
+    if (!fast) {
+        return std::nullopt;
+    }
+    if (!*fast) {
+        return Inserted{fast->error()};
+    }
+    return Inserted{owned(std::move(**fast))};
 }
 
 Task<Result<std::optional<RawGuard>>> RawTable::remove(ByteView key) {

@@ -28,11 +28,55 @@ namespace ringdb::engine {
 Btree::Btree(TreePages& pages, KeyCompare key_compare, BtreeRoot root) noexcept
         : pages_(pages), compare_(key_compare), root_(root) {}
 
-Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte> key,
-                                                      std::span<const std::byte> value) {
+std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert(
+        std::span<const std::byte> key, std::span<const std::byte> value) {
+    using Inserted = Result<std::optional<OwnedBytes>>;
     if (key.size() > kMaxKeyOrValueLength || value.size() > kMaxKeyOrValueLength ||
         key.size() + value.size() > kMaxPairLength) {
-        co_return Error{Errc::value_too_large, 0, key.size() + value.size()};
+        return Inserted{Error{Errc::value_too_large, 0, key.size() + value.size()}};
+    }
+    if (root_.page.is_null()) {
+        return std::nullopt;
+    }
+    std::optional<Status> walked = descend_cached(key);
+    if (!walked) {
+        return std::nullopt;
+    }
+    if (!*walked) {
+        finish_modification();
+        return Inserted{walked->error()};
+    }
+    LeafView::Search at = leaf_view_.search(key, compare_);
+    if (!insert_stays_in_leaf(key, value, at)) {
+        // A split, a copy-on-write or a merge: the coroutine path walks again (the pages are
+        // warm now) and propagates.
+        path_.clear();
+        leaf_ref_.reset();
+        return std::nullopt;
+    }
+    std::optional<OwnedBytes> old;
+    if (at.found) {
+        std::span<const std::byte> bytes = leaf_view_.value(at.index);
+        old.emplace(bytes.begin(), bytes.end());
+    }
+    Replacement rep;
+    Status status = insert_into_leaf(key, value, at, rep);
+    RINGDB_ASSERT(!status || (!rep.changed && (!rep.underfull || leaf_is_root_)));
+    finish_modification();
+    if (!status) {
+        return Inserted{status.error()};
+    }
+    if (!old) {
+        root_.length += 1;
+    }
+    return Inserted{std::move(old)};
+}
+
+Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte> key,
+                                                      std::span<const std::byte> value) {
+    std::optional<Result<std::optional<OwnedBytes>>> fast = try_insert(key, value);
+    if (fast) {
+        co_return std::move(*fast);
     }
     if (root_.page.is_null()) {
         EntrySeq seq;
@@ -118,23 +162,77 @@ Task<Status> Btree::descend(std::span<const std::byte> key) {
             co_return loaded.error();
         }
         PageRef ref = std::move(*loaded);
+        const bool dirty = read.dirty();
         if (page_type(ref->bytes()) == kLeafType) {
-            RINGDB_CO_TRY_ASSIGN(leaf_view_, parse_leaf(pages_, *ref, page));
+            RINGDB_CO_TRY_ASSIGN(leaf_view_, parse_leaf(dirty, *ref, page));
             leaf_page_ = page;
+            leaf_dirty_ = dirty;
             leaf_ref_ = std::move(ref);
             co_return ok();
         }
-        RINGDB_CO_TRY_ASSIGN(BranchView view, parse_branch(pages_, *ref, page));
+        RINGDB_CO_TRY_ASSIGN(BranchView view, parse_branch(dirty, *ref, page));
         std::uint32_t child = view.find_child(key, compare_);
         PageNumber next = view.child(child);
-        path_.push_back(PathLevel{page, std::move(ref), view, child});
+        path_.push_back(PathLevel{page, std::move(ref), view, child, dirty});
         page = next;
     }
 }
 
-Result<MutPageRef> Btree::make_writable(PageNumber& page, PageRef& held, std::uint64_t old_used,
-                                        std::uint64_t bytes) {
-    if (pages_.is_dirty(page)) {
+std::optional<Status> Btree::descend_cached(std::span<const std::byte> key) {
+    // Branches are only looked at on the way down and the leaf is modified in place, so no
+    // page on the path needs a reference (TreePages::try_peek); path_ stays empty.
+    path_.clear();
+    PageNumber page = root_.page;
+    for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
+        PageRef holder;
+        bool dirty = false;
+        const PageBuffer* buffer = pages_.try_peek(page, holder, dirty);
+        if (buffer == nullptr) {
+            return std::nullopt;
+        }
+        if (page_type(buffer->bytes()) == kLeafType) {
+            if (!dirty) {
+                return std::nullopt;  // copy-on-write: insert() does it (and holds the page)
+            }
+            RINGDB_TRY_ASSIGN(leaf_view_, parse_leaf(dirty, *buffer, page));
+            leaf_page_ = page;
+            leaf_dirty_ = dirty;
+            leaf_is_root_ = depth == 0;
+            leaf_ref_.reset();  // insert_into_leaf's in-place cases do not need it
+            return ok();
+        }
+        RINGDB_TRY_ASSIGN(BranchView view, parse_branch(dirty, *buffer, page));
+        page = view.child(view.find_child(key, compare_));
+    }
+    return Status{Error{Errc::corrupted, 0, page.raw()}};
+}
+
+bool Btree::insert_stays_in_leaf(std::span<const std::byte> key,
+                                 std::span<const std::byte> value, LeafView::Search at) const {
+    // The conditions of insert_into_leaf's two in-place cases, with nothing to propagate.
+    if (!leaf_dirty_) {
+        return false;
+    }
+    const LeafView& view = leaf_view_;
+    if (at.found && value.size() == view.value(at.index).size()) {
+        return true;
+    }
+    const std::uint32_t n = view.count();
+    const std::uint32_t page_size = pages_.page_size();
+    const std::uint32_t new_count = at.found ? n : n + 1;
+    const std::uint64_t new_used = view.used_length() + key.size() + value.size() + 8 -
+                                   (at.found ? view.entry_size(at.index) : 0);
+    if (new_count == 1 || new_used > page_size || new_count > kMaxLeafEntries) {
+        return false;  // a leaf of one entry may need another order: leave it to insert()
+    }
+    // An underfull leaf is merged or rebalanced by propagate(), unless it is the root.
+    return leaf_page_.order() == 0 && (leaf_is_root_ || new_used * 3 >= page_size);
+}
+
+Result<MutPageRef> Btree::make_writable(PageNumber& page, bool dirty, PageRef& held,
+                                        std::uint64_t old_used, std::uint64_t bytes) {
+    RINGDB_DEBUG_ASSERT(dirty == pages_.is_dirty(page));
+    if (dirty) {
         held.reset();
         MutPageRef buffer = pages_.writable(page);
         RINGDB_ASSERT_CTX(buffer != nullptr, "dirty page without a writable buffer", page.raw());
@@ -157,7 +255,7 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
     const std::uint32_t new_count = at.found ? n : n + 1;
     const std::uint64_t new_used = old_used + key.size() + value.size() + 8 -
                                    (at.found ? view.entry_size(at.index) : 0);
-    if (at.found && value.size() == view.value(at.index).size() && pages_.is_dirty(leaf_page_)) {
+    if (at.found && value.size() == view.value(at.index).size() && leaf_dirty_) {
         // Same-length replacement in a dirty page: overwrite the value bytes.
         std::uint32_t offset = view.value_offset(at.index);
         leaf_ref_.reset();
@@ -172,7 +270,7 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
     const unsigned order = new_count == 1 ? order_for(new_used, page_size) : 0;
     if (fits && order == leaf_page_.order()) {
         PageNumber page = leaf_page_;
-        RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, leaf_ref_, old_used, new_used));
+        RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, leaf_dirty_, leaf_ref_, old_used, new_used));
         if (at.found && n == 1) {
             std::memset(buffer->data(), 0, old_used);
             EntrySeq seq;
@@ -194,7 +292,16 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
     seq.add_range(view, 0, at.index);
     seq.add_entry(key, value);
     seq.add_range(view, at.found ? at.index + 1 : at.index, n);
-    RINGDB_TRY(build_leaf_pieces(seq, out));
+    if (leaf_dirty_ && leaf_page_.order() == 0) {
+        // A split of a dirty leaf: its first piece stays in its block.
+        bool reused = false;
+        RINGDB_TRY(build_leaf_pieces(seq, out, leaf_page_, &reused));
+        if (reused) {
+            return ok();
+        }
+    } else {
+        RINGDB_TRY(build_leaf_pieces(seq, out));
+    }
     pages_.free(leaf_page_);
     return ok();
 }
@@ -215,7 +322,7 @@ Status Btree::remove_from_leaf(LeafView::Search at, Replacement& out) {
     const unsigned order = n == 2 ? order_for(new_used, page_size) : 0;
     if (fits && order == leaf_page_.order()) {
         PageNumber page = leaf_page_;
-        RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, leaf_ref_, old_used, new_used));
+        RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, leaf_dirty_, leaf_ref_, old_used, new_used));
         leaf_remove_in_place(buffer->bytes(), at.index);
         out.changed = page != leaf_page_;
         out.underfull = new_used * 3 < page_size;
@@ -231,15 +338,29 @@ Status Btree::remove_from_leaf(LeafView::Search at, Replacement& out) {
     return ok();
 }
 
-Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out) {
+Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out, PageNumber reuse,
+                               bool* reused) {
     const std::uint32_t page_size = pages_.page_size();
     leaf_prefix_sizes(seq, prefix_);
     partition_leaf(prefix_, page_size, ends_);
     RINGDB_ASSERT(!ends_.empty() && ends_.size() <= kMaxPieces);
+    // The first piece may go into `reuse` (the dirty leaf being split, which `seq` reads
+    // from): it is built aside and copied over once every other piece has been written.
+    const std::uint64_t first_used = kLeafHeaderSize + prefix_[ends_[0]];
+    const bool in_place = !reuse.is_null() && ends_.size() >= 2 && first_used <= page_size;
+    if (reused != nullptr) {
+        *reused = in_place;
+    }
     std::uint32_t first = 0;
     for (std::uint32_t t = 0; t < ends_.size(); ++t) {
         std::uint32_t last = ends_[t];
         std::uint64_t used = kLeafHeaderSize + prefix_[last] - prefix_[first];
+        if (t == 0 && in_place) {
+            scratch_.assign(page_size, std::byte{0});
+            write_leaf(scratch_, seq, first, last);
+            first = last;
+            continue;
+        }
         RINGDB_TRY_ASSIGN(auto allocated, pages_.allocate(used));
         write_leaf(allocated.second->bytes(), seq, first, last);
         if (t + 1 < ends_.size()) {
@@ -250,6 +371,16 @@ Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out) {
         }
         out.pieces[t] = Piece{allocated.first, {}, std::move(allocated.second), used};
         first = last;
+    }
+    if (in_place) {
+        leaf_ref_.reset();  // the split leaf's old bytes are no longer read
+        MutPageRef buffer = pages_.writable(reuse);
+        RINGDB_ASSERT_CTX(buffer != nullptr, "dirty leaf not writable", reuse.raw());
+        std::memcpy(buffer->data(), scratch_.data(), page_size);
+        Result<LeafView> written = LeafView::parse(buffer->bytes(), reuse);
+        RINGDB_ASSERT(written.has_value());
+        out.separators[0] = written->key(written->count() - 1);
+        out.pieces[0] = Piece{reuse, {}, std::move(buffer), first_used};
     }
     out.changed = true;
     out.count = static_cast<std::uint32_t>(ends_.size());
@@ -306,7 +437,7 @@ Status Btree::update_child_in_place(std::uint32_t level, Replacement& rep) {
     const std::uint32_t child_offset = parent.view.child_offset(parent.child);
     const std::uint64_t used = parent.view.used_length();
     PageNumber page = parent.page;
-    RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, parent.ref, used, used));
+    RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, parent.dirty, parent.ref, used, used));
     util::store_le64(buffer->data() + child_offset, rep.pieces[0].page.raw());
     util::store_checksum(buffer->data() + checksum_offset, rep.pieces[0].checksum);
     Replacement up;
@@ -355,6 +486,9 @@ Task<Status> Btree::propagate(Replacement& rep) {
         }
         // items_ now holds the parent's new children.
         RINGDB_ASSERT(!items_.empty());
+        if (rewrite_branch_in_place(level, rep)) {
+            continue;
+        }
         Replacement up;
         if (items_.size() == 1) {
             up.changed = true;
@@ -369,6 +503,40 @@ Task<Status> Btree::propagate(Replacement& rep) {
         rep = std::move(up);
     }
     co_return set_root(rep);
+}
+
+bool Btree::rewrite_branch_in_place(std::uint32_t level, Replacement& rep) {
+    PathLevel& parent = path_[level];
+    const std::uint32_t page_size = pages_.page_size();
+    if (!parent.dirty || parent.page.order() != 0 || items_.size() < 2 ||
+        items_.size() - 1 > kMaxBranchKeys) {
+        return false;
+    }
+    const std::uint64_t used = branch_items_size(items_);
+    if (used > page_size) {
+        return false;
+    }
+    // items_' keys point into the parent's own buffer: build the page aside, then copy it
+    // over. The page number stays, so the grandparent needs no change (a dirty page is
+    // modified in place, as update_child_in_place does).
+    const std::uint64_t old_used = parent.view.used_length();
+    scratch_.resize(page_size);
+    write_branch(scratch_, items_);
+    parent.ref.reset();
+    MutPageRef buffer = pages_.writable(parent.page);
+    RINGDB_ASSERT_CTX(buffer != nullptr, "dirty branch not writable", parent.page.raw());
+    std::memcpy(buffer->data(), scratch_.data(), used);
+    if (used < old_used) {
+        std::memset(buffer->data() + used, 0, old_used - used);
+    }
+    hold(rep);
+    Replacement up;
+    up.changed = false;
+    up.count = 1;
+    up.underfull = used * 3 < page_size;
+    up.pieces[0] = Piece{parent.page, {}, std::move(buffer), used};
+    rep = std::move(up);
+    return true;
 }
 
 Status Btree::set_root(Replacement& rep) {

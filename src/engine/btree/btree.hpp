@@ -95,6 +95,12 @@ public:
     /// Errors: value_too_large (tree unchanged), io, no_space, corrupted.
     Task<Result<std::optional<OwnedBytes>>> insert(std::span<const std::byte> key,
                                                    std::span<const std::byte> value);
+    /// insert() without a coroutine for the common case of a bulk load: every page on the
+    /// path is dirty or cached and the leaf is dirty and takes the pair in place (no split, no
+    /// copy-on-write, not left below a third of a page). Returns none, with the tree
+    /// untouched, in every other case (then call insert()). Errors as insert().
+    std::optional<Result<std::optional<OwnedBytes>>> try_insert(std::span<const std::byte> key,
+                                                                std::span<const std::byte> value);
     /// Removes `key`; returns its value, or none (and the tree is untouched) if absent.
     /// Errors: io, no_space, corrupted.
     Task<Result<std::optional<OwnedBytes>>> remove(std::span<const std::byte> key);
@@ -127,6 +133,7 @@ private:
         PageRef ref;      // dropped before pages.writable(page); the view dies with it
         BranchView view;  // valid while ref is held
         std::uint32_t child = 0;
+        bool dirty = false;  // allocated by this transaction (stays so during the operation)
     };
     /// One page replacing (part of) a child.
     struct Piece {
@@ -147,12 +154,26 @@ private:
     };
 
     Task<Status> descend(std::span<const std::byte> key);
-    Result<MutPageRef> make_writable(PageNumber& page, PageRef& held, std::uint64_t old_used,
-                                     std::uint64_t bytes);
+    /// For try_insert: finds the leaf over dirty or cached pages without taking references
+    /// (leaf_view_ is valid until the next page access; path_ stays empty); none at the first
+    /// page that would need a device read.
+    std::optional<Status> descend_cached(std::span<const std::byte> key);
+    /// Whether insert_into_leaf(key, value, at) would modify the dirty leaf in place and
+    /// leave nothing to propagate (a root leaf may be underfull).
+    bool insert_stays_in_leaf(std::span<const std::byte> key, std::span<const std::byte> value,
+                              LeafView::Search at) const;
+    /// The buffer to modify `page` through: in place if `dirty`, else a copy in a new block
+    /// (`page` becomes the new block, the old one is freed). `held` is released either way.
+    Result<MutPageRef> make_writable(PageNumber& page, bool dirty, PageRef& held,
+                                     std::uint64_t old_used, std::uint64_t bytes);
     Status insert_into_leaf(std::span<const std::byte> key, std::span<const std::byte> value,
                             LeafView::Search at, Replacement& out);
     Status remove_from_leaf(LeafView::Search at, Replacement& out);
-    Status build_leaf_pieces(const EntrySeq& seq, Replacement& out);
+    /// Writes `seq` as leaf pieces into new blocks; with `reuse` (a dirty base-page leaf held
+    /// in leaf_ref_) the first piece of a split goes into that block instead, and *reused
+    /// says whether it did (then the caller must not free it).
+    Status build_leaf_pieces(const EntrySeq& seq, Replacement& out, PageNumber reuse = {},
+                             bool* reused = nullptr);
     Status build_branch_pieces(std::span<const BranchItem> items, Replacement& out);
     void hold(Replacement& rep);
     void splice_items(std::uint32_t first, std::uint32_t replaced, const Replacement& rep);
@@ -167,6 +188,10 @@ private:
     Status combine_branches(std::span<const std::byte> separator, const PageRef& left_ref,
                             PageNumber left_page, const PageRef& right_ref, PageNumber right_page,
                             Replacement& out, bool& merged);
+    /// Propagation into a dirty parent whose new children (items_) fit its page: rewrites it
+    /// in place instead of allocating a new block; `rep` becomes the parent's replacement.
+    /// Returns false (nothing done) when that does not apply.
+    bool rewrite_branch_in_place(std::uint32_t level, Replacement& rep);
     Status set_root(Replacement& rep);
     void finish_modification();
 
@@ -179,12 +204,15 @@ private:
     // allocates nothing. Only one modifying operation runs at a time (see above).
     std::vector<PathLevel> path_;
     PageNumber leaf_page_;
+    bool leaf_dirty_ = false;
+    bool leaf_is_root_ = false;  // set by descend_cached
     PageRef leaf_ref_;
     LeafView leaf_view_;
     std::vector<BranchItem> items_;
     std::vector<BranchItem> combine_items_;
     std::vector<std::uint64_t> prefix_;
     std::vector<std::uint32_t> ends_;
+    std::vector<std::byte> scratch_;  // a branch built aside (rewrite_branch_in_place)
     // Buffers that separators and items point into, held until the operation ends.
     std::vector<PageRef> keep_alive_;
 };

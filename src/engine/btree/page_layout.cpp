@@ -70,8 +70,14 @@ BranchView BranchView::trusted(std::span<const std::byte> block) noexcept {
 
 Result<LeafView> parse_leaf(const TreePages& pages, const PageBuffer& buffer, PageNumber page) {
     std::span<const std::byte> block = buffer.bytes();
-    if (page_type(block) == kLeafType &&
-        (buffer.validated_as() == kLeafType || pages.is_dirty(page))) {
+    const bool trusted = page_type(block) == kLeafType &&
+                         (buffer.validated_as() == kLeafType || pages.is_dirty(page));
+    return parse_leaf(trusted, buffer, page);
+}
+
+Result<LeafView> parse_leaf(bool dirty, const PageBuffer& buffer, PageNumber page) {
+    std::span<const std::byte> block = buffer.bytes();
+    if (page_type(block) == kLeafType && (dirty || buffer.validated_as() == kLeafType)) {
         return LeafView::trusted(block);
     }
     Result<LeafView> view = LeafView::parse(block, page);
@@ -84,8 +90,14 @@ Result<LeafView> parse_leaf(const TreePages& pages, const PageBuffer& buffer, Pa
 Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer,
                                 PageNumber page) {
     std::span<const std::byte> block = buffer.bytes();
-    if (page_type(block) == kBranchType &&
-        (buffer.validated_as() == kBranchType || pages.is_dirty(page))) {
+    const bool trusted = page_type(block) == kBranchType &&
+                         (buffer.validated_as() == kBranchType || pages.is_dirty(page));
+    return parse_branch(trusted, buffer, page);
+}
+
+Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber page) {
+    std::span<const std::byte> block = buffer.bytes();
+    if (page_type(block) == kBranchType && (dirty || buffer.validated_as() == kBranchType)) {
         return BranchView::trusted(block);
     }
     Result<BranchView> view = BranchView::parse(block, page);

@@ -153,6 +153,10 @@ private:
 Result<LeafView> parse_leaf(const TreePages& pages, const PageBuffer& buffer, PageNumber page);
 Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer,
                                 PageNumber page);
+/// As above, for a caller that already knows whether the page is dirty (ReadPage::dirty,
+/// TreePages::try_read_flagged): no second lookup in the dirty set.
+Result<LeafView> parse_leaf(bool dirty, const PageBuffer& buffer, PageNumber page);
+Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber page);
 
 /// A virtual sequence of leaf entries, concatenated from up to four runs (ranges of parsed
 /// leaves, or single explicit entries), so that inserts, replacements, removals and merges

@@ -68,6 +68,12 @@ public:
     /// The page if it is dirty in this transaction or in the cache; null otherwise (then call
     /// read()). Never does I/O.
     virtual PageRef try_read(PageNumber page) = 0;
+    /// As try_read, and sets `dirty` to is_dirty(page), with one lookup where the
+    /// implementation can (a write transaction's dirty set).
+    virtual PageRef try_read_flagged(PageNumber page, bool& dirty) {
+        dirty = is_dirty(page);
+        return try_read(page);
+    }
     /// As try_read, but may answer without taking a reference: the result points either at
     /// `holder` or at a reference owned elsewhere that stays valid until this thread's next
     /// page access (any call on any TreePages or the page cache). For synchronous steps that
@@ -75,6 +81,18 @@ public:
     virtual const PageRef* try_borrow(PageNumber page, PageRef& holder) {
         holder = try_read(page);
         return holder != nullptr ? &holder : nullptr;
+    }
+    /// For a synchronous walk that modifies at most the last page it visits (Btree::try_insert):
+    /// the page's buffer if it is dirty or cached, else null; sets `dirty` like
+    /// try_read_flagged. A committed page is borrowed as by try_borrow (valid until this
+    /// thread's next page access; `holder` may keep it). A dirty page's buffer is returned
+    /// without a reference: it stays valid until the caller's own tree operation frees the
+    /// page or replaces its image (writable() while a guard holds it), which no other thread
+    /// does (one operation at a time per tree, a tree's dirty pages are its own).
+    virtual const PageBuffer* try_peek(PageNumber page, PageRef& holder, bool& dirty) {
+        dirty = is_dirty(page);
+        const PageRef* ref = try_borrow(page, holder);
+        return ref != nullptr ? ref->get() : nullptr;
     }
     /// Reads a page (from the device on a cache miss).
     virtual Task<Result<PageRef>> read(PageNumber page) = 0;
@@ -98,9 +116,12 @@ public:
     ReadPage(TreePages& pages, PageNumber page) noexcept : pages_(pages), page_(page) {}
 
     bool await_ready() {
-        cached_ = pages_.try_read(page_);
+        cached_ = pages_.try_read_flagged(page_, dirty_);
         return cached_ != nullptr;
     }
+    /// After the await: whether the page is dirty in this transaction (a page that needed a
+    /// device read never is).
+    bool dirty() const noexcept { return dirty_; }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> h);
     Result<PageRef> await_resume();
 
@@ -109,6 +130,7 @@ private:
 
     TreePages& pages_;
     PageNumber page_;
+    bool dirty_ = false;
     PageRef cached_;
     Result<PageRef> slow_result_ = Error{Errc::io};
     Task<void> slow_task_;

@@ -26,6 +26,12 @@ public:
 
     std::uint32_t page_size() const noexcept override { return base_.page_size(); }
     PageRef try_read(PageNumber page) override { return base_.try_read(page); }
+    PageRef try_read_flagged(PageNumber page, bool& dirty) override {
+        return base_.try_read_flagged(page, dirty);
+    }
+    const PageBuffer* try_peek(PageNumber page, PageRef& holder, bool& dirty) override {
+        return base_.try_peek(page, holder, dirty);
+    }
     Task<Result<PageRef>> read(PageNumber page) override { return base_.read(page); }
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t bytes) override;
     MutPageRef writable(PageNumber page) override { return base_.writable(page); }

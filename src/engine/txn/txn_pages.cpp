@@ -1,32 +1,153 @@
 #include "engine/txn/txn_pages.hpp"
 
+#include <bit>
+#include <cstring>
+
 #include "util/assert.hpp"
 
 namespace ringdb::engine {
+
+std::size_t DirtyMap::position(PageNumber page) const noexcept {
+    if (size_ == 0) {
+        return kAbsent;
+    }
+    const std::uint64_t raw = page.raw();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = home(raw);; i = (i + 1) & mask) {
+        const Slot& slot = slots_[i];
+        if (slot.page == raw) {
+            return i;
+        }
+        if (slot.page == 0) {
+            return kAbsent;
+        }
+    }
+}
+
+void DirtyMap::insert(PageNumber page, MutPageRef buffer) {
+    RINGDB_ASSERT(!page.is_null());
+    if ((size_ + 1) * 2 > slots_.size()) {
+        grow();
+    }
+    const std::uint64_t raw = page.raw();
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = home(raw);; i = (i + 1) & mask) {
+        Slot& slot = slots_[i];
+        RINGDB_ASSERT_CTX(slot.page != raw, "dirty page inserted twice", raw);
+        if (slot.page == 0) {
+            slot.page = raw;
+            slot.data = buffer->data();
+            slot.buffer = std::move(buffer);
+            ++size_;
+            return;
+        }
+    }
+}
+
+MutPageRef DirtyMap::erase(PageNumber page) noexcept {
+    if (size_ == 0) {
+        return nullptr;
+    }
+    const std::uint64_t raw = page.raw();
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t hole = home(raw);
+    while (slots_[hole].page != raw) {
+        if (slots_[hole].page == 0) {
+            return nullptr;
+        }
+        hole = (hole + 1) & mask;
+    }
+    MutPageRef removed = std::move(slots_[hole].buffer);
+    slots_[hole].page = 0;
+    slots_[hole].data = nullptr;
+    --size_;
+    // Backward shift: move later entries of the run into the hole when their home position
+    // allows it, so that no probe sequence crosses an empty slot it should not.
+    for (std::size_t i = (hole + 1) & mask; slots_[i].page != 0; i = (i + 1) & mask) {
+        const std::size_t at_home = home(slots_[i].page);
+        // The entry at i may move to the hole if its home is not in (hole, i] (cyclically).
+        const bool stays = hole <= i ? (hole < at_home && at_home <= i)
+                                     : (hole < at_home || at_home <= i);
+        if (!stays) {
+            slots_[hole].page = slots_[i].page;
+            slots_[hole].buffer = std::move(slots_[i].buffer);
+            slots_[hole].data = slots_[i].data;
+            slots_[i].page = 0;
+            hole = i;
+        }
+    }
+    return removed;
+}
+
+void DirtyMap::clear() noexcept {
+    for (Slot& slot : slots_) {
+        slot.page = 0;
+        slot.buffer.reset();
+        slot.data = nullptr;
+    }
+    size_ = 0;
+}
+
+void DirtyMap::grow() {
+    const std::size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
+    std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity));
+    shift_ = 64 - static_cast<unsigned>(std::countr_zero(capacity));
+    size_ = 0;
+    for (Slot& slot : old) {
+        if (slot.page != 0) {
+            insert(PageNumber::from_raw(slot.page), std::move(slot.buffer));
+        }
+    }
+}
 
 WritePages::~WritePages() { rollback(); }
 
 PageRef WritePages::try_read(PageNumber page) {
     {
         std::lock_guard lock(mutex_);
-        auto it = dirty_.find(page);
-        if (it != dirty_.end()) {
-            return it->second;
+        if (MutPageRef* buffer = dirty_.find(page)) {
+            return *buffer;
         }
     }
+    return store_.try_read(page);
+}
+
+PageRef WritePages::try_read_flagged(PageNumber page, bool& dirty) {
+    {
+        std::lock_guard lock(mutex_);
+        if (MutPageRef* buffer = dirty_.find(page)) {
+            dirty = true;
+            return *buffer;
+        }
+    }
+    dirty = false;
     return store_.try_read(page);
 }
 
 const PageRef* WritePages::try_borrow(PageNumber page, PageRef& holder) {
     {
         std::lock_guard lock(mutex_);
-        auto it = dirty_.find(page);
-        if (it != dirty_.end()) {
-            holder = it->second;  // a dirty image may be replaced (writable): hold it
+        if (MutPageRef* buffer = dirty_.find(page)) {
+            holder = *buffer;  // a dirty image may be replaced (writable): hold it
             return &holder;
         }
     }
     return store_.try_borrow(page, holder);
+}
+
+const PageBuffer* WritePages::try_peek(PageNumber page, PageRef& holder, bool& dirty) {
+    {
+        std::lock_guard lock(mutex_);
+        if (MutPageRef* buffer = dirty_.find(page)) {
+            // No reference taken: the buffer object does not move when the table grows, and
+            // only the caller's tree operation frees or replaces its own dirty pages.
+            dirty = true;
+            return buffer->get();
+        }
+    }
+    dirty = false;
+    const PageRef* ref = store_.try_borrow(page, holder);
+    return ref != nullptr ? ref->get() : nullptr;
 }
 
 Task<Result<PageRef>> WritePages::read(PageNumber page) {
@@ -38,43 +159,75 @@ Task<Result<PageRef>> WritePages::read(PageNumber page) {
     co_return result;
 }
 
+MutPageRef WritePages::new_buffer(std::size_t size) {
+    if (size == store_.page_size()) {
+        // The most recently freed buffers first; one still held by a guard or by the B-tree
+        // operation that freed it (it keeps the old page until it ends) is not reusable yet.
+        const std::size_t n = spare_.size();
+        for (std::size_t k = 0; k < n && k < kSpareProbes; ++k) {
+            MutPageRef& candidate = spare_[n - 1 - k];
+            if (candidate.use_count() == 1) {
+                MutPageRef buffer = std::move(candidate);
+                candidate = std::move(spare_.back());
+                spare_.pop_back();
+                std::memset(buffer->data(), 0, buffer->size());
+                return buffer;
+            }
+        }
+    }
+    return PageBuffer::make(size);
+}
+
+void WritePages::recycle(MutPageRef buffer) {
+    // Only a buffer that no reader ever marked can be handed out again as a fresh block;
+    // new_buffer() takes it only once nobody else holds it (no guard, no cursor).
+    if (buffer == nullptr || buffer->size() != store_.page_size() ||
+        buffer->validated_as() != 0 || buffer->hot()) {
+        return;
+    }
+    if (spare_.size() == kMaxSpareBuffers) {
+        spare_.erase(spare_.begin());
+    }
+    spare_.push_back(std::move(buffer));
+}
+
 Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate(std::size_t bytes) {
     unsigned order = order_for(bytes, store_.page_size());
     auto block = store_.allocate(order);
     if (!block) {
         return block.error();
     }
-    MutPageRef buffer = PageBuffer::make(block->byte_length(store_.page_size()));
     std::lock_guard lock(mutex_);
-    dirty_.emplace(*block, buffer);
+    MutPageRef buffer = new_buffer(block->byte_length(store_.page_size()));
+    dirty_.insert(*block, buffer);
     return std::pair{*block, buffer};
 }
 
 MutPageRef WritePages::writable(PageNumber page) {
     std::lock_guard lock(mutex_);
-    auto it = dirty_.find(page);
-    if (it == dirty_.end()) {
+    MutPageRef* buffer = dirty_.find(page);
+    if (buffer == nullptr) {
         return nullptr;
     }
-    if (it->second.use_count() > 1) {
+    if (buffer->use_count() > 1) {
         // A guard or cursor still holds this image: give it the old bytes to keep and modify
         // a private copy instead.
-        it->second = PageBuffer::copy_of(*it->second);
+        dirty_.replace_buffer(page, PageBuffer::copy_of(**buffer));
     }
-    return it->second;
+    return *buffer;
 }
 
 bool WritePages::is_dirty(PageNumber page) const {
     std::lock_guard lock(mutex_);
-    return dirty_.count(page) != 0;
+    return dirty_.contains(page);
 }
 
 void WritePages::free(PageNumber page) {
     std::lock_guard lock(mutex_);
-    auto it = dirty_.find(page);
-    if (it != dirty_.end()) {
-        dirty_.erase(it);
+    MutPageRef buffer = dirty_.erase(page);
+    if (buffer != nullptr) {
         store_.free(page);
+        recycle(std::move(buffer));
         return;
     }
     freed_.push_back(page);
@@ -84,9 +237,9 @@ std::vector<std::pair<PageNumber, PageRef>> WritePages::take_dirty() {
     std::lock_guard lock(mutex_);
     std::vector<std::pair<PageNumber, PageRef>> pages;
     pages.reserve(dirty_.size());
-    for (auto& [number, buffer] : dirty_) {
+    dirty_.for_each([&pages](PageNumber number, MutPageRef& buffer) {
         pages.emplace_back(number, std::move(buffer));
-    }
+    });
     dirty_.clear();
     return pages;
 }
@@ -109,9 +262,7 @@ std::size_t WritePages::dirty_count() const {
 void WritePages::rollback() {
     std::lock_guard lock(mutex_);
     if (!store_.poisoned()) {
-        for (auto& [number, buffer] : dirty_) {
-            store_.free(number);
-        }
+        dirty_.for_each([this](PageNumber number, MutPageRef&) { store_.free(number); });
     }
     dirty_.clear();
     freed_.clear();

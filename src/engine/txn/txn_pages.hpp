@@ -4,18 +4,85 @@
 // WritePages belongs to a write transaction: blocks it allocates are dirty, held in memory and
 // modifiable in place until commit hands them to the page store; committed blocks it stops
 // using are recorded as freed by this transaction. Thread-safe (one write transaction may be
-// used from several threads, one table per thread).
+// used from several threads, one table per thread), so every call takes the mutex; the dirty
+// set is an open-addressing table keyed by page number (DirtyMap), one probe per lookup, no
+// allocation per page. Buffers of dirty blocks freed again in the same transaction (the pages
+// a split or a rebuilt branch replaces) are kept for the next allocate() of the same size
+// instead of going back to malloc.
 //
 // SnapshotPages belongs to a read transaction: committed pages only, through the shared cache.
 
+#include <cstddef>
+#include <cstdint>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/btree/tree_pages.hpp"
 #include "engine/page_store/page_store.hpp"
+#include "util/assert.hpp"
 
 namespace ringdb::engine {
+
+/// Page number -> dirty buffer: linear probing over a power-of-two array, backward-shift
+/// deletion (no tombstones), at most half full. Not thread-safe (WritePages locks around it).
+class DirtyMap {
+public:
+    DirtyMap() = default;
+    DirtyMap(const DirtyMap&) = delete;
+    DirtyMap& operator=(const DirtyMap&) = delete;
+
+    std::size_t size() const noexcept { return size_; }
+    /// The buffer stored for `page`, or null. Starts a prefetch of the page's first bytes.
+    MutPageRef* find(PageNumber page) noexcept {
+        std::size_t at = position(page);
+        if (at == kAbsent) {
+            return nullptr;
+        }
+        __builtin_prefetch(slots_[at].data);
+        return &slots_[at].buffer;
+    }
+    /// Replaces the buffer of a present entry (a private copy, WritePages::writable).
+    void replace_buffer(PageNumber page, MutPageRef buffer) noexcept {
+        std::size_t at = position(page);
+        RINGDB_ASSERT(at != kAbsent && buffer != nullptr);
+        slots_[at].data = buffer->data();
+        slots_[at].buffer = std::move(buffer);
+    }
+    bool contains(PageNumber page) const noexcept { return position(page) != kAbsent; }
+    /// Stores `buffer` for `page`. REQUIRES: `page` is not null and not present.
+    void insert(PageNumber page, MutPageRef buffer);
+    /// Removes `page` and returns its buffer (null if absent).
+    MutPageRef erase(PageNumber page) noexcept;
+    /// Calls f(page, buffer&) for every entry, in no particular order.
+    template <typename F>
+    void for_each(F&& f) {
+        for (Slot& slot : slots_) {
+            if (slot.page != 0) {
+                f(PageNumber::from_raw(slot.page), slot.buffer);
+            }
+        }
+    }
+    void clear() noexcept;
+
+private:
+    static constexpr std::size_t kAbsent = ~std::size_t{0};
+    struct Slot {
+        std::uint64_t page = 0;  // raw page number; 0 = empty (never a valid block)
+        MutPageRef buffer;
+        // buffer->data(), kept here so that a lookup can start fetching the page's bytes
+        // while the buffer's reference count (another cache line) is still on its way.
+        const std::byte* data = nullptr;
+    };
+    std::size_t home(std::uint64_t raw) const noexcept {
+        return static_cast<std::size_t>((raw * 0x9e3779b97f4a7c15ULL) >> shift_);
+    }
+    std::size_t position(PageNumber page) const noexcept;
+    void grow();
+
+    std::vector<Slot> slots_;
+    std::size_t size_ = 0;
+    unsigned shift_ = 64;
+};
 
 class WritePages final : public TreePages {
 public:
@@ -24,7 +91,9 @@ public:
 
     std::uint32_t page_size() const noexcept override { return store_.page_size(); }
     PageRef try_read(PageNumber page) override;
+    PageRef try_read_flagged(PageNumber page, bool& dirty) override;
     const PageRef* try_borrow(PageNumber page, PageRef& holder) override;
+    const PageBuffer* try_peek(PageNumber page, PageRef& holder, bool& dirty) override;
     Task<Result<PageRef>> read(PageNumber page) override;
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t bytes) override;
     MutPageRef writable(PageNumber page) override;
@@ -42,10 +111,20 @@ public:
     void rollback();
 
 private:
+    static constexpr std::size_t kMaxSpareBuffers = 32;
+    static constexpr std::size_t kSpareProbes = 4;
+    /// A zeroed buffer of `size` bytes: a spare one if there is one. REQUIRES: mutex_ held.
+    MutPageRef new_buffer(std::size_t size);
+    /// Keeps the buffer of a freed dirty block for reuse (once nobody else holds it).
+    /// REQUIRES: mutex_ held.
+    void recycle(MutPageRef buffer);
+
     PageStore& store_;
     mutable std::mutex mutex_;
-    std::unordered_map<PageNumber, MutPageRef> dirty_;  // guarded by mutex_
-    std::vector<PageNumber> freed_;                     // guarded by mutex_
+    DirtyMap dirty_;                     // guarded by mutex_
+    std::vector<PageNumber> freed_;      // guarded by mutex_
+    // Buffers of freed dirty blocks, oldest first; guarded by mutex_; base page size only.
+    std::vector<MutPageRef> spare_;
 };
 
 class SnapshotPages final : public TreePages {
