@@ -289,6 +289,32 @@ TEST_CASE("damaged committed pages are reported, never trusted", "[engine][btree
         ringdb::Status visited = sync_wait(visit_pages(pages, root.page, ignore));
         CHECK(visited.error().code == Errc::corrupted);
     }
+    SECTION("a branch listing a child twice makes a range report corrupted, not loop") {
+        // The root's second child replaced by its first: a forward scan would meet the same
+        // keys again after the first child, a backward one after the second.
+        auto image = pages.image(tree.root().page);
+        auto branch = BranchView::trusted(image->bytes());
+        REQUIRE(branch.child_count() >= 2);
+        std::memcpy(image->data() + branch.child_offset(1), image->data() + branch.child_offset(0),
+                    8);
+        std::memcpy(image->data() + branch.checksum_offset(1),
+                    image->data() + branch.checksum_offset(0), 16);
+        for (bool forward : {true, false}) {
+            Cursor cursor(tree, Bound::unbounded(), Bound::unbounded());
+            ringdb::Result<std::optional<Cursor::Entry>> last = std::optional<Cursor::Entry>{};
+            std::size_t steps = 0;
+            for (; steps < 2 * model.size() + 2; ++steps) {
+                last = forward ? sync_wait(cursor.next()) : sync_wait(cursor.next_back());
+                if (!last || !*last) {
+                    break;
+                }
+            }
+            INFO("forward " << forward << " steps " << steps);
+            REQUIRE_FALSE(last.has_value());
+            CHECK(last.error().code == Errc::corrupted);
+            CHECK(steps < model.size());
+        }
+    }
     SECTION("garbage pages: every operation fails cleanly") {
         for (int round = 0; round < 200; ++round) {
             PageNumber victim = list[rng() % list.size()];

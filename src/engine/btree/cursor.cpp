@@ -102,6 +102,17 @@ bool Cursor::try_step(bool forward, Entry& out) {
         index = end.position - 1;
     }
     std::span<const std::byte> key = end.view.key(index);
+    if (end.has_last) {
+        // Keys must move strictly onward: a damaged tree (a child listed twice, a branch
+        // pointing back up) would otherwise repeat entries forever. Finite pages and strictly
+        // ordered keys make every iteration end.
+        int c = compare_(key, end.last_key);
+        if (forward ? c <= 0 : c >= 0) {
+            out_of_order_ = true;
+            done_ = true;
+            return false;
+        }
+    }
     if (!(forward ? in_range_for_front(key) : in_range_for_back(key))) {
         done_ = true;
         return false;
@@ -136,6 +147,9 @@ Task<Cursor::StepResult> Cursor::step_slow(bool forward) {
         Entry entry;
         if (try_step(forward, entry)) {
             co_return std::optional<Entry>{entry};
+        }
+        if (out_of_order_) {
+            co_return Error{Errc::corrupted};
         }
         if (done_) {
             co_return std::optional<Entry>{};
@@ -463,6 +477,10 @@ bool Cursor::step_cached(bool forward, StepResult& out) {
         Entry entry;
         if (try_step(forward, entry)) {
             out = std::optional<Entry>{entry};
+            return true;
+        }
+        if (out_of_order_) {
+            out = Error{Errc::corrupted};
             return true;
         }
         if (done_) {

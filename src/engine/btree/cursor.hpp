@@ -237,6 +237,7 @@ private:
     BoundKey lower_key_;
     BoundKey upper_key_;
     bool done_ = false;
+    bool out_of_order_ = false;  // a key did not move onward: the tree is damaged (corrupted)
     End front_;
     End back_;
 };
