@@ -60,6 +60,14 @@ public:
         return read(offset, buffer);
     }
 
+    /// write(), but a hint that the data need not pass through the operating system's cache:
+    /// file devices with FileOptions::direct_writes send it through their O_DIRECT descriptor
+    /// when offset, length and address are aligned. The page store uses it for the pages of
+    /// large commits. Same contract and errors as write(); the default is write().
+    virtual Task<Status> write_direct(std::uint64_t offset, std::span<const std::byte> data) {
+        return write(offset, data);
+    }
+
     /// Required alignment of offsets, lengths and buffer addresses (1 unless O_DIRECT).
     virtual std::size_t alignment() const noexcept { return 1; }
     /// A short name for logs and benchmarks: "uring", "posix", "memory", "sim".

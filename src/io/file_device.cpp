@@ -202,7 +202,12 @@ public:
     Task<Result<std::uint64_t>> length() override;
     Task<Status> read(std::uint64_t offset, std::span<std::byte> buffer) override;
     Task<Status> read_uncached(std::uint64_t offset, std::span<std::byte> buffer) override;
-    Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override;
+    Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override {
+        return write_to(fd_, offset, data);
+    }
+    Task<Status> write_direct(std::uint64_t offset, std::span<const std::byte> data) override {
+        return write_to(write_fd(offset, data.data(), data.size()), offset, data);
+    }
     Task<Status> sync_data() override { return sync(true); }
     Task<Status> sync_all() override { return sync(false); }
     Task<Status> set_length(std::uint64_t length) override;
@@ -213,11 +218,12 @@ public:
 
 private:
     Task<Status> sync(bool datasync);
+    Task<Status> write_to(int fd, std::uint64_t offset, std::span<const std::byte> data);
     Status check_usable() const;
     Status check_alignment(std::uint64_t offset, const void* address, std::size_t size) const;
     Status check_writable() const;
-    /// The descriptor a write goes through: the O_DIRECT one when there is one and the write
-    /// is aligned, else the buffered one.
+    /// The descriptor write_direct() uses: the O_DIRECT one when direct writes are on and the
+    /// write is aligned, else the buffered one.
     int write_fd(std::uint64_t offset, const void* address, std::size_t size) const noexcept {
         auto a = std::bit_cast<std::uintptr_t>(address);
         bool aligned = offset % kDirectAlignment == 0 && size % kDirectAlignment == 0 &&
@@ -362,11 +368,11 @@ Task<Status> FileDevice<Backend>::read_uncached(std::uint64_t offset,
 }
 
 template <typename Backend>
-Task<Status> FileDevice<Backend>::write(std::uint64_t offset, std::span<const std::byte> data) {
+Task<Status> FileDevice<Backend>::write_to(int fd, std::uint64_t offset,
+                                           std::span<const std::byte> data) {
     RINGDB_CO_TRY(check_usable());
     RINGDB_CO_TRY(check_writable());
     RINGDB_CO_TRY(check_alignment(offset, data.data(), data.size()));
-    const int fd = write_fd(offset, data.data(), data.size());
     std::size_t done = 0;
     int retries = 0;
     while (done < data.size()) {

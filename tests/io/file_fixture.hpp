@@ -188,34 +188,37 @@ inline void check_file_behaviour(IoBackend backend) {
         REQUIRE(sync_wait(device->read_uncached(data.size() - 8, past)).error().code ==
                 Errc::out_of_range);
     }
-    SECTION("direct_writes: aligned writes skip the page cache, others do not, reads agree") {
+    SECTION("direct_writes: aligned write_direct skips the page cache, write does not") {
         io::FileOptions mixed{.create = true, .direct_writes = true, .backend = backend};
         auto device = open_or_fail(dir.file("mixed"), mixed);
         REQUIRE(device->alignment() == 1);  // unaligned writes stay legal
         auto* raw = static_cast<std::byte*>(std::aligned_alloc(4096, 4 * 4096));
         std::unique_ptr<std::byte, decltype(&std::free)> buffer(raw, &std::free);
-        // Block 0 buffered (unaligned length), blocks 1-2 direct, block 3 buffered first and
-        // then overwritten directly: the direct write must replace the cached copy.
-        REQUIRE(sync_wait(device->write(0, pattern(4000, 1))).has_value());
+        // Block 0 through write_direct but unaligned (so buffered), blocks 1-2 direct, block
+        // 3 buffered first and then overwritten directly: the direct write must replace the
+        // cached copy. Block 4: aligned, but write() never bypasses the cache.
+        REQUIRE(sync_wait(device->write_direct(0, pattern(4000, 1))).has_value());
         auto two = pattern(2 * 4096, 2);
         std::memcpy(raw, two.data(), two.size());
-        REQUIRE(sync_wait(device->write(4096, std::span(raw, 2 * 4096))).has_value());
+        REQUIRE(sync_wait(device->write_direct(4096, std::span(raw, 2 * 4096))).has_value());
         REQUIRE(sync_wait(device->write(3 * 4096, pattern(4096, 3))).has_value());
         std::vector<std::byte> cached_first(4096);
         REQUIRE(sync_wait(device->read(3 * 4096, cached_first)).has_value());
         auto last = pattern(4096, 4);
         std::memcpy(raw, last.data(), last.size());
-        REQUIRE(sync_wait(device->write(3 * 4096, std::span(raw, 4096))).has_value());
+        REQUIRE(sync_wait(device->write_direct(3 * 4096, std::span(raw, 4096))).has_value());
+        REQUIRE(sync_wait(device->write(4 * 4096, std::span(raw, 4096))).has_value());
         REQUIRE(sync_wait(device->sync_data()).has_value());
         // Where O_DIRECT works, the directly written blocks were never in the page cache;
         // the buffered block is (its dirty page was just synced, not dropped).
         io::FileOptions probe{.create = true, .direct = true, .backend = backend};
         auto direct_ok = sync_wait(io::open_file(dir.file("probe"), probe));
         if (direct_ok) {
-            auto resident = resident_pages(dir.file("mixed"), 3);
+            auto resident = resident_pages(dir.file("mixed"), 5);
             REQUIRE(resident[0]);
             REQUIRE_FALSE(resident[1]);
             REQUIRE_FALSE(resident[2]);
+            REQUIRE(resident[4]);
         }
 
         std::vector<std::byte> back(4 * 4096);

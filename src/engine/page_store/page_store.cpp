@@ -356,10 +356,15 @@ Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, Page
     // Every write is issued before any is awaited; the ring bounds how many are in the kernel.
     std::vector<Task<Status>> writes;
     writes.reserve(pages.size());
+    // Large commits write around the kernel's page cache (docs/io.md "Direct writes"); a
+    // small one is quicker buffered, the sync then writing its few pages in one go.
+    const bool direct = pages.size() >= kDirectWriteMinPages;
     for (const auto& [number, buffer] : pages) {
         RINGDB_ASSERT_CTX(buffer->size() == number.byte_length(page_size_), "page image size",
                           number.raw());
-        writes.push_back(device_->write(number.byte_offset(page_size_), buffer->bytes()));
+        std::uint64_t offset = number.byte_offset(page_size_);
+        writes.push_back(direct ? device_->write_direct(offset, buffer->bytes())
+                                : device_->write(offset, buffer->bytes()));
     }
     auto results = co_await when_all(std::move(writes));
     // Report the cause: the write that failed first latches the device, and the writes that
