@@ -26,12 +26,14 @@ struct DatabaseOptions {
     std::uint64_t cache_size = std::uint64_t{256} << 20;
     /// Which I/O implementation the file uses (see IoBackend).
     IoBackend io = IoBackend::automatic;
-    /// Write whole pages with O_DIRECT (through a second file descriptor) instead of through
-    /// the kernel's page cache. A commit's pages then reach the device while they are written,
-    /// so its sync only flushes the device's cache, and no write is handed to a kernel worker
-    /// thread. Reads still go through the page cache (coherent with direct writes). Writes
-    /// that are not 4 KiB aligned (page sizes below 4096) and file systems without O_DIRECT
-    /// (tmpfs) fall back to buffered writes. docs/io.md says what it changed in our runs.
+    /// Write the pages of large commits (32 pages or more, for example a group commit or a
+    /// bulk load) with O_DIRECT, through a second file descriptor, instead of through the
+    /// kernel's page cache: they reach the device while they are written, so the sync only
+    /// flushes the device's cache, and no write is handed to a kernel worker thread. Smaller
+    /// commits are quicker buffered and stay so. Reads go through the page cache (coherent
+    /// with direct writes). Writes that are not 4 KiB aligned (page sizes below 4096) and
+    /// file systems without O_DIRECT (tmpfs) fall back to buffered writes. docs/io.md says
+    /// what it changed in our runs.
     bool direct_writes = true;
     /// Page size of a new database: a power of two from 512 to 65536. Ignored when opening an
     /// existing file (the file's own page size is used). For tests and special workloads.
