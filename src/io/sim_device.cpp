@@ -201,21 +201,15 @@ Task<Result<std::uint64_t>> SimDevice::length() {
 }
 
 Task<Status> SimDevice::read(std::uint64_t offset, std::span<std::byte> buffer) {
-    Status arguments = ok();
-    if (buffer.size() > kSimDeviceMax) {
-        arguments = Error{Errc::invalid_argument, 0, buffer.size()};
-    }
-    Ticket ticket = issue(OpKind::read, arguments);
-    if (!ticket.reached_disk) {
-        co_return ticket.status;
-    }
-    for (std::uint32_t round = 0; round < ticket.delay_rounds; ++round) {
-        co_await coro::yield_now();
-    }
-    co_return complete_read(ticket, offset, buffer);
+    return read_as(offset, buffer, false);
 }
 
 Task<Status> SimDevice::read_uncached(std::uint64_t offset, std::span<std::byte> buffer) {
+    return read_as(offset, buffer, true);
+}
+
+Task<Status> SimDevice::read_as(std::uint64_t offset, std::span<std::byte> buffer,
+                                bool uncached) {
     Status arguments = ok();
     if (buffer.size() > kSimDeviceMax) {
         arguments = Error{Errc::invalid_argument, 0, buffer.size()};
@@ -227,7 +221,7 @@ Task<Status> SimDevice::read_uncached(std::uint64_t offset, std::span<std::byte>
     for (std::uint32_t round = 0; round < ticket.delay_rounds; ++round) {
         co_await coro::yield_now();
     }
-    co_return complete_read(ticket, offset, buffer, true);
+    co_return complete_read(ticket, offset, buffer, uncached);
 }
 
 Status SimDevice::complete_read(const Ticket& ticket, std::uint64_t offset,

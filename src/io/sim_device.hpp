@@ -209,8 +209,10 @@ private:
     std::uint64_t next_random_locked();
     std::uint64_t uniform_locked(std::uint64_t bound);
 
+    /// read() or read_uncached(): one ticket, then the bytes (the disk's for an uncached read).
+    Task<Status> read_as(std::uint64_t offset, std::span<std::byte> buffer, bool uncached);
     Status complete_read(const Ticket& ticket, std::uint64_t offset, std::span<std::byte> buffer,
-                         bool uncached = false);
+                         bool uncached);
     Status complete_write(const Ticket& ticket, std::uint64_t offset,
                           std::span<const std::byte> data);
     Status complete_sync(const Ticket& ticket, bool with_metadata);
