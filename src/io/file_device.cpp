@@ -240,7 +240,7 @@ private:
     int direct_fd_;  // O_DIRECT twin of fd_ (writable devices), -1 if none
     bool direct_;
     bool read_only_;
-    bool direct_writes_;  // aligned writes go through direct_fd_
+    bool direct_writes_;  // aligned write_direct() calls go through direct_fd_
     std::atomic<bool> closed_{false};
     std::atomic<bool> poisoned_{false};
 };

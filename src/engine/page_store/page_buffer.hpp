@@ -41,6 +41,9 @@ public:
 
     static std::byte* take() noexcept {
         if constexpr (kEnabled) {
+            if (exited_) {
+                return nullptr;
+            }
             auto& free_blocks = local();
             if (free_blocks.count > 0) {
                 return free_blocks.blocks[--free_blocks.count];
@@ -51,6 +54,10 @@ public:
     /// Keeps `block` (kBlockSize bytes, kBlockSize-aligned) or frees it.
     static void give(std::byte* block) noexcept {
         if constexpr (kEnabled) {
+            if (exited_) {
+                std::free(block);
+                return;
+            }
             auto& free_blocks = local();
             if (free_blocks.count < kPerThread) {
                 free_blocks.blocks[free_blocks.count++] = block;
@@ -79,11 +86,16 @@ private:
         Local(const Local&) = delete;
         Local& operator=(const Local&) = delete;
         ~Local() {
+            exited_ = true;
             for (std::size_t i = 0; i < count; ++i) {
                 std::free(blocks[i]);
             }
         }
     };
+    // Set when this thread's pool is destroyed at thread exit. Page buffers released later in
+    // the exit (by other thread-local objects, such as the page cache's front table) bypass
+    // it. A bool has no destructor, so it stays readable until the thread is gone.
+    static inline thread_local bool exited_ = false;
     static Local& local() noexcept {
         thread_local Local free_blocks;
         return free_blocks;
