@@ -198,6 +198,11 @@ Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate(std::size_t bytes
         return block.error();
     }
     std::lock_guard lock(mutex_);
+    if (dirty_.contains(*block)) {
+        // The allocator handed out a block this transaction already holds: its free space
+        // came from a damaged file (a freed list or saved state naming a page in use).
+        return Error{Errc::corrupted, 0, block->raw()};
+    }
     MutPageRef buffer = new_buffer(block->byte_length(store_.page_size()));
     dirty_.insert(*block, buffer);
     return std::pair{*block, buffer};
