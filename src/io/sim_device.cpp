@@ -276,10 +276,8 @@ Status SimDevice::complete_write(const Ticket& ticket, std::uint64_t offset,
     }
     RINGDB_ASSERT_CTX(log_.size() < kSimLogMax, "unsynced writes", log_.size());
     apply_bytes(live_, offset, data);
-    if (!lost_.empty() && offset < lost_.size()) {
-        auto end = std::min<std::uint64_t>(lost_.size(), offset + data.size());
-        std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(offset),
-                  lost_.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{0});
+    if (!lost_.empty()) {
+        mark_lost_locked(offset, data.size(), false);
     }
     LogEntry entry;
     entry.sequence = next_sequence_++;
@@ -308,6 +306,15 @@ Task<Status> SimDevice::sync(bool with_metadata) {
     co_return complete_sync(ticket, with_metadata);
 }
 
+void SimDevice::mark_lost_locked(std::uint64_t offset, std::size_t length, bool lost) {
+    lost_.resize(live_.size(), 0);
+    auto begin = std::min<std::uint64_t>(lost_.size(), offset);
+    auto end = std::min<std::uint64_t>(lost_.size(), offset + length);
+    std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(begin),
+              lost_.begin() + static_cast<std::ptrdiff_t>(end),
+              lost ? std::uint8_t{1} : std::uint8_t{0});
+}
+
 Status SimDevice::complete_sync(const Ticket& ticket, bool with_metadata) {
     std::lock_guard lock(mutex_);
     RINGDB_TRY(check_completion_locked(ticket));
@@ -318,27 +325,10 @@ Status SimDevice::complete_sync(const Ticket& ticket, bool with_metadata) {
         // Never retried by a correct caller. With marked-clean pages the covered writes leave
         // the log (no later sync will write them) but stay in live, which is the hazard.
         if (pages_marked_clean_) {
-            lost_.resize(live_.size(), 0);
+            // In log order, so that a write issued after the sync (still in the log) ends up
+            // on top of the lost bytes it overwrites.
             for (const LogEntry& entry : log_) {
-                if (!covered(entry)) {
-                    continue;
-                }
-                auto begin = std::min<std::uint64_t>(lost_.size(), entry.write.offset);
-                auto end = std::min<std::uint64_t>(lost_.size(),
-                                                   entry.write.offset + entry.write.bytes.size());
-                std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(begin),
-                          lost_.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{1});
-            }
-            // A write issued after the sync and still in the log is on top of the lost bytes.
-            for (const LogEntry& entry : log_) {
-                if (covered(entry)) {
-                    continue;
-                }
-                auto begin = std::min<std::uint64_t>(lost_.size(), entry.write.offset);
-                auto end = std::min<std::uint64_t>(lost_.size(),
-                                                   entry.write.offset + entry.write.bytes.size());
-                std::fill(lost_.begin() + static_cast<std::ptrdiff_t>(begin),
-                          lost_.begin() + static_cast<std::ptrdiff_t>(end), std::uint8_t{0});
+                mark_lost_locked(entry.write.offset, entry.write.bytes.size(), covered(entry));
             }
             std::erase_if(log_, covered);
         }

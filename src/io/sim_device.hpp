@@ -209,6 +209,8 @@ private:
     std::uint64_t next_random_locked();
     std::uint64_t uniform_locked(std::uint64_t bound);
 
+    /// Sets or clears the lost mark of a byte range (lost_ sized to live_ first).
+    void mark_lost_locked(std::uint64_t offset, std::size_t length, bool lost);
     /// read() or read_uncached(): one ticket, then the bytes (the disk's for an uncached read).
     Task<Status> read_as(std::uint64_t offset, std::span<std::byte> buffer, bool uncached);
     Status complete_read(const Ticket& ticket, std::uint64_t offset, std::span<std::byte> buffer,
