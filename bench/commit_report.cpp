@@ -247,6 +247,29 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
         }
     }
 
+    // What the CPU alone allows: a group's members are applied and committed one after the
+    // other on the committing thread, so commits/s can never exceed 1 / (CPU per commit).
+    // When that ceiling is below the goal, no overlap of I/O with work can reach the goal; only
+    // less CPU per commit can (docs/group_commit.md, "What bounds the ratios").
+    bool cpu_header = false;
+    for (const auto& [cell, row] : rows) {
+        if (cell.threads != 1 || row.commits <= 0 || row.cpu_percent <= 0) {
+            continue;
+        }
+        if (!cpu_header) {
+            std::printf("\ndiagnostic: CPU per commit (process usr+sys, io_uring workers included) "
+                        "and the commits/s\none fully busy thread would reach at that cost, over "
+                        "the limit (ceiling < 0.8: CPU-bound):\n");
+            cpu_header = true;
+        }
+        double cpu_us = row.cpu_percent / 100.0 / row.commits * 1e6;
+        std::printf("%5d %-9s %7.1f us/commit  ceiling %s\n", cell.committers,
+                    mode_name(cell.threads), cpu_us,
+                    row.limit && *row.limit > 0
+                            ? format_optional(1e6 / cpu_us / *row.limit, 2).c_str()
+                            : "n/a");
+    }
+
     std::printf("\ncommits/s per run (spread = (max - min) / median):\n");
     for (const auto& [cell, samples] : results.cells()) {
         std::vector<double> values;
