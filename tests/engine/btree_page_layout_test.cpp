@@ -7,6 +7,7 @@
 
 #include "btree_test_support.hpp"
 #include "engine/btree/page_layout.hpp"
+#include "io/sim_device.hpp"
 #include "util/endian.hpp"
 
 using namespace ringdb::engine;           // NOLINT: test file
@@ -243,4 +244,68 @@ TEST_CASE("leaf partition halves by bytes and isolates huge entries", "[engine][
         partition_leaf(prefix, 512, ends);
         CHECK(ends == std::vector<std::uint32_t>{1, 2, 3});
     }
+}
+
+TEST_CASE("a branch's search index finds the same child as the plain search",
+          "[engine][btree]") {
+    // Keys from a tiny alphabet with zero bytes, lengths 0 to 12: many separators share their
+    // first eight bytes, and short keys collide with their zero-padded longer neighbours
+    // ("ab" and "ab\0"), which the index must break ties on by comparing whole keys.
+    std::uint64_t seed = ringdb::io::SimDevice::seed_from_environment(std::random_device{}());
+    INFO("seed " << seed << " (RINGDB_SEED)");
+    std::mt19937_64 rng(seed);
+    auto draw = [&rng] {
+        Bytes key(rng() % 13);
+        const std::byte alphabet[] = {std::byte{0}, std::byte{1}, std::byte{'a'}};
+        for (std::byte& b : key) {
+            b = alphabet[rng() % 3];
+        }
+        return key;
+    };
+    for (int round = 0; round < 20; ++round) {
+        std::set<Bytes> separators;
+        while (separators.size() < 80) {
+            separators.insert(draw());
+        }
+        std::vector<BranchItem> items;
+        std::uint64_t child = 1;
+        for (const Bytes& key : separators) {
+            items.push_back({PageNumber::make(child++, 0), {}, key});
+        }
+        items.push_back({PageNumber::make(child, 0), {}, {}});
+        MutPageRef buffer = PageBuffer::make(4096);
+        write_branch(buffer->bytes(), items);
+        auto plain = BranchView::parse(buffer->bytes(), kPage);
+        REQUIRE(plain.has_value());
+        // parse_branch validates a committed buffer once and attaches the index; later parses
+        // (trusted) pick it up again.
+        auto indexed = parse_branch(false, *buffer, kPage);
+        REQUIRE(indexed.has_value());
+        REQUIRE(buffer->search_index() != nullptr);
+        auto again = parse_branch(false, *buffer, kPage);
+        REQUIRE(again.has_value());
+        std::vector<Bytes> probes(separators.begin(), separators.end());
+        for (int i = 0; i < 400; ++i) {
+            probes.push_back(draw());
+        }
+        for (const Bytes& probe : probes) {
+            std::uint32_t expected = plain->find_child(probe, compare_bytes);
+            REQUIRE(indexed->find_child(probe, compare_bytes) == expected);
+            REQUIRE(again->find_child(probe, compare_bytes) == expected);
+        }
+    }
+}
+
+TEST_CASE("a dirty branch is searched without an index", "[engine][btree]") {
+    Bytes separator = bytes_of("m");
+    std::vector<BranchItem> items{{PageNumber::make(4, 0), {}, separator},
+                                  {PageNumber::make(8, 0), {}, {}}};
+    MutPageRef buffer = PageBuffer::make(4096);
+    write_branch(buffer->bytes(), items);
+    // A dirty page may still change in place: parsing it must not attach an index.
+    auto dirty = parse_branch(true, *buffer, kPage);
+    REQUIRE(dirty.has_value());
+    REQUIRE(buffer->search_index() == nullptr);
+    REQUIRE(buffer->validated_as() == 0);
+    CHECK(dirty->find_child(bytes_of("z"), compare_bytes) == 1);
 }

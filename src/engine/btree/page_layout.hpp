@@ -20,6 +20,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -125,7 +126,15 @@ public:
     }
     std::uint32_t used_length() const noexcept { return key_end(keys_ - 1); }
     /// The child a lookup of `key` descends into: the first whose separator is >= key.
+    /// With the bytewise order and a search index (parse_branch attaches one to validated
+    /// committed pages) the search probes the index's key prefixes first.
     std::uint32_t find_child(std::span<const std::byte> key, KeyCompare compare) const;
+
+    /// The in-memory search index of this branch: the first eight bytes of every separator
+    /// (zero-padded) as big-endian words, key_count() entries (PageBuffer::search_index).
+    std::unique_ptr<std::uint64_t[]> build_search_index() const;
+    /// Uses `index` (built by build_search_index() from these bytes, or null) in find_child.
+    void use_search_index(const std::uint64_t* index) noexcept { index_ = index; }
 
     /// Byte offsets of child i's checksum and page number fields (for in-place updates).
     std::uint32_t checksum_offset(std::uint32_t i) const noexcept {
@@ -144,6 +153,7 @@ private:
     }
 
     const std::byte* data_ = nullptr;
+    const std::uint64_t* index_ = nullptr;
     std::uint32_t keys_ = 0;
 };
 

@@ -127,7 +127,7 @@ Slab* pick_slab(Shared& pool) noexcept {
 
 // Moves up to `count` free blocks into out[]; returns how many (fewer only when no slab could be
 // mapped). Throws bad_alloc when the bookkeeping of a new slab cannot be allocated.
-std::size_t take_batch(std::byte** out, std::size_t count) {
+[[maybe_unused]] std::size_t take_batch(std::byte** out, std::size_t count) {
     Shared& pool = shared();
     std::lock_guard lock(pool.mutex);
     std::size_t taken = 0;
@@ -204,7 +204,7 @@ struct Local {
     }
 };
 
-Local& local() noexcept {
+[[maybe_unused]] Local& local() noexcept {
     thread_local Local cache;
     return cache;
 }

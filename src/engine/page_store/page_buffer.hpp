@@ -13,6 +13,12 @@
 // checks (validated_as). Only buffers no writer can modify are marked: committed pages reached
 // through the cache, never the dirty pages of a write transaction.
 //
+// Search index: the B-tree may attach an in-memory index to a validated committed buffer (the
+// first eight bytes of every separator key of a branch, as big-endian words, so a search probes
+// one compact array instead of the key offsets and key bytes; see page_layout.cpp). It is built
+// from the buffer's bytes once, installed atomically, owned and freed by the buffer, and never
+// written to disk. Only buffers no writer can modify carry one (as for the validation memo).
+//
 // Hot hint: the B-tree marks the committed pages most lookups pass through (branches) hot; the
 // page cache keeps only hot pages in its per-thread front table, so a stream of random leaves
 // does not push the upper levels out of it.
@@ -115,6 +121,7 @@ public:
     PageBuffer(const PageBuffer&) = delete;
     PageBuffer& operator=(const PageBuffer&) = delete;
     ~PageBuffer() {
+        delete[] search_index_.load(std::memory_order_relaxed);
         if (pooled_) {
             PageBlockPool::give(data_);
         } else {
@@ -136,6 +143,23 @@ public:
     /// buffer from now on (a committed page).
     void mark_validated(std::uint8_t type) const noexcept {
         validated_.store(type, std::memory_order_release);
+    }
+
+    /// The search index attached by install_search_index(), or null.
+    const std::uint64_t* search_index() const noexcept {
+        return search_index_.load(std::memory_order_acquire);
+    }
+    /// Attaches `index` unless another thread attached one first; returns the attached one.
+    /// REQUIRES: the buffer is validated (immutable) and `index` was built from its bytes.
+    const std::uint64_t* install_search_index(
+            std::unique_ptr<std::uint64_t[]> index) const noexcept {
+        const std::uint64_t* expected = nullptr;
+        if (search_index_.compare_exchange_strong(expected, index.get(),
+                                                  std::memory_order_acq_rel,
+                                                  std::memory_order_acquire)) {
+            return index.release();
+        }
+        return expected;
     }
 
     /// Whether mark_hot() was called (a hint for the page cache, never for correctness).
@@ -165,6 +189,7 @@ private:
 
     std::byte* data_;
     std::size_t size_;
+    mutable std::atomic<const std::uint64_t*> search_index_{nullptr};
     mutable std::atomic<std::uint8_t> validated_{0};
     mutable std::atomic<std::uint8_t> hot_{0};
     bool pooled_;  // data_ came from PageBlockPool
