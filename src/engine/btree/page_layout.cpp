@@ -116,33 +116,6 @@ Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber
 
 namespace {
 
-/// compare_bytes, inlined: the order of table trees, so the common case of every search.
-/// Compares eight bytes at a time as big-endian words (short keys: no library call).
-inline int compare_bytes_inline(std::span<const std::byte> a,
-                                std::span<const std::byte> b) noexcept {
-    std::size_t n = a.size() < b.size() ? a.size() : b.size();
-    const std::byte* p = a.data();
-    const std::byte* q = b.data();
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t x = 0;
-        std::uint64_t y = 0;
-        std::memcpy(&x, p + i, 8);
-        std::memcpy(&y, q + i, 8);
-        if (x != y) {
-            x = __builtin_bswap64(x);
-            y = __builtin_bswap64(y);
-            return x < y ? -1 : 1;
-        }
-    }
-    for (; i < n; ++i) {
-        if (p[i] != q[i]) {
-            return p[i] < q[i] ? -1 : 1;
-        }
-    }
-    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-}
-
 template <typename Compare>
 LeafView::Search leaf_search(const LeafView& leaf, std::span<const std::byte> probe,
                              Compare compare) {
