@@ -80,21 +80,22 @@ TEST_CASE("A slab is unmapped once every block of it is free again", "[engine][s
     }
     PageBlockPool::flush_thread();
     PageBlockPool::Stats before = PageBlockPool::stats();
-    // Enough to empty this thread's cache and the shared pool and map three more slabs.
-    std::size_t count = before.shared_free + 4 * PageBlockPool::kBlocksPerSlab;
+    // Enough to empty this thread's cache and the shared pool and map kKeepEmpty + 3 more slabs.
+    std::size_t count =
+            before.shared_free + (PageBlockPool::kKeepEmpty + 4) * PageBlockPool::kBlocksPerSlab;
     std::vector<std::byte*> blocks;
     for (std::size_t i = 0; i < count; ++i) {
         blocks.push_back(PageBlockPool::take());
         REQUIRE(blocks.back() != nullptr);
     }
-    REQUIRE(PageBlockPool::stats().slabs >= before.slabs + 3);
+    REQUIRE(PageBlockPool::stats().slabs >= before.slabs + PageBlockPool::kKeepEmpty + 3);
     for (std::byte* block : blocks) {
         PageBlockPool::give(block);
     }
     PageBlockPool::flush_thread();
-    // The new slabs are entirely free again: all but one are returned to the system.
+    // The new slabs are entirely free again: all but kKeepEmpty are returned to the system.
     PageBlockPool::Stats after = PageBlockPool::stats();
-    REQUIRE(after.slabs <= before.slabs + 1);
+    REQUIRE(after.slabs <= before.slabs + PageBlockPool::kKeepEmpty);
     REQUIRE(after.shared_free >= before.shared_free);
 }
 
@@ -196,8 +197,8 @@ TEST_CASE("Threads take, exchange and give back pool blocks concurrently",
     }
     REQUIRE(failures.load() == 0);
     // Exited threads returned their caches: every block the threads took is free in the shared
-    // pool again, so the slabs mapped for them were unmapped (but one kept empty).
+    // pool again, so the slabs mapped for them were unmapped (but kKeepEmpty kept empty).
     PageBlockPool::Stats after = PageBlockPool::stats();
-    REQUIRE(after.slabs <= before.slabs + 1);
+    REQUIRE(after.slabs <= before.slabs + PageBlockPool::kKeepEmpty);
     REQUIRE(after.shared_free >= before.shared_free);
 }

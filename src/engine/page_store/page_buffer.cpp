@@ -28,7 +28,7 @@ namespace {
 
 using Pool = PageBlockPool;
 
-constexpr std::size_t kKeepEmpty = 1;
+constexpr std::size_t kKeepEmpty = Pool::kKeepEmpty;
 
 struct Slab {
     std::byte* base = nullptr;

@@ -44,12 +44,12 @@ namespace ringdb::engine {
 /// Structure: each thread keeps up to kPerThread free blocks and takes or returns them to a
 /// shared pool in batches (under a mutex); the shared pool tracks which blocks of each slab are
 /// free, hands out blocks of the slab with the fewest free blocks first (so the others can
-/// drain), and unmaps a slab once all its blocks are free again, keeping at most one such slab
-/// mapped. A block freed on another thread than the one that took it is fine. A thread's cached
+/// drain), and unmaps a slab once all its blocks are free again, keeping at most kKeepEmpty
+/// such slabs mapped. A block freed on another thread than the one that took it is fine. A thread's cached
 /// blocks go back to the shared pool when it exits.
 ///
 /// Memory: at most kSlabSize - kBlockSize bytes per partly used slab are mapped but unused, plus
-/// the threads' caches (kPerThread blocks each) and one empty slab; a slab's memory is
+/// the threads' caches (kPerThread blocks each) and kKeepEmpty empty slabs; a slab's memory is
 /// returned to the system only when every block of it is free.
 ///
 /// Disabled under AddressSanitizer, which must see every use after free: take() returns null
@@ -62,6 +62,11 @@ public:
     static constexpr std::size_t kPerThread = 512;
     /// Blocks moved between a thread and the shared pool at a time.
     static constexpr std::size_t kBatch = 64;
+    /// Entirely free slabs kept mapped (32 MiB). Mapping a slab again costs its page faults
+    /// (the kernel zeroes the huge page; on a VM that returns freed guest memory to its host
+    /// the first touch of a huge page cost about 2.6 ms, docs/performance.md round 4), so a
+    /// workload that frees and reallocates a few slabs' worth does not pay that each time.
+    static constexpr std::size_t kKeepEmpty = 16;
 
 #if defined(__SANITIZE_ADDRESS__)
     static constexpr bool kEnabled = false;
