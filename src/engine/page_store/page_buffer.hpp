@@ -64,7 +64,7 @@ public:
     static constexpr std::size_t kBatch = 64;
     /// Entirely free slabs kept mapped (32 MiB). Mapping a slab again costs its page faults
     /// (the kernel zeroes the huge page; on a VM that returns freed guest memory to its host
-    /// the first touch of a huge page cost about 2.6 ms, docs/performance.md round 4), so a
+    /// the first touch of a huge page cost 5 to 7 ms, docs/performance.md round 4), so a
     /// workload that frees and reallocates a few slabs' worth does not pay that each time.
     static constexpr std::size_t kKeepEmpty = 16;
 
