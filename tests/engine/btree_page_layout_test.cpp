@@ -2,8 +2,11 @@
 // parsing of damaged or random pages (always an error, never a crash or an out-of-bounds read;
 // run under ASan).
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <random>
+#include <thread>
 
 #include "btree_test_support.hpp"
 #include "engine/btree/page_layout.hpp"
@@ -308,4 +311,57 @@ TEST_CASE("a dirty branch is searched without an index", "[engine][btree]") {
     REQUIRE(buffer->search_index() == nullptr);
     REQUIRE(buffer->validated_as() == 0);
     CHECK(dirty->find_child(bytes_of("z"), compare_bytes) == 1);
+}
+
+TEST_CASE("threads validating one branch at once share one search index",
+          "[engine][btree][threads]") {
+    // The first parse of a committed buffer builds and installs the index; racing parses must
+    // all end up using the one that was installed (the others free theirs), and a reader that
+    // trusts the validation mark must see the index (TSan checks the ordering).
+    std::vector<Bytes> keys;
+    for (int i = 0; i < 60; ++i) {
+        keys.push_back(filled(10, static_cast<std::uint32_t>(1000 + i)));
+    }
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    std::vector<BranchItem> items;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        items.push_back({PageNumber::make(i + 1, 0), {}, keys[i]});
+    }
+    items.push_back({PageNumber::make(keys.size() + 1, 0), {}, {}});
+    auto plain_page = Bytes(4096);
+    write_branch(plain_page, items);
+    auto plain = BranchView::parse(plain_page, kPage);
+    REQUIRE(plain.has_value());
+    for (int round = 0; round < 20; ++round) {
+        MutPageRef buffer = PageBuffer::make(4096);
+        std::memcpy(buffer->data(), plain_page.data(), plain_page.size());
+        constexpr int kThreads = 4;
+        std::atomic<int> mismatches{0};
+        std::atomic<int> go{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                go.fetch_add(1);
+                while (go.load() < kThreads) {
+                }
+                auto view = parse_branch(false, *buffer, kPage);
+                if (!view) {
+                    mismatches.fetch_add(1);
+                    return;
+                }
+                for (std::size_t i = 0; i < keys.size(); i += 1 + static_cast<std::size_t>(t)) {
+                    if (view->find_child(keys[i], compare_bytes) !=
+                        plain->find_child(keys[i], compare_bytes)) {
+                        mismatches.fetch_add(1);
+                    }
+                }
+            });
+        }
+        for (std::thread& thread : threads) {
+            thread.join();
+        }
+        REQUIRE(mismatches.load() == 0);
+        REQUIRE(buffer->search_index() != nullptr);
+    }
 }
