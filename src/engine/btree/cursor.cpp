@@ -56,7 +56,7 @@ void Cursor::check_bounds() {
         upper_key_.clear();
     }
     if (lower_kind_ != BoundKind::unbounded && upper_kind_ != BoundKind::unbounded) {
-        int c = compare_(lower_key(), upper_key());
+        int c = compare_keys(compare_, lower_key(), upper_key());
         bool exclusive = lower_kind_ == BoundKind::excluded || upper_kind_ == BoundKind::excluded;
         if (c > 0 || (c == 0 && exclusive)) {
             done_ = true;
@@ -66,22 +66,22 @@ void Cursor::check_bounds() {
 
 bool Cursor::in_range_for_front(std::span<const std::byte> key) const {
     if (upper_kind_ != BoundKind::unbounded) {
-        int c = compare_(key, upper_key());
+        int c = compare_keys(compare_, key, upper_key());
         if (c > 0 || (c == 0 && upper_kind_ == BoundKind::excluded)) {
             return false;
         }
     }
-    return !back_.has_last || compare_(key, back_.last_key) < 0;
+    return !back_.has_last || compare_keys(compare_, key, back_.last_key) < 0;
 }
 
 bool Cursor::in_range_for_back(std::span<const std::byte> key) const {
     if (lower_kind_ != BoundKind::unbounded) {
-        int c = compare_(key, lower_key());
+        int c = compare_keys(compare_, key, lower_key());
         if (c < 0 || (c == 0 && lower_kind_ == BoundKind::excluded)) {
             return false;
         }
     }
-    return !front_.has_last || compare_(key, front_.last_key) > 0;
+    return !front_.has_last || compare_keys(compare_, key, front_.last_key) > 0;
 }
 
 bool Cursor::try_step(bool forward, Entry& out) {
@@ -106,7 +106,7 @@ bool Cursor::try_step(bool forward, Entry& out) {
         // Keys must move strictly onward: a damaged tree (a child listed twice, a branch
         // pointing back up) would otherwise repeat entries forever. Finite pages and strictly
         // ordered keys make every iteration end.
-        int c = compare_(key, end.last_key);
+        int c = compare_keys(compare_, key, end.last_key);
         if (forward ? c <= 0 : c >= 0) {
             out_of_order_ = true;
             done_ = true;

@@ -98,10 +98,16 @@ Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer
 Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber page) {
     std::span<const std::byte> block = buffer.bytes();
     if (page_type(block) == kBranchType && (dirty || buffer.validated_as() == kBranchType)) {
-        return BranchView::trusted(block);
+        BranchView view = BranchView::trusted(block);
+        // Null for a dirty page: only validated (immutable) buffers carry an index.
+        view.use_search_index(buffer.search_index());
+        return view;
     }
     Result<BranchView> view = BranchView::parse(block, page);
     if (view) {
+        // Before marking the buffer validated, so that a reader that sees the mark (acquire)
+        // also sees the index.
+        view->use_search_index(buffer.install_search_index(view->build_search_index()));
         buffer.mark_validated(kBranchType);
         buffer.mark_hot();  // every lookup below this branch passes through it
     }
@@ -109,33 +115,6 @@ Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber
 }
 
 namespace {
-
-/// compare_bytes, inlined: the order of table trees, so the common case of every search.
-/// Compares eight bytes at a time as big-endian words (short keys: no library call).
-inline int compare_bytes_inline(std::span<const std::byte> a,
-                                std::span<const std::byte> b) noexcept {
-    std::size_t n = a.size() < b.size() ? a.size() : b.size();
-    const std::byte* p = a.data();
-    const std::byte* q = b.data();
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t x = 0;
-        std::uint64_t y = 0;
-        std::memcpy(&x, p + i, 8);
-        std::memcpy(&y, q + i, 8);
-        if (x != y) {
-            x = __builtin_bswap64(x);
-            y = __builtin_bswap64(y);
-            return x < y ? -1 : 1;
-        }
-    }
-    for (; i < n; ++i) {
-        if (p[i] != q[i]) {
-            return p[i] < q[i] ? -1 : 1;
-        }
-    }
-    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
-}
 
 template <typename Compare>
 LeafView::Search leaf_search(const LeafView& leaf, std::span<const std::byte> probe,
@@ -172,7 +151,45 @@ std::uint32_t branch_find(const BranchView& branch, std::span<const std::byte> p
     return low;
 }
 
+/// The first eight bytes of `key`, zero-padded, as a big-endian word: for the bytewise order,
+/// prefix(a) < prefix(b) implies a < b, and a > b likewise; equal prefixes decide nothing.
+inline std::uint64_t key_prefix(std::span<const std::byte> key) noexcept {
+    std::uint64_t x = 0;
+    if (!key.empty()) {
+        std::memcpy(&x, key.data(), key.size() < 8 ? key.size() : 8);
+    }
+    return __builtin_bswap64(x);
+}
+
+/// branch_find for the bytewise order over the branch's search index: the key bytes are read
+/// only when a separator's prefix equals the probe's.
+std::uint32_t branch_find_indexed(const BranchView& branch, const std::uint64_t* index,
+                                  std::span<const std::byte> probe) {
+    const std::uint64_t p = key_prefix(probe);
+    std::uint32_t low = 0;
+    std::uint32_t high = branch.key_count();
+    while (low < high) {
+        std::uint32_t mid = low + (high - low) / 2;
+        std::uint64_t s = index[mid];
+        bool less = s < p || (s == p && compare_bytes_inline(branch.key(mid), probe) < 0);
+        if (less) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    return low;
+}
+
 }  // namespace
+
+std::unique_ptr<std::uint64_t[]> BranchView::build_search_index() const {
+    auto index = std::make_unique_for_overwrite<std::uint64_t[]>(keys_);
+    for (std::uint32_t i = 0; i < keys_; ++i) {
+        index[i] = key_prefix(key(i));
+    }
+    return index;
+}
 
 LeafView::Search LeafView::search(std::span<const std::byte> probe, KeyCompare compare) const {
     if (compare == &compare_bytes) {
@@ -213,6 +230,9 @@ Result<BranchView> BranchView::parse(std::span<const std::byte> block, PageNumbe
 
 std::uint32_t BranchView::find_child(std::span<const std::byte> probe, KeyCompare compare) const {
     if (compare == &compare_bytes) {
+        if (index_ != nullptr) {
+            return branch_find_indexed(*this, index_, probe);
+        }
         return branch_find(*this, probe, compare_bytes_inline);
     }
     return branch_find(*this, probe, compare);

@@ -20,6 +20,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -40,6 +42,40 @@ inline constexpr std::uint32_t kMaxLeafEntries = 65535;
 inline constexpr std::uint32_t kMaxBranchKeys = 65534;
 /// Bound on the height of a tree; deeper input is reported as corrupted.
 inline constexpr std::uint32_t kMaxDepth = 64;
+
+/// compare_bytes, inlined: the order of table trees, so the common case of every search and
+/// cursor step. Compares eight bytes at a time as big-endian words (short keys: no library
+/// call).
+inline int compare_bytes_inline(std::span<const std::byte> a,
+                                std::span<const std::byte> b) noexcept {
+    std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    const std::byte* p = a.data();
+    const std::byte* q = b.data();
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        std::uint64_t x = 0;
+        std::uint64_t y = 0;
+        std::memcpy(&x, p + i, 8);
+        std::memcpy(&y, q + i, 8);
+        if (x != y) {
+            x = __builtin_bswap64(x);
+            y = __builtin_bswap64(y);
+            return x < y ? -1 : 1;
+        }
+    }
+    for (; i < n; ++i) {
+        if (p[i] != q[i]) {
+            return p[i] < q[i] ? -1 : 1;
+        }
+    }
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+/// compare(a, b), with the bytewise order inlined.
+inline int compare_keys(KeyCompare compare, std::span<const std::byte> a,
+                        std::span<const std::byte> b) {
+    return compare == &compare_bytes ? compare_bytes_inline(a, b) : compare(a, b);
+}
 
 /// Type byte of a block (0 if the block is empty).
 inline std::uint8_t page_type(std::span<const std::byte> block) noexcept {
@@ -125,7 +161,15 @@ public:
     }
     std::uint32_t used_length() const noexcept { return key_end(keys_ - 1); }
     /// The child a lookup of `key` descends into: the first whose separator is >= key.
+    /// With the bytewise order and a search index (parse_branch attaches one to validated
+    /// committed pages) the search probes the index's key prefixes first.
     std::uint32_t find_child(std::span<const std::byte> key, KeyCompare compare) const;
+
+    /// The in-memory search index of this branch: the first eight bytes of every separator
+    /// (zero-padded) as big-endian words, key_count() entries (PageBuffer::search_index).
+    std::unique_ptr<std::uint64_t[]> build_search_index() const;
+    /// Uses `index` (built by build_search_index() from these bytes, or null) in find_child.
+    void use_search_index(const std::uint64_t* index) noexcept { index_ = index; }
 
     /// Byte offsets of child i's checksum and page number fields (for in-place updates).
     std::uint32_t checksum_offset(std::uint32_t i) const noexcept {
@@ -144,6 +188,7 @@ private:
     }
 
     const std::byte* data_ = nullptr;
+    const std::uint64_t* index_ = nullptr;
     std::uint32_t keys_ = 0;
 };
 

@@ -13,6 +13,12 @@
 // checks (validated_as). Only buffers no writer can modify are marked: committed pages reached
 // through the cache, never the dirty pages of a write transaction.
 //
+// Search index: the B-tree may attach an in-memory index to a validated committed buffer (the
+// first eight bytes of every separator key of a branch, as big-endian words, so a search probes
+// one compact array instead of the key offsets and key bytes; see page_layout.cpp). It is built
+// from the buffer's bytes once, installed atomically, owned and freed by the buffer, and never
+// written to disk. Only buffers no writer can modify carry one (as for the validation memo).
+//
 // Hot hint: the B-tree marks the committed pages most lookups pass through (branches) hot; the
 // page cache keeps only hot pages in its per-thread front table, so a stream of random leaves
 // does not push the upper levels out of it.
@@ -28,46 +34,40 @@
 
 namespace ringdb::engine {
 
-/// Recycles the aligned data blocks of 4 KiB page buffers per thread. A commit allocates a new
-/// buffer for every page it changes and frees the images those pages replace, so without it
-/// aligned_alloc/free (and glibc's chunk coalescing) were about a sixth of the group-commit
-/// profile. A block freed on one thread is reused by that thread; each thread keeps at most
-/// kPerThread blocks and gives the rest back to the allocator, and all of them at exit.
-/// Disabled under AddressSanitizer, which must see every use after free.
+/// Provides the data blocks of base-size (4 KiB) page buffers from 2 MiB slabs that the kernel
+/// is asked to back with transparent huge pages (MADV_HUGEPAGE). A cached tree is read at random
+/// addresses; with 4 KiB mappings nearly every leaf visit missed the TLB (a 1 GiB cache spans
+/// 262,144 pages against a TLB of a few thousand entries), with 2 MiB mappings the translations
+/// of a whole cache fit it. The blocks are also recycled: a commit allocates a new buffer for
+/// every page it changes and frees the images those pages replace.
+///
+/// Structure: each thread keeps up to kPerThread free blocks and takes or returns them to a
+/// shared pool in batches (under a mutex); the shared pool tracks which blocks of each slab are
+/// free, hands out blocks of the slab with the fewest free blocks first (so the others can
+/// drain), and unmaps a slab once all its blocks are free again, keeping at most kKeepEmpty
+/// such slabs mapped. A block freed on another thread than the one that took it is fine. A thread's cached
+/// blocks go back to the shared pool when it exits.
+///
+/// Memory: at most kSlabSize - kBlockSize bytes per partly used slab are mapped but unused, plus
+/// the threads' caches (kPerThread blocks each) and kKeepEmpty empty slabs; a slab's memory is
+/// returned to the system only when every block of it is free.
+///
+/// Disabled under AddressSanitizer, which must see every use after free: take() returns null
+/// and the buffer uses aligned_alloc. take() also returns null when no slab could be mapped.
 class PageBlockPool {
 public:
     static constexpr std::size_t kBlockSize = 4096;
+    static constexpr std::size_t kSlabSize = std::size_t{2} << 20;
+    static constexpr std::size_t kBlocksPerSlab = kSlabSize / kBlockSize;
     static constexpr std::size_t kPerThread = 512;
+    /// Blocks moved between a thread and the shared pool at a time.
+    static constexpr std::size_t kBatch = 64;
+    /// Entirely free slabs kept mapped (32 MiB). Mapping a slab again costs its page faults
+    /// (the kernel zeroes the huge page; on a VM that returns freed guest memory to its host
+    /// the first touch of a huge page cost 5 to 7 ms, docs/performance.md round 4), so a
+    /// workload that frees and reallocates a few slabs' worth does not pay that each time.
+    static constexpr std::size_t kKeepEmpty = 16;
 
-    static std::byte* take() noexcept {
-        if constexpr (kEnabled) {
-            if (exited_) {
-                return nullptr;
-            }
-            auto& free_blocks = local();
-            if (free_blocks.count > 0) {
-                return free_blocks.blocks[--free_blocks.count];
-            }
-        }
-        return nullptr;
-    }
-    /// Keeps `block` (kBlockSize bytes, kBlockSize-aligned) or frees it.
-    static void give(std::byte* block) noexcept {
-        if constexpr (kEnabled) {
-            if (exited_) {
-                std::free(block);
-                return;
-            }
-            auto& free_blocks = local();
-            if (free_blocks.count < kPerThread) {
-                free_blocks.blocks[free_blocks.count++] = block;
-                return;
-            }
-        }
-        std::free(block);
-    }
-
-private:
 #if defined(__SANITIZE_ADDRESS__)
     static constexpr bool kEnabled = false;
 #elif defined(__has_feature)
@@ -79,27 +79,22 @@ private:
 #else
     static constexpr bool kEnabled = true;
 #endif
-    struct Local {
-        std::byte* blocks[kPerThread];
-        std::size_t count = 0;
-        Local() = default;
-        Local(const Local&) = delete;
-        Local& operator=(const Local&) = delete;
-        ~Local() {
-            exited_ = true;
-            for (std::size_t i = 0; i < count; ++i) {
-                std::free(blocks[i]);
-            }
-        }
+
+    /// A block of kBlockSize bytes aligned to kBlockSize, contents unspecified; null when the
+    /// pool is disabled or no slab could be mapped (use aligned_alloc then). Any thread.
+    /// Throws std::bad_alloc when the bookkeeping of a new slab cannot be allocated.
+    static std::byte* take();
+    /// Returns a block that take() handed out. Any thread, also during thread exit.
+    static void give(std::byte* block) noexcept;
+
+    struct Stats {
+        std::size_t slabs = 0;        // slabs mapped
+        std::size_t shared_free = 0;  // free blocks in the shared pool (not in thread caches)
     };
-    // Set when this thread's pool is destroyed at thread exit. Page buffers released later in
-    // the exit (by other thread-local objects, such as the page cache's front table) bypass
-    // it. A bool has no destructor, so it stays readable until the thread is gone.
-    static inline thread_local bool exited_ = false;
-    static Local& local() noexcept {
-        thread_local Local free_blocks;
-        return free_blocks;
-    }
+    /// The shared pool's state (tests and diagnostics).
+    static Stats stats() noexcept;
+    /// Returns the calling thread's cached blocks to the shared pool (tests; exit does it).
+    static void flush_thread() noexcept;
 };
 
 class PageBuffer {
@@ -131,7 +126,8 @@ public:
     PageBuffer(const PageBuffer&) = delete;
     PageBuffer& operator=(const PageBuffer&) = delete;
     ~PageBuffer() {
-        if (size_ == PageBlockPool::kBlockSize) {
+        delete[] search_index_.load(std::memory_order_relaxed);
+        if (pooled_) {
             PageBlockPool::give(data_);
         } else {
             std::free(data_);
@@ -154,6 +150,23 @@ public:
         validated_.store(type, std::memory_order_release);
     }
 
+    /// The search index attached by install_search_index(), or null.
+    const std::uint64_t* search_index() const noexcept {
+        return search_index_.load(std::memory_order_acquire);
+    }
+    /// Attaches `index` unless another thread attached one first; returns the attached one.
+    /// REQUIRES: the buffer is validated (immutable) and `index` was built from its bytes.
+    const std::uint64_t* install_search_index(
+            std::unique_ptr<std::uint64_t[]> index) const noexcept {
+        const std::uint64_t* expected = nullptr;
+        if (search_index_.compare_exchange_strong(expected, index.get(),
+                                                  std::memory_order_acq_rel,
+                                                  std::memory_order_acquire)) {
+            return index.release();
+        }
+        return expected;
+    }
+
     /// Whether mark_hot() was called (a hint for the page cache, never for correctness).
     bool hot() const noexcept { return hot_.load(std::memory_order_relaxed) != 0; }
     /// Marks the buffer as a page many lookups pass through.
@@ -167,7 +180,8 @@ private:
     /// Uninitialised bytes: make() zeroes them, copy_of() overwrites them.
     explicit PageBuffer(std::size_t size)
         : data_(size == PageBlockPool::kBlockSize ? PageBlockPool::take() : nullptr),
-          size_(size) {
+          size_(size),
+          pooled_(data_ != nullptr) {
         static_assert(PageBlockPool::kBlockSize % kAlignment == 0);
         if (data_ == nullptr) {
             data_ = static_cast<std::byte*>(std::aligned_alloc(
@@ -180,8 +194,10 @@ private:
 
     std::byte* data_;
     std::size_t size_;
+    mutable std::atomic<const std::uint64_t*> search_index_{nullptr};
     mutable std::atomic<std::uint8_t> validated_{0};
     mutable std::atomic<std::uint8_t> hot_{0};
+    bool pooled_;  // data_ came from PageBlockPool
 };
 
 using PageRef = std::shared_ptr<const PageBuffer>;

@@ -1,6 +1,7 @@
 #include "engine/page_store/page_cache.hpp"
 
 #include <array>
+#include <bit>
 #include <mutex>
 #include <shared_mutex>
 
@@ -65,16 +66,41 @@ struct PageCache::StripedCounter {
 };
 
 struct PageCache::Shard {
-    struct Slot {
+    /// 32 bytes, aligned so that a slot never straddles two cache lines: a hit costs one miss
+    /// on the table. The reference bit lives in bit 0 of the data pointer (page data is 4 KiB
+    /// aligned).
+    struct alignas(32) Slot {
         std::uint64_t key = 0;  // PageNumber raw value; 0 = empty
         PageRef page;
-        const std::byte* data = nullptr;  // page->data(), to prefetch the bytes on a hit
-        std::atomic<std::uint8_t> referenced{0};
+        // page->data() (to prefetch the bytes on a hit) | reference bit. Readers under a shared
+        // lock may set the bit (all to the same value); everything else needs the exclusive lock.
+        std::atomic<std::uintptr_t> data_ref{0};
+
+        const std::byte* data() const noexcept {
+            return std::bit_cast<const std::byte*>(data_ref.load(std::memory_order_relaxed) &
+                                                   ~kReferenced);
+        }
+        bool referenced() const noexcept {
+            return (data_ref.load(std::memory_order_relaxed) & kReferenced) != 0;
+        }
+        void set_referenced() noexcept {
+            std::uintptr_t v = data_ref.load(std::memory_order_relaxed);
+            if ((v & kReferenced) == 0) {
+                data_ref.store(v | kReferenced, std::memory_order_relaxed);
+            }
+        }
+        void clear_referenced() noexcept {
+            data_ref.store(data_ref.load(std::memory_order_relaxed) & ~kReferenced,
+                           std::memory_order_relaxed);
+        }
+        static constexpr std::uintptr_t kReferenced = 1;
     };
+    static_assert(sizeof(Slot) == 32);
+    static_assert(PageBuffer::kAlignment > Slot::kReferenced);
 
     mutable std::shared_mutex mutex;
-    // Everything below is guarded by mutex (Slot::referenced may also be set under a shared
-    // lock; it is atomic for that reason).
+    // Everything below is guarded by mutex (a slot's reference bit may also be set under a
+    // shared lock; it is atomic for that reason).
     std::unique_ptr<Slot[]> slots;
     std::size_t mask = 0;   // slot count - 1 (a power of two), 0 while unallocated
     std::size_t count = 0;
@@ -104,12 +130,10 @@ struct PageCache::Shard {
     static void move_slot(Slot& to, Slot& from) noexcept {
         to.key = from.key;
         to.page = std::move(from.page);
-        to.data = from.data;
-        from.data = nullptr;
-        to.referenced.store(from.referenced.load(std::memory_order_relaxed),
-                            std::memory_order_relaxed);
+        to.data_ref.store(from.data_ref.load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
         from.key = 0;
-        from.referenced.store(0, std::memory_order_relaxed);
+        from.data_ref.store(0, std::memory_order_relaxed);
     }
 
     // REQUIRES: mutex held exclusively; slot i is occupied. Empties it, keeping every probe
@@ -117,9 +141,8 @@ struct PageCache::Shard {
     void remove_at(std::size_t i) noexcept {
         used_bytes -= slots[i].page->size();
         slots[i].page.reset();
-        slots[i].data = nullptr;
+        slots[i].data_ref.store(0, std::memory_order_relaxed);
         slots[i].key = 0;
-        slots[i].referenced.store(0, std::memory_order_relaxed);
         --count;
         std::size_t hole = i;
         for (std::size_t j = (i + 1) & mask; slots[j].key != 0; j = (j + 1) & mask) {
@@ -141,9 +164,9 @@ struct PageCache::Shard {
         }
         used_bytes += page->size();
         slots[i].key = key;
-        slots[i].data = page->data();
+        slots[i].data_ref.store(std::bit_cast<std::uintptr_t>(page->data()),
+                                std::memory_order_relaxed);
         slots[i].page = std::move(page);
-        slots[i].referenced.store(0, std::memory_order_relaxed);
         ++count;
     }
 
@@ -176,12 +199,12 @@ struct PageCache::Shard {
             for (std::size_t steps = 0; steps <= 2 * (mask + 1); ++steps) {
                 Slot& s = slots[hand];
                 if (s.key != 0) {
-                    if (s.referenced.load(std::memory_order_relaxed) == 0) {
+                    if (!s.referenced()) {
                         remove_at(hand);  // the entry shifted into `hand` is examined next
                         ++evicted;
                         break;
                     }
-                    s.referenced.store(0, std::memory_order_relaxed);
+                    s.clear_referenced();
                 }
                 hand = (hand + 1) & mask;
             }
@@ -243,10 +266,8 @@ const PageRef* PageCache::shard_lookup(Shard& shard, PageNumber page, std::uint6
         Shard::Slot& slot = shard.slots[i];
         // The page's bytes and its reference count lie in different lines: fetch both at once
         // (the caller reads the bytes next).
-        __builtin_prefetch(slot.data);
-        if (slot.referenced.load(std::memory_order_relaxed) == 0) {
-            slot.referenced.store(1, std::memory_order_relaxed);
-        }
+        __builtin_prefetch(slot.data());
+        slot.set_referenced();
         holder = slot.page;
     }
     hits_->add();
@@ -342,7 +363,7 @@ Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t pag
         std::size_t hit = shard.find(page.raw());
         if (hit != Shard::npos) {
             // Loaded by someone else since the lookup above.
-            shard.slots[hit].referenced.store(1, std::memory_order_relaxed);
+            shard.slots[hit].set_referenced();
             hits_->add();
             co_return shard.slots[hit].page;
         }
