@@ -221,7 +221,7 @@ TEST_CASE("A write transaction carves its single pages in address order", "[engi
     }
 }
 
-TEST_CASE("Extents keep the file small: first fit low, growth only when half full",
+TEST_CASE("Extents keep the file small: first fit low, growth only when nothing is free",
           "[engine][store]") {
     auto seed = test_seed();
     INFO("RINGDB_SEED=" << seed);
@@ -244,23 +244,39 @@ TEST_CASE("Extents keep the file small: first fit low, growth only when half ful
     for (std::size_t i = 0; i < taken.size(); i += 2) {
         store->free(taken[i]);
     }
-    REQUIRE(store->free_pages() * 2 >= layout - 1);
-    // At least half free: the extent is a fragment, the file does not grow.
+    // No block of four pages: the extent is a fragment, the file does not grow.
     auto fragment = store->allocate_extent(4);
     REQUIRE(fragment.has_value());
     REQUIRE(fragment->end - fragment->start == 1);
+    REQUIRE(fragment->start == taken[0].index());  // the lowest
     REQUIRE(store->layout_pages() == layout);
-    store->free_range(fragment->start, fragment->end);
-    // Less than half free and no block of a quarter extent: grow, the run is whole.
-    for (std::size_t i = 0; i < taken.size(); i += 4) {
-        auto again = store->allocate(0);
-        REQUIRE(again.has_value());
+    // Free a run of 8 pages in the middle: the extent is that run, from its start (the walk
+    // back over the free pages before the first aligned block of four).
+    for (std::size_t i = 101; i < 109; i += 2) {
+        store->free(taken[i]);
     }
-    REQUIRE(store->free_pages() * 2 < store->layout_pages());
+    const std::uint64_t run_start = taken[100].index();  // pages 100..108 of taken are free
+    const std::uint64_t free_before = store->free_pages();
+    auto run = store->allocate_extent(4);
+    REQUIRE(run.has_value());
+    INFO("run " << run->start << ".." << run->end << " expected from " << run_start);
+    REQUIRE(run->start == run_start);
+    REQUIRE(run->end - run->start >= 4);
+    REQUIRE(free_before - store->free_pages() == run->end - run->start);
+    // The rest of the free run continues it.
+    auto more = store->extend_extent(run->end, 4);
+    REQUIRE(more.has_value());
+    REQUIRE(*more == taken[108].index() + 1);
+    // Take every free page: only now does an extent grow the file, and it is whole.
+    while (store->free_pages() > 0) {
+        auto page = store->allocate(0);
+        REQUIRE(page.has_value());
+    }
+    REQUIRE(store->layout_pages() == layout);
     auto grown = store->allocate_extent(4);
     REQUIRE(grown.has_value());
     REQUIRE(store->layout_pages() > layout);
-    REQUIRE(grown->end >= layout + 16);
+    REQUIRE(grown->start >= layout);
     REQUIRE(grown->end - grown->start >= 16);
     // extend_extent continues a run only where the next pages are free.
     auto extended = store->extend_extent(grown->end, 4);

@@ -271,11 +271,7 @@ Result<PageRun> PageStore::allocate_extent(unsigned order) {
     if (std::optional<PageNumber> lowest = allocator_->lowest_free(fit)) {
         block = allocator_->allocate_at(lowest->index(), order);
     }
-    if (!block && allocator_->free_pages() * 2 < allocator_->layout_pages()) {
-        // No block of `fit` free and less than half of the file free: grow for contiguity.
-        grow_locked(order);
-        block = allocator_->allocate(order);
-    }
+    // Else the largest smaller free block (fragments): the file never grows for contiguity.
     for (unsigned o = fit; o-- > 0 && !block;) {
         block = allocator_->allocate(o);
     }

@@ -146,11 +146,10 @@ public:
     ///  1. first fit: the lowest free block of at least 2^f pages, f = max(kExtentFitOrder,
     ///     order - 2) (capped at order), taking the largest block of order <= `order` that
     ///     starts there, together with the free pages just before it (same free run);
-    ///  2. else, if less than half of the layout is free, the layout grows (the growth step of
-    ///     section 5) and the run comes from the new space: contiguity is worth a larger file
-    ///     only while the file is at least half full;
-    ///  3. else the largest smaller free block (fragments), and as a last resort growth when
-    ///     no page at all is free.
+    ///  2. else the largest smaller free block (fragments);
+    ///  3. the layout grows only when no page at all is free, as for allocate(0): contiguity
+    ///     alone never grows the file (measured: growing for it doubled the file in
+    ///     commit_bench and cost more than it gained, docs/performance.md "Round 4").
     /// Every page of the run is allocated. Errors as allocate().
     Result<PageRun> allocate_extent(unsigned order);
     /// Extends a run that ends at base page `end` by the largest free block starting there

@@ -238,13 +238,23 @@ void WritePages::release_extent() {
     }
     extent_next_ = 0;
     extent_end_ = 0;
+    extent_order_ = 0;
     holes_.clear();
+    carving_ = false;
+    singles_ = 0;
 }
 
 Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate(std::size_t bytes) {
     unsigned order = order_for(bytes, store_.page_size());
     if (order == 0 && store_.extents_enabled()) {
         std::lock_guard lock(mutex_);
+        // Small transactions take single pages lowest first, as without extents; one that
+        // has taken kExtentMinPages of them, or follows one that took as many, carves.
+        if (!carving_ && ++singles_ <= kExtentMinPages &&
+            store_.extent_hint() < kExtentMinPages) {
+            return allocate_lowest(order);
+        }
+        carving_ = true;
         RINGDB_TRY_ASSIGN(PageNumber page, carve_page());
         if (dirty_.contains(page)) {
             // The allocator handed out an extent overlapping a block this transaction holds:
@@ -255,11 +265,15 @@ Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate(std::size_t bytes
         dirty_.insert(page, buffer);
         return std::pair{page, buffer};
     }
+    std::lock_guard lock(mutex_);
+    return allocate_lowest(order);
+}
+
+Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate_lowest(unsigned order) {
     auto block = store_.allocate(order);
     if (!block) {
         return block.error();
     }
-    std::lock_guard lock(mutex_);
     if (dirty_.contains(*block)) {
         // The allocator handed out a block this transaction already holds: its free space
         // came from a damaged file (a freed list or saved state naming a page in use).
@@ -293,7 +307,7 @@ void WritePages::free(PageNumber page) {
     std::lock_guard lock(mutex_);
     MutPageRef buffer = dirty_.erase(page);
     if (buffer != nullptr) {
-        if (page.order() == 0 && store_.extents_enabled()) {
+        if (page.order() == 0 && carving_) {
             holes_.push_back(page);
         } else {
             store_.free(page);
