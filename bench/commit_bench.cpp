@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -377,6 +378,19 @@ Task<Status> close_db(Database* db) {
     co_return closed;
 }
 
+/// The database file's size on stderr (how much the allocator's growth policy costs).
+void print_file_size(const std::string& path, const char* when) {
+    std::error_code error;
+    const auto bytes = std::filesystem::file_size(path, error);
+    if (error) {
+        std::fprintf(stderr, "commit_bench: file size %s: unknown (%s)\n", when,
+                     error.message().c_str());
+        return;
+    }
+    std::fprintf(stderr, "commit_bench: database file %.1f MiB %s\n",
+                 static_cast<double>(bytes) / (1024.0 * 1024.0), when);
+}
+
 int run_benchmark(int argc, char** argv, const Options& options) {
     auto base = choose_base_dir(options.dir, "commit_bench", "syncs would cost nothing");
     if (!base) {
@@ -446,6 +460,8 @@ int run_benchmark(int argc, char** argv, const Options& options) {
         return 1;
     }
 
+    print_file_size(db_path, "after the prefill");
+
     std::vector<CellId> cells;
     for (int threads : {1, 2}) {
         for (int k : options.ks) {
@@ -484,6 +500,7 @@ int run_benchmark(int argc, char** argv, const Options& options) {
                      to_string(closed.error()).c_str());
         return 1;
     }
+    print_file_size(db_path, "after the runs and a clean close");
     print_commit_report(results, setup, elapsed);
     return 0;
 }

@@ -68,6 +68,39 @@ public:
         return write(offset, data);
     }
 
+    /// Writes `parts` back to back from `offset` (the first part at offset, the next one
+    /// where it ends, ...) as ONE operation where the device can: file devices submit one
+    /// vectored write (io_uring IORING_OP_WRITEV, or pwritev) per call, continuing after a short
+    /// transfer; SimDevice logs it as one write, which a crash may drop or tear at any sector
+    /// like any other write. With `direct`, the hint of write_direct() applies to the whole
+    /// call when the offset and every part's length and address are aligned. Empty parts are
+    /// skipped. Same contract and errors as write(). The default writes the parts one after
+    /// the other with write() or write_direct(), stopping at the first failure. `parts` and
+    /// the bytes they name must stay valid until the returned task completes.
+    virtual Task<Status> write_vectored(std::uint64_t offset,
+                                        std::span<const std::span<const std::byte>> parts,
+                                        bool direct) {
+        std::uint64_t at = offset;
+        for (std::span<const std::byte> part : parts) {
+            if (part.empty()) {
+                continue;
+            }
+            if (direct) {
+                Status written = co_await write_direct(at, part);
+                if (!written) {
+                    co_return written;
+                }
+            } else {
+                Status written = co_await write(at, part);
+                if (!written) {
+                    co_return written;
+                }
+            }
+            at += part.size();
+        }
+        co_return ok();
+    }
+
     /// Required alignment of offsets, lengths and buffer addresses (1 unless O_DIRECT).
     virtual std::size_t alignment() const noexcept { return 1; }
     /// A short name for logs and benchmarks: "uring", "posix", "memory", "sim".

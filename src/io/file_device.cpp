@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "io/ring.hpp"
 #include "util/assert.hpp"
@@ -34,6 +36,8 @@ namespace {
 
 // Largest single transfer handed to the kernel (read/write lengths are 32-bit in io_uring).
 constexpr std::size_t kChunkMax = std::size_t{1} << 30;
+// Most iovecs handed to one vectored write (Linux's IOV_MAX).
+constexpr std::size_t kIovecMax = 1024;
 // EINTR/EAGAIN retries allowed per call before the error is reported.
 constexpr int kRetryMax = 64;
 
@@ -56,6 +60,9 @@ struct PosixBackend {
     }
     static Immediate write(int fd, const void* buf, unsigned len, std::uint64_t off) {
         return {neg_errno_or(::pwrite(fd, buf, len, static_cast<off_t>(off)))};
+    }
+    static Immediate writev(int fd, const iovec* iov, unsigned count, std::uint64_t off) {
+        return {neg_errno_or(::pwritev(fd, iov, static_cast<int>(count), static_cast<off_t>(off)))};
     }
     static Immediate fsync(int fd, bool datasync) {
         return {neg_errno_or(datasync ? ::fdatasync(fd) : ::fsync(fd))};
@@ -95,6 +102,18 @@ struct UringBackend {
         int fd;
         const void* buf;
         unsigned len;
+        std::uint64_t off;
+    };
+    struct WritevOp : RingOp {
+        WritevOp(int f, const iovec* v, unsigned n, std::uint64_t o)
+            : RingOp(&prep), fd(f), iov(v), count(n), off(o) {}
+        static void prep(RingOp& op, io_uring_sqe* sqe) {
+            auto& self = static_cast<WritevOp&>(op);
+            io_uring_prep_writev(sqe, self.fd, self.iov, self.count, self.off);
+        }
+        int fd;
+        const iovec* iov;
+        unsigned count;
         std::uint64_t off;
     };
     struct FsyncOp : RingOp {
@@ -169,6 +188,10 @@ struct UringBackend {
     static Awaiter<WriteOp> write(int fd, const void* buf, unsigned len, std::uint64_t off) {
         return Awaiter<WriteOp>(fd, buf, len, off);
     }
+    static Awaiter<WritevOp> writev(int fd, const iovec* iov, unsigned count,
+                                    std::uint64_t off) {
+        return Awaiter<WritevOp>(fd, iov, count, off);
+    }
     static Awaiter<FsyncOp> fsync(int fd, bool datasync) {
         return Awaiter<FsyncOp>(fd, datasync);
     }
@@ -208,6 +231,9 @@ public:
     Task<Status> write_direct(std::uint64_t offset, std::span<const std::byte> data) override {
         return write_to(write_fd(offset, data.data(), data.size()), offset, data);
     }
+    Task<Status> write_vectored(std::uint64_t offset,
+                                std::span<const std::span<const std::byte>> parts,
+                                bool direct) override;
     Task<Status> sync_data() override { return sync(true); }
     Task<Status> sync_all() override { return sync(false); }
     Task<Status> set_length(std::uint64_t length) override;
@@ -219,6 +245,9 @@ public:
 private:
     Task<Status> sync(bool datasync);
     Task<Status> write_to(int fd, std::uint64_t offset, std::span<const std::byte> data);
+    /// Writes the iovecs from `offset`, resuming after short transfers (the vector is
+    /// consumed). REQUIRES: no iovec is empty.
+    Task<Status> writev_to(int fd, std::uint64_t offset, std::vector<iovec> iov);
     Status check_usable() const;
     Status check_alignment(std::uint64_t offset, const void* address, std::size_t size) const;
     Status check_writable() const;
@@ -389,6 +418,70 @@ Task<Status> FileDevice<Backend>::write_to(int fd, std::uint64_t offset,
             co_return poison(Error::from_errno(r < 0 ? -r : EIO, offset + done));
         }
         done += static_cast<std::size_t>(r);
+    }
+    co_return ok();
+}
+
+template <typename Backend>
+Task<Status> FileDevice<Backend>::write_vectored(std::uint64_t offset,
+                                                 std::span<const std::span<const std::byte>> parts,
+                                                 bool direct) {
+    RINGDB_CO_TRY(check_usable());
+    RINGDB_CO_TRY(check_writable());
+    std::vector<iovec> iov;
+    iov.reserve(parts.size());
+    bool aligned = offset % kDirectAlignment == 0;
+    std::uint64_t at = offset;
+    for (std::span<const std::byte> part : parts) {
+        if (part.empty()) {
+            continue;
+        }
+        RINGDB_CO_TRY(check_alignment(at, part.data(), part.size()));
+        auto a = std::bit_cast<std::uintptr_t>(part.data());
+        aligned = aligned && part.size() % kDirectAlignment == 0 && a % kDirectAlignment == 0;
+        // iovec takes a non-const base; the kernel only reads it for a write.
+        iov.push_back(iovec{const_cast<std::byte*>(part.data()), part.size()});
+        at += part.size();
+    }
+    if (iov.empty()) {
+        co_return ok();
+    }
+    const int fd = direct && direct_writes_ && aligned ? direct_fd_ : fd_;
+    Status written = co_await writev_to(fd, offset, std::move(iov));
+    co_return written;
+}
+
+template <typename Backend>
+Task<Status> FileDevice<Backend>::writev_to(int fd, std::uint64_t offset, std::vector<iovec> iov) {
+    std::size_t first = 0;  // the first iovec not completely written
+    std::uint64_t done = 0;
+    int retries = 0;
+    while (first < iov.size()) {
+        auto count = static_cast<unsigned>(std::min(iov.size() - first, kIovecMax));
+        std::int32_t r = co_await Backend::writev(fd, iov.data() + first, count, offset + done);
+        if (r == -EINTR || r == -EAGAIN) {
+            if (++retries > kRetryMax) {
+                co_return poison(Error::from_errno(-r, offset + done));
+            }
+            continue;
+        }
+        if (r <= 0) {
+            // Nothing written for a non-empty vector would loop forever; report it as EIO.
+            co_return poison(Error::from_errno(r < 0 ? -r : EIO, offset + done));
+        }
+        done += static_cast<std::uint64_t>(r);
+        auto left = static_cast<std::size_t>(r);
+        while (left > 0) {
+            iovec& head = iov[first];
+            if (left >= head.iov_len) {
+                left -= head.iov_len;
+                ++first;
+            } else {
+                head.iov_base = static_cast<std::byte*>(head.iov_base) + left;
+                head.iov_len -= left;
+                left = 0;
+            }
+        }
     }
     co_return ok();
 }

@@ -53,6 +53,37 @@ Task<Status> MemoryDevice::write(std::uint64_t offset, std::span<const std::byte
     co_return ok();
 }
 
+Task<Status> MemoryDevice::write_vectored(std::uint64_t offset,
+                                          std::span<const std::span<const std::byte>> parts,
+                                          bool) {
+    std::lock_guard lock(mutex_);
+    RINGDB_CO_TRY(check_open());
+    std::uint64_t total = 0;
+    for (std::span<const std::byte> part : parts) {
+        if (part.size() > kMemoryMax - total) {
+            co_return Error{Errc::no_space, 0, offset};
+        }
+        total += part.size();
+    }
+    if (offset > kMemoryMax || total > kMemoryMax - offset) {
+        co_return Error{Errc::no_space, 0, offset};
+    }
+    if (total == 0) {
+        co_return ok();  // nothing to write: the length does not change
+    }
+    if (offset + total > bytes_.size()) {
+        bytes_.resize(offset + total);
+    }
+    std::uint64_t at = offset;
+    for (std::span<const std::byte> part : parts) {
+        if (!part.empty()) {
+            std::memcpy(bytes_.data() + at, part.data(), part.size());
+        }
+        at += part.size();
+    }
+    co_return ok();
+}
+
 Task<Status> MemoryDevice::sync_data() {
     std::lock_guard lock(mutex_);
     co_return check_open();

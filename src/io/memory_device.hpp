@@ -21,6 +21,10 @@ public:
     Task<Result<std::uint64_t>> length() override;
     Task<Status> read(std::uint64_t offset, std::span<std::byte> buffer) override;
     Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override;
+    /// One write under the lock: readers see all of the parts or none of them.
+    Task<Status> write_vectored(std::uint64_t offset,
+                                std::span<const std::span<const std::byte>> parts,
+                                bool direct) override;
     Task<Status> sync_data() override;
     Task<Status> sync_all() override;
     Task<Status> set_length(std::uint64_t length) override;

@@ -287,6 +287,22 @@ Status SimDevice::complete_write(const Ticket& ticket, std::uint64_t offset,
     return ok();
 }
 
+Task<Status> SimDevice::write_vectored(std::uint64_t offset,
+                                       std::span<const std::span<const std::byte>> parts,
+                                       bool) {
+    std::size_t total = 0;
+    for (std::span<const std::byte> part : parts) {
+        total += part.size();
+    }
+    std::vector<std::byte> joined;
+    joined.reserve(total);
+    for (std::span<const std::byte> part : parts) {
+        joined.insert(joined.end(), part.begin(), part.end());
+    }
+    Status written = co_await write(offset, joined);
+    co_return written;
+}
+
 Task<Status> SimDevice::sync_data() {
     return sync(false);
 }

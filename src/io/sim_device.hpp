@@ -141,6 +141,11 @@ public:
     /// page cache would see them. Counts as a read (faults, latency).
     Task<Status> read_uncached(std::uint64_t offset, std::span<std::byte> buffer) override;
     Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override;
+    /// One write of the concatenated parts: one call counted, one log entry, so a crash
+    /// lands it whole, drops it or tears it at a sector boundary like any other write.
+    Task<Status> write_vectored(std::uint64_t offset,
+                                std::span<const std::span<const std::byte>> parts,
+                                bool direct) override;
     Task<Status> sync_data() override;
     Task<Status> sync_all() override;
     Task<Status> set_length(std::uint64_t length) override;

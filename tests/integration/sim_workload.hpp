@@ -44,6 +44,11 @@ public:
     Task<Status> write(std::uint64_t offset, std::span<const std::byte> data) override {
         return sim_->write(offset, data);
     }
+    Task<Status> write_vectored(std::uint64_t offset,
+                                std::span<const std::span<const std::byte>> parts,
+                                bool direct) override {
+        return sim_->write_vectored(offset, parts, direct);
+    }
     Task<Status> sync_data() override { return sim_->sync_data(); }
     Task<Status> sync_all() override { return sim_->sync_all(); }
     Task<Status> set_length(std::uint64_t length) override { return sim_->set_length(length); }

@@ -2,7 +2,9 @@
 // The BlockDevice contract (src/io/block_device.hpp) as a reusable test body. Each device
 // implementation's test calls check_device_contract() with a factory for fresh devices.
 
+#include <algorithm>
 #include <cstddef>
+#include <span>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -99,6 +101,51 @@ inline void check_device_contract(const DeviceFactory& make) {
         }
         REQUIRE(*sync_wait(device->length()) == 300u * 4096);
     }
+    SECTION("write_vectored writes its parts back to back") {
+        auto device = make();
+        auto a = pattern(4096, 11);
+        auto b = pattern(100, 12);
+        std::vector<std::byte> empty;
+        auto c = pattern(8192, 13);
+        std::vector<std::span<const std::byte>> parts{a, empty, b, c};
+        std::vector<std::byte> joined;
+        for (auto part : parts) {
+            joined.insert(joined.end(), part.begin(), part.end());
+        }
+        REQUIRE(sync_wait(device->write_vectored(4096, parts, false)).has_value());
+        REQUIRE(*sync_wait(device->length()) == 4096 + joined.size());
+        std::vector<std::byte> back(joined.size());
+        REQUIRE(sync_wait(device->read(4096, back)).has_value());
+        REQUIRE(back == joined);
+        // The direct hint changes where the bytes go, never what reads see.
+        std::vector<std::span<const std::byte>> swapped{c, a};
+        REQUIRE(sync_wait(device->write_vectored(0, swapped, true)).has_value());
+        std::vector<std::byte> front(8192 + 4096);
+        REQUIRE(sync_wait(device->read(0, front)).has_value());
+        REQUIRE(std::equal(c.begin(), c.end(), front.begin()));
+        REQUIRE(std::equal(a.begin(), a.end(), front.begin() + 8192));
+        // Only empty parts: nothing written, the length stays.
+        std::vector<std::span<const std::byte>> nothing{empty, empty};
+        REQUIRE(sync_wait(device->write_vectored(1 << 20, nothing, false)).has_value());
+        REQUIRE(*sync_wait(device->length()) == 4096 + joined.size());
+    }
+    SECTION("write_vectored with more parts than one system call takes") {
+        auto device = make();
+        std::vector<std::vector<std::byte>> chunks;
+        std::vector<std::span<const std::byte>> parts;
+        std::vector<std::byte> joined;
+        for (unsigned i = 0; i < 1500; ++i) {
+            chunks.push_back(pattern(16 + i % 7, 200 + i));
+        }
+        for (const auto& chunk : chunks) {
+            parts.emplace_back(chunk);
+            joined.insert(joined.end(), chunk.begin(), chunk.end());
+        }
+        REQUIRE(sync_wait(device->write_vectored(12345, parts, false)).has_value());
+        std::vector<std::byte> back(joined.size());
+        REQUIRE(sync_wait(device->read(12345, back)).has_value());
+        REQUIRE(back == joined);
+    }
     SECTION("a closed device refuses every call") {
         auto device = make();
         REQUIRE(sync_wait(device->write(0, pattern(4096, 4))).has_value());
@@ -106,6 +153,9 @@ inline void check_device_contract(const DeviceFactory& make) {
         std::vector<std::byte> buf(4096);
         REQUIRE(sync_wait(device->read(0, buf)).error().code == Errc::device_closed);
         REQUIRE(sync_wait(device->write(0, buf)).error().code == Errc::device_closed);
+        std::vector<std::span<const std::byte>> parts{buf};
+        REQUIRE(sync_wait(device->write_vectored(0, parts, false)).error().code ==
+                Errc::device_closed);
         REQUIRE(sync_wait(device->sync_data()).error().code == Errc::device_closed);
         REQUIRE(sync_wait(device->set_length(0)).error().code == Errc::device_closed);
         REQUIRE(sync_wait(device->length()).error().code == Errc::device_closed);

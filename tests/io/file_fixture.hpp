@@ -192,7 +192,7 @@ inline void check_file_behaviour(IoBackend backend) {
         io::FileOptions mixed{.create = true, .direct_writes = true, .backend = backend};
         auto device = open_or_fail(dir.file("mixed"), mixed);
         REQUIRE(device->alignment() == 1);  // unaligned writes stay legal
-        auto* raw = static_cast<std::byte*>(std::aligned_alloc(4096, 4 * 4096));
+        auto* raw = static_cast<std::byte*>(std::aligned_alloc(4096, 6 * 4096));
         std::unique_ptr<std::byte, decltype(&std::free)> buffer(raw, &std::free);
         // Block 0 through write_direct but unaligned (so buffered), blocks 1-2 direct, block
         // 3 buffered first and then overwritten directly: the direct write must replace the
@@ -208,18 +208,37 @@ inline void check_file_behaviour(IoBackend backend) {
         std::memcpy(raw, last.data(), last.size());
         REQUIRE(sync_wait(device->write_direct(3 * 4096, std::span(raw, 4096))).has_value());
         REQUIRE(sync_wait(device->write(4 * 4096, std::span(raw, 4096))).has_value());
+        // Blocks 5-6: one vectored write of two aligned parts with the direct hint (direct);
+        // block 7: a vectored write with an unaligned part (buffered).
+        auto vec = pattern(2 * 4096, 5);
+        std::memcpy(raw + 4 * 4096, vec.data(), vec.size());
+        std::vector<std::span<const std::byte>> aligned_parts{std::span(raw + 5 * 4096, 4096),
+                                                              std::span(raw + 4 * 4096, 4096)};
+        REQUIRE(sync_wait(device->write_vectored(5 * 4096, aligned_parts, true)).has_value());
+        auto odd = pattern(4096, 6);
+        std::vector<std::span<const std::byte>> odd_parts{std::span(odd).first(100),
+                                                          std::span(odd).subspan(100)};
+        REQUIRE(sync_wait(device->write_vectored(7 * 4096, odd_parts, true)).has_value());
         REQUIRE(sync_wait(device->sync_data()).has_value());
         // Where O_DIRECT works, the directly written blocks were never in the page cache;
         // the buffered block is (its dirty page was just synced, not dropped).
         io::FileOptions probe{.create = true, .direct = true, .backend = backend};
         auto direct_ok = sync_wait(io::open_file(dir.file("probe"), probe));
         if (direct_ok) {
-            auto resident = resident_pages(dir.file("mixed"), 5);
+            auto resident = resident_pages(dir.file("mixed"), 8);
             REQUIRE(resident[0]);
             REQUIRE_FALSE(resident[1]);
             REQUIRE_FALSE(resident[2]);
             REQUIRE(resident[4]);
+            REQUIRE_FALSE(resident[5]);
+            REQUIRE_FALSE(resident[6]);
+            REQUIRE(resident[7]);
         }
+        std::vector<std::byte> vectored(3 * 4096);
+        REQUIRE(sync_wait(device->read(5 * 4096, vectored)).has_value());
+        REQUIRE(std::memcmp(vectored.data(), vec.data() + 4096, 4096) == 0);
+        REQUIRE(std::memcmp(vectored.data() + 4096, vec.data(), 4096) == 0);
+        REQUIRE(std::memcmp(vectored.data() + 2 * 4096, odd.data(), odd.size()) == 0);
 
         std::vector<std::byte> back(4 * 4096);
         REQUIRE(sync_wait(device->read(0, back)).has_value());

@@ -1,5 +1,6 @@
 #include "engine/page_store/buddy_allocator.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/assert.hpp"
@@ -39,7 +40,41 @@ void BuddyAllocator::add_free_range(std::uint64_t start, std::uint64_t end) {
     }
 }
 
-std::optional<PageNumber> BuddyAllocator::allocate(unsigned order) {
+void BuddyAllocator::free_range(std::uint64_t start, std::uint64_t end) {
+    RINGDB_ASSERT_CTX(start >= 1 && start <= end && end <= layout_pages_, "free_range", start);
+    add_free_range(start, end);
+}
+
+std::optional<PageNumber> BuddyAllocator::free_block_containing(std::uint64_t index) const {
+    if (index == 0 || index >= layout_pages_) {
+        return std::nullopt;
+    }
+    for (unsigned o = 0; o <= kMaxOrder; ++o) {
+        std::uint64_t container = index & ~(block_pages(o) - 1);
+        if (free_[o].count(container) != 0) {
+            return PageNumber::make(container, o);
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<PageNumber> BuddyAllocator::allocate_at(std::uint64_t index, unsigned max_order) {
+    std::optional<PageNumber> container = free_block_containing(index);
+    if (!container) {
+        return std::nullopt;
+    }
+    // index is aligned to 2^t and t <= the container's order, so the block fits inside it.
+    unsigned order = std::min(max_order, container->order());
+    while (order > 0 && index % block_pages(order) != 0) {
+        --order;
+    }
+    PageNumber block = PageNumber::make(index, order);
+    Status marked = mark_allocated(block);
+    RINGDB_ASSERT(marked.has_value());
+    return block;
+}
+
+std::optional<PageNumber> BuddyAllocator::lowest_free(unsigned order) const {
     if (order > kMaxOrder) {
         return std::nullopt;
     }
@@ -56,6 +91,16 @@ std::optional<PageNumber> BuddyAllocator::allocate(unsigned order) {
     if (best > kMaxOrder) {
         return std::nullopt;
     }
+    return PageNumber::make(index, best);
+}
+
+std::optional<PageNumber> BuddyAllocator::allocate(unsigned order) {
+    std::optional<PageNumber> found = lowest_free(order);
+    if (!found) {
+        return std::nullopt;
+    }
+    const std::uint64_t index = found->index();
+    const unsigned best = found->order();
     unsigned o = best;
     free_[o].erase(free_[o].begin());
     free_pages_ -= block_pages(o);

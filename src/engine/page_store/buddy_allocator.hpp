@@ -35,8 +35,20 @@ public:
 
     /// A free block of `order`, or nullopt when none fits in the current extent (grow first).
     std::optional<PageNumber> allocate(unsigned order);
+    /// The free block allocate(order) would split from (the lowest-addressed free block of
+    /// `order` or larger), without allocating it; nullopt if there is none.
+    std::optional<PageNumber> lowest_free(unsigned order) const;
+    /// The free block that contains base page `index`, or nullopt if that page is not free.
+    std::optional<PageNumber> free_block_containing(std::uint64_t index) const;
+    /// Allocates the largest block that starts at base page `index`, has order <= max_order
+    /// and lies inside the free block containing that page; nullopt if the page is not free.
+    std::optional<PageNumber> allocate_at(std::uint64_t index, unsigned max_order);
     /// Returns a block. REQUIRES: it was allocated and lies inside the extent.
     void free(PageNumber block);
+    /// Frees the base pages [start, end), as the largest aligned blocks that tile the range
+    /// (each merged with its free buddies): the unused tail of a write transaction's extent.
+    /// REQUIRES: 1 <= start <= end <= layout_pages() and no page of the range is free.
+    void free_range(std::uint64_t start, std::uint64_t end);
     /// Marks a block allocated (full repair). Errors: corrupted if any of its pages is already
     /// allocated or outside the extent (detail = the block's raw number).
     Status mark_allocated(PageNumber block);

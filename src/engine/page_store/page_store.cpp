@@ -239,12 +239,85 @@ Result<PageNumber> PageStore::allocate(unsigned order) {
             cache_.erase(*block);
             return *block;
         }
-        std::uint64_t layout = allocator_->layout_pages();
-        std::uint64_t step = std::min(layout, kGrowthMaxBytes / page_size_);
-        std::uint64_t needed = (std::uint64_t{1} << order) * 2;
-        allocator_->grow(round_up(layout + std::max(step, needed), kGrowthRound));
+        grow_locked(order);
     }
     return Error{Errc::no_space, 0, order};
+}
+
+void PageStore::grow_locked(unsigned order) {
+    std::uint64_t layout = allocator_->layout_pages();
+    std::uint64_t step = std::min(layout, kGrowthMaxBytes / page_size_);
+    std::uint64_t needed = (std::uint64_t{1} << order) * 2;
+    allocator_->grow(round_up(layout + std::max(step, needed), kGrowthRound));
+}
+
+Result<PageRun> PageStore::allocate_extent(unsigned order) {
+    if (poisoned_) {
+        return Error{Errc::previous_io};
+    }
+    if (options_.read_only) {
+        return Error{Errc::invalid_argument};
+    }
+    if (order > kMaxOrder) {
+        return Error{Errc::no_space, 0, order};
+    }
+    std::lock_guard lock(allocator_mutex_);
+    RINGDB_ASSERT(allocator_.has_value());
+    // First fit among blocks of a quarter of the extent (at least 2^kExtentFitOrder pages):
+    // the lowest such block keeps data low, as the allocator does for single pages.
+    const unsigned quarter = order >= 2 ? order - 2 : 0;
+    const unsigned fit = std::min(order, std::max(kExtentFitOrder, quarter));
+    std::optional<PageNumber> block;
+    if (std::optional<PageNumber> lowest = allocator_->lowest_free(fit)) {
+        block = allocator_->allocate_at(lowest->index(), order);
+    }
+    // Else the largest smaller free block (fragments): the file never grows for contiguity.
+    for (unsigned o = fit; o-- > 0 && !block;) {
+        block = allocator_->allocate(o);
+    }
+    if (!block) {
+        // No page free at all: the file must grow anyway, and the new space is free.
+        grow_locked(order);
+        block = allocator_->allocate(order);
+        if (!block) {
+            return Error{Errc::no_space, 0, order};
+        }
+    }
+    // The free pages just below the block belong to the same free run: take them too, so
+    // that the run is used from its start. They are smaller than the first-fit block (else
+    // that would have been lower), so twice the extent size bounds the run.
+    PageRun run{block->index(), block->index() + block->pages()};
+    const std::uint64_t cap = std::uint64_t{2} << order;
+    while (run.start > 1) {
+        std::optional<PageNumber> before = allocator_->free_block_containing(run.start - 1);
+        if (!before || run.end - before->index() > cap) {
+            break;
+        }
+        Status marked = allocator_->mark_allocated(*before);
+        RINGDB_ASSERT(marked.has_value());
+        run.start = before->index();
+    }
+    return run;
+}
+
+std::optional<std::uint64_t> PageStore::extend_extent(std::uint64_t end, unsigned order) {
+    if (poisoned_ || options_.read_only || order > kMaxOrder) {
+        return std::nullopt;
+    }
+    std::lock_guard lock(allocator_mutex_);
+    std::optional<PageNumber> block = allocator_->allocate_at(end, order);
+    if (!block) {
+        return std::nullopt;
+    }
+    return block->index() + block->pages();
+}
+
+void PageStore::free_range(std::uint64_t start, std::uint64_t end) {
+    if (start == end) {
+        return;
+    }
+    std::lock_guard lock(allocator_mutex_);
+    allocator_->free_range(start, end);
 }
 
 void PageStore::free(PageNumber page) {
@@ -353,18 +426,49 @@ Task<Status> PageStore::sync(bool metadata) {
 }
 
 Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages) {
-    // Every write is issued before any is awaited; the ring bounds how many are in the kernel.
+    // Pages that follow each other in the file form a run, written with one vectored write
+    // (one system call, one bio, one device request where the kernel allows); every run's
+    // write is issued before any is awaited, and the ring bounds how many are in the kernel.
+    std::vector<const std::pair<PageNumber, PageRef>*> sorted;
+    sorted.reserve(pages.size());
+    for (const auto& entry : pages) {
+        RINGDB_ASSERT_CTX(entry.second->size() == entry.first.byte_length(page_size_),
+                          "page image size", entry.first.raw());
+        sorted.push_back(&entry);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+        return a->first.index() < b->first.index();
+    });
+    // parts[i] is sorted[i]'s image; a run is a slice of parts. Neither vector changes size
+    // once the writes are created, so the spans they hold stay valid until all complete.
+    std::vector<std::span<const std::byte>> parts;
+    parts.reserve(sorted.size());
+    for (const auto* entry : sorted) {
+        parts.push_back(entry->second->bytes());
+    }
     std::vector<Task<Status>> writes;
-    writes.reserve(pages.size());
+    writes.reserve(sorted.size());
     // Large commits write around the kernel's page cache (docs/io.md "Direct writes"); a
     // small one is quicker buffered, the sync then writing its few pages in one go.
     const bool direct = pages.size() >= kDirectWriteMinPages;
-    for (const auto& [number, buffer] : pages) {
-        RINGDB_ASSERT_CTX(buffer->size() == number.byte_length(page_size_), "page image size",
-                          number.raw());
-        std::uint64_t offset = number.byte_offset(page_size_);
-        writes.push_back(direct ? device_->write_direct(offset, buffer->bytes())
-                                : device_->write(offset, buffer->bytes()));
+    std::size_t first = 0;
+    while (first < sorted.size()) {
+        std::size_t last = first + 1;
+        std::uint64_t next = sorted[first]->first.index() + sorted[first]->first.pages();
+        while (last < sorted.size() && sorted[last]->first.index() == next) {
+            next += sorted[last]->first.pages();
+            ++last;
+        }
+        const std::uint64_t offset = sorted[first]->first.byte_offset(page_size_);
+        if (last == first + 1) {
+            writes.push_back(direct ? device_->write_direct(offset, parts[first])
+                                    : device_->write(offset, parts[first]));
+        } else {
+            auto run = std::span<const std::span<const std::byte>>(parts).subspan(first,
+                                                                                  last - first);
+            writes.push_back(device_->write_vectored(offset, run, direct));
+        }
+        first = last;
     }
     auto results = co_await when_all(std::move(writes));
     // Report the cause: the write that failed first latches the device, and the writes that

@@ -69,6 +69,17 @@ struct CommitRequest {
 /// header shows (docs/io.md).
 inline constexpr std::size_t kDirectWriteMinPages = 32;
 
+
+/// Base pages [start, end).
+struct PageRun {
+    std::uint64_t start = 0;
+    std::uint64_t end = 0;
+};
+
+/// allocate_extent() first fits blocks of at least 2^kExtentFitOrder pages (more for larger
+/// extents).
+inline constexpr unsigned kExtentFitOrder = 2;
+
 class PageStore {
 public:
     /// Opens the store on `device`. An empty device is initialised as a new database when
@@ -130,6 +141,41 @@ public:
     /// no_space when the order exceeds kMaxOrder.
     Result<PageNumber> allocate(unsigned order);
     void free(PageNumber page);
+    /// A run of free pages for a write transaction to carve single pages from in address
+    /// order (WritePages; docs/design.md section 5, "Extents"), at most 2^(order+1) pages:
+    ///  1. first fit: the lowest free block of at least 2^f pages, f = max(kExtentFitOrder,
+    ///     order - 2) (capped at order), taking the largest block of order <= `order` that
+    ///     starts there, together with the free pages just before it (same free run);
+    ///  2. else the largest smaller free block (fragments);
+    ///  3. the layout grows only when no page at all is free, as for allocate(0): contiguity
+    ///     alone never grows the file (measured: growing for it doubled the file in
+    ///     commit_bench and cost more than it gained, docs/performance.md "Round 4").
+    /// Every page of the run is allocated. Errors as allocate().
+    Result<PageRun> allocate_extent(unsigned order);
+    /// Extends a run that ends at base page `end` by the largest free block starting there
+    /// (order <= `order`). Returns the new end, or nullopt (nothing allocated).
+    std::optional<std::uint64_t> extend_extent(std::uint64_t end, unsigned order);
+    /// Frees the base pages [start, end) (the unused tail of an extent). REQUIRES: every page
+    /// of the range is allocated and inside the layout.
+    void free_range(std::uint64_t start, std::uint64_t end);
+    /// Drops a cached image of `page`: a page carved from an extent is handed out again.
+    void forget_cached(PageNumber page) { cache_.erase(page); }
+    /// Whether write transactions carve their single pages from extents (on by default).
+    /// Compaction turns them off while it runs: it wants the lowest pages, not runs.
+    bool extents_enabled() const noexcept {
+        return extents_enabled_.load(std::memory_order_relaxed);
+    }
+    void set_extents_enabled(bool on) noexcept {
+        extents_enabled_.store(on, std::memory_order_relaxed);
+    }
+    /// Pages the last committed write transaction held (how large its first extent should
+    /// be); set by WritePages at commit.
+    std::uint64_t extent_hint() const noexcept {
+        return extent_hint_.load(std::memory_order_relaxed);
+    }
+    void set_extent_hint(std::uint64_t pages) noexcept {
+        extent_hint_.store(pages, std::memory_order_relaxed);
+    }
     /// Frees a block whose number was read from disk (the freed-page table): Errc::corrupted,
     /// and nothing freed, if it is malformed, outside the layout or (partly) free already.
     Status free_committed(PageNumber page);
@@ -180,6 +226,9 @@ public:
 private:
     PageStore(std::unique_ptr<io::BlockDevice> device, PageStoreOptions options);
 
+    /// Grows the layout by the growth step (docs/design.md section 5), by at least two blocks
+    /// of `order`. REQUIRES: allocator_mutex_ held.
+    void grow_locked(unsigned order);
     Task<Status> initialise_new_file();
     Task<Status> write_header(const DatabaseHeader& header);
     Task<Status> sync(bool metadata);
@@ -244,6 +293,8 @@ private:
     std::uint64_t unwritten_limit_bytes_ = 0;
     std::atomic<bool> has_unwritten_{false};
     bool uncached_reads_ = false;
+    std::atomic<std::uint64_t> extent_hint_{0};
+    std::atomic<bool> extents_enabled_{true};
 
     PageCache cache_;
 };

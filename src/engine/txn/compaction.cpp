@@ -97,6 +97,16 @@ Task<Result<bool>> compact_database(std::shared_ptr<DatabaseCore> core) {
     if (has_readers(*core)) {
         co_return Error{Errc::transaction_in_progress};
     }
+    // Compaction wants every page as low as it can go, not contiguous commits: no extents
+    // (WritePages) until it ends, whichever way it ends.
+    struct ExtentsOff {
+        PageStore& store;
+        explicit ExtentsOff(PageStore& s) : store(s) { store.set_extents_enabled(false); }
+        ExtentsOff(const ExtentsOff&) = delete;
+        ExtentsOff& operator=(const ExtentsOff&) = delete;
+        ~ExtentsOff() { store.set_extents_enabled(true); }
+    };
+    ExtentsOff extents_off(core->store());
     // Two commits make every earlier commit durable and reclaim what they freed.
     RINGDB_CO_TRY(co_await empty_commit(core, ShrinkPolicy::never));
     RINGDB_CO_TRY(co_await empty_commit(core, ShrinkPolicy::maximum));

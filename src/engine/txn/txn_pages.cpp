@@ -1,9 +1,11 @@
 #include "engine/txn/txn_pages.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
 #include "util/assert.hpp"
+#include "util/try.hpp"
 
 namespace ringdb::engine {
 
@@ -191,13 +193,87 @@ void WritePages::recycle(MutPageRef buffer) {
     spare_.push_back(std::move(buffer));
 }
 
+Result<PageNumber> WritePages::carve_page() {
+    if (!holes_.empty()) {
+        PageNumber page = holes_.back();
+        holes_.pop_back();
+        return page;
+    }
+    if (extent_next_ == extent_end_) {
+        if (extent_order_ == 0) {
+            // Room for the previous transaction's pages and a quarter more.
+            const std::uint64_t hint = store_.extent_hint();
+            const std::uint64_t want = hint + hint / 4;
+            unsigned order = kMinExtentOrder;
+            while (order < kMaxExtentOrder && (std::uint64_t{1} << order) < want) {
+                ++order;
+            }
+            extent_order_ = order;
+        }
+        std::optional<std::uint64_t> extended;
+        if (extent_end_ != 0) {
+            // Continue where the extent ends if the pages there are free.
+            extended = store_.extend_extent(extent_end_, extent_order_);
+        }
+        if (extended) {
+            extent_end_ = *extended;
+        } else {
+            RINGDB_TRY_ASSIGN(PageRun run, store_.allocate_extent(extent_order_));
+            extent_next_ = run.start;
+            extent_end_ = run.end;
+        }
+        extent_order_ = std::min(extent_order_ + 1, kMaxExtentOrder);
+    }
+    PageNumber page = PageNumber::make(extent_next_++, 0);
+    store_.forget_cached(page);
+    return page;
+}
+
+void WritePages::release_extent() {
+    if (!store_.poisoned()) {
+        store_.free_range(extent_next_, extent_end_);
+        for (PageNumber hole : holes_) {
+            store_.free(hole);
+        }
+    }
+    extent_next_ = 0;
+    extent_end_ = 0;
+    extent_order_ = 0;
+    holes_.clear();
+    carving_ = false;
+    singles_ = 0;
+}
+
 Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate(std::size_t bytes) {
     unsigned order = order_for(bytes, store_.page_size());
+    if (order == 0 && store_.extents_enabled()) {
+        std::lock_guard lock(mutex_);
+        // Small transactions take single pages lowest first, as without extents; one that
+        // has taken kExtentMinPages of them, or follows one that took as many, carves.
+        if (!carving_ && ++singles_ <= kExtentMinPages &&
+            store_.extent_hint() < kExtentMinPages) {
+            return allocate_lowest(order);
+        }
+        carving_ = true;
+        RINGDB_TRY_ASSIGN(PageNumber page, carve_page());
+        if (dirty_.contains(page)) {
+            // The allocator handed out an extent overlapping a block this transaction holds:
+            // its free space came from a damaged file.
+            return Error{Errc::corrupted, 0, page.raw()};
+        }
+        MutPageRef buffer = new_buffer(store_.page_size());
+        dirty_.insert(page, buffer);
+        return std::pair{page, buffer};
+    }
+    std::lock_guard lock(mutex_);
+    return allocate_lowest(order);
+}
+
+Result<std::pair<PageNumber, MutPageRef>> WritePages::allocate_lowest(unsigned order) {
     auto block = store_.allocate(order);
     if (!block) {
         return block.error();
     }
-    std::lock_guard lock(mutex_);
     if (dirty_.contains(*block)) {
         // The allocator handed out a block this transaction already holds: its free space
         // came from a damaged file (a freed list or saved state naming a page in use).
@@ -231,7 +307,11 @@ void WritePages::free(PageNumber page) {
     std::lock_guard lock(mutex_);
     MutPageRef buffer = dirty_.erase(page);
     if (buffer != nullptr) {
-        store_.free(page);
+        if (page.order() == 0 && carving_) {
+            holes_.push_back(page);
+        } else {
+            store_.free(page);
+        }
         recycle(std::move(buffer));
         return;
     }
@@ -246,6 +326,14 @@ std::vector<std::pair<PageNumber, PageRef>> WritePages::take_dirty() {
         pages.emplace_back(number, std::move(buffer));
     });
     dirty_.clear();
+    release_extent();
+    if (store_.extents_enabled()) {
+        // Single pages only: larger blocks do not come from extents.
+        const auto singles = std::count_if(pages.begin(), pages.end(), [](const auto& entry) {
+            return entry.first.order() == 0;
+        });
+        store_.set_extent_hint(static_cast<std::uint64_t>(singles));
+    }
     return pages;
 }
 
@@ -270,6 +358,7 @@ void WritePages::rollback() {
         dirty_.for_each([this](PageNumber number, MutPageRef&) { store_.free(number); });
     }
     dirty_.clear();
+    release_extent();
     freed_.clear();
 }
 

@@ -10,6 +10,19 @@
 // a split or a rebuilt branch replaces) are kept for the next allocate() of the same size
 // instead of going back to malloc.
 //
+// Extents (docs/design.md section 5): single pages are carved in address order from a run of
+// free pages the transaction takes from the allocator (its extent, PageStore::allocate_extent)
+// and extends in place while the pages after it are free, so that a commit's pages form a few
+// runs of adjacent pages that the page store writes with one vectored write each. The first
+// extent is sized from the previous transaction's page count, each further one may be twice
+// as large (2^kMinExtentOrder to 2^kMaxExtentOrder pages); a dirty single page freed again is
+// a hole that the next single-page allocation reuses. Small transactions (fewer than
+// kExtentMinPages single pages, after one as small) take single pages lowest first instead:
+// measured, carving made one-insert commits slower (docs/performance.md "Round 4"). At commit (take_dirty) and at rollback
+// the extent's unused tail and the holes go back to the allocator, so a commit never holds
+// an unreachable page: saved allocator states and full repair see the same free space as
+// without extents. Larger blocks come from the allocator directly.
+//
 // SnapshotPages belongs to a read transaction: committed pages only, through the shared cache.
 
 #include <cstddef>
@@ -109,6 +122,12 @@ public:
     std::size_t freed_count() const;
     /// Returns every dirty block to the allocator and forgets the freed list (abort).
     void rollback();
+    /// Extent sizes (see the file comment); PageStore::set_extents_enabled(false) turns
+    /// extents off (compaction).
+    static constexpr unsigned kMinExtentOrder = 4;  // 16 pages
+    /// Transactions below this many single pages (and following one below it) do not carve.
+    static constexpr std::size_t kExtentMinPages = 16;
+    static constexpr unsigned kMaxExtentOrder = 8;  // 256 pages
 
 private:
     static constexpr std::size_t kMaxSpareBuffers = 32;
@@ -118,6 +137,14 @@ private:
     /// Keeps the buffer of a freed dirty block for reuse (once nobody else holds it).
     /// REQUIRES: mutex_ held.
     void recycle(MutPageRef buffer);
+    /// A single page from the holes or the extent (taking a new extent when it is used up).
+    /// REQUIRES: mutex_ held.
+    Result<PageNumber> carve_page();
+    /// Returns the extent's unused tail and the holes to the allocator and ends carving.
+    /// REQUIRES: mutex_ held.
+    void release_extent();
+    /// A block straight from the allocator (lowest address first). REQUIRES: mutex_ held.
+    Result<std::pair<PageNumber, MutPageRef>> allocate_lowest(unsigned order);
 
     PageStore& store_;
     mutable std::mutex mutex_;
@@ -125,6 +152,14 @@ private:
     std::vector<PageNumber> freed_;      // guarded by mutex_
     // Buffers of freed dirty blocks, oldest first; guarded by mutex_; base page size only.
     std::vector<MutPageRef> spare_;
+    // Extent state, guarded by mutex_: pages [extent_next_, extent_end_) are allocated to this
+    // transaction and not handed out yet; holes_ are dirty single pages freed again.
+    std::uint64_t extent_next_ = 0;
+    std::uint64_t extent_end_ = 0;
+    unsigned extent_order_ = 0;  // order of the next extent (0: not chosen yet)
+    std::vector<PageNumber> holes_;
+    bool carving_ = false;       // single pages come from extents (see allocate())
+    std::size_t singles_ = 0;    // single pages taken lowest first so far
 };
 
 class SnapshotPages final : public TreePages {
