@@ -264,6 +264,22 @@ private:
         poisoned_.store(true, std::memory_order_release);
         return e;
     }
+    /// Classifies one write's result `r` (bytes written or -errno) at file offset `at`: the
+    /// bytes written (> 0), 0 to retry (EINTR or EAGAIN, at most kRetryMax times per call, counted
+    /// in `retries`), or the error, which poisons the device. A write of nothing for a
+    /// non-empty buffer would loop forever, so it is reported as EIO.
+    Result<std::size_t> written_or_retry(std::int32_t r, int& retries, std::uint64_t at) noexcept {
+        if (r == -EINTR || r == -EAGAIN) {
+            if (++retries > kRetryMax) {
+                return poison(Error::from_errno(-r, at));
+            }
+            return std::size_t{0};
+        }
+        if (r <= 0) {
+            return poison(Error::from_errno(r < 0 ? -r : EIO, at));
+        }
+        return static_cast<std::size_t>(r);
+    }
 
     int fd_;
     int direct_fd_;  // O_DIRECT twin of fd_ (writable devices), -1 if none
@@ -407,17 +423,8 @@ Task<Status> FileDevice<Backend>::write_to(int fd, std::uint64_t offset,
     while (done < data.size()) {
         auto chunk = static_cast<unsigned>(std::min(data.size() - done, kChunkMax));
         std::int32_t r = co_await Backend::write(fd, data.data() + done, chunk, offset + done);
-        if (r == -EINTR || r == -EAGAIN) {
-            if (++retries > kRetryMax) {
-                co_return poison(Error::from_errno(-r, offset + done));
-            }
-            continue;
-        }
-        if (r <= 0) {
-            // A zero-length write for a non-empty buffer would loop forever; report it as EIO.
-            co_return poison(Error::from_errno(r < 0 ? -r : EIO, offset + done));
-        }
-        done += static_cast<std::size_t>(r);
+        RINGDB_CO_TRY_ASSIGN(std::size_t written, written_or_retry(r, retries, offset + done));
+        done += written;
     }
     co_return ok();
 }
@@ -459,18 +466,9 @@ Task<Status> FileDevice<Backend>::writev_to(int fd, std::uint64_t offset, std::v
     while (first < iov.size()) {
         auto count = static_cast<unsigned>(std::min(iov.size() - first, kIovecMax));
         std::int32_t r = co_await Backend::writev(fd, iov.data() + first, count, offset + done);
-        if (r == -EINTR || r == -EAGAIN) {
-            if (++retries > kRetryMax) {
-                co_return poison(Error::from_errno(-r, offset + done));
-            }
-            continue;
-        }
-        if (r <= 0) {
-            // Nothing written for a non-empty vector would loop forever; report it as EIO.
-            co_return poison(Error::from_errno(r < 0 ? -r : EIO, offset + done));
-        }
-        done += static_cast<std::uint64_t>(r);
-        auto left = static_cast<std::size_t>(r);
+        RINGDB_CO_TRY_ASSIGN(std::size_t written, written_or_retry(r, retries, offset + done));
+        done += written;
+        std::size_t left = written;
         while (left > 0) {
             iovec& head = iov[first];
             if (left >= head.iov_len) {

@@ -222,7 +222,7 @@ Task<Result<PageRef>> PageStore::read(PageNumber page) {
     co_return result;
 }
 
-Result<PageNumber> PageStore::allocate(unsigned order) {
+Status PageStore::check_allocatable(unsigned order) const {
     if (poisoned_) {
         return Error{Errc::previous_io};
     }
@@ -232,6 +232,11 @@ Result<PageNumber> PageStore::allocate(unsigned order) {
     if (order > kMaxOrder) {
         return Error{Errc::no_space, 0, order};
     }
+    return ok();
+}
+
+Result<PageNumber> PageStore::allocate(unsigned order) {
+    RINGDB_TRY(check_allocatable(order));
     std::lock_guard lock(allocator_mutex_);
     RINGDB_ASSERT(allocator_.has_value());
     for (int attempt = 0; attempt < 4; ++attempt) {
@@ -252,15 +257,7 @@ void PageStore::grow_locked(unsigned order) {
 }
 
 Result<PageRun> PageStore::allocate_extent(unsigned order) {
-    if (poisoned_) {
-        return Error{Errc::previous_io};
-    }
-    if (options_.read_only) {
-        return Error{Errc::invalid_argument};
-    }
-    if (order > kMaxOrder) {
-        return Error{Errc::no_space, 0, order};
-    }
+    RINGDB_TRY(check_allocatable(order));
     std::lock_guard lock(allocator_mutex_);
     RINGDB_ASSERT(allocator_.has_value());
     // First fit among blocks of a quarter of the extent (at least 2^kExtentFitOrder pages):

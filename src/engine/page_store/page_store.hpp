@@ -229,6 +229,9 @@ private:
     /// Grows the layout by the growth step (docs/design.md section 5), by at least two blocks
     /// of `order`. REQUIRES: allocator_mutex_ held.
     void grow_locked(unsigned order);
+    /// Whether a block of `order` may be allocated now. Errors: previous_io (poisoned),
+    /// invalid_argument (read-only store), no_space (order above kMaxOrder).
+    Status check_allocatable(unsigned order) const;
     Task<Status> initialise_new_file();
     Task<Status> write_header(const DatabaseHeader& header);
     Task<Status> sync(bool metadata);
