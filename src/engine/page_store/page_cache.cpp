@@ -336,6 +336,21 @@ void PageCache::erase(PageNumber page) {
     epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+void PageCache::erase(std::span<const PageNumber> pages) {
+    if (pages.empty()) {
+        return;
+    }
+    for (PageNumber page : pages) {
+        Shard& shard = shard_for(page);
+        std::unique_lock lock(shard.mutex);
+        std::size_t i = shard.find(page.raw());
+        if (i != Shard::npos) {
+            shard.remove_at(i);
+        }
+    }
+    epoch_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 void PageCache::clear() {
     for (std::size_t i = 0; i < kShards; ++i) {
         std::unique_lock lock(shards_[i].mutex);

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <memory>
 #include <unordered_map>
 
@@ -71,6 +72,8 @@ public:
     void insert(PageNumber page, PageRef buffer);
     /// Forgets a page (its block is being reused).
     void erase(PageNumber page);
+    /// Forgets several pages (blocks no snapshot can reach any more), advancing the epoch once.
+    void erase(std::span<const PageNumber> pages);
     /// Forgets everything.
     void clear();
 

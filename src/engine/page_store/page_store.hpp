@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -160,6 +161,9 @@ public:
     void free_range(std::uint64_t start, std::uint64_t end);
     /// Drops a cached image of `page`: a page carved from an extent is handed out again.
     void forget_cached(PageNumber page) { cache_.erase(page); }
+    /// Drops the cached images of blocks that no snapshot can reach any more (reclaimed from
+    /// the freed lists), so that stale images do not crowd live pages out of the cache.
+    void forget_cached(std::span<const PageNumber> pages) { cache_.erase(pages); }
     /// Whether write transactions carve their single pages from extents (on by default).
     /// Compaction turns them off while it runs: it wants the lowest pages, not runs.
     bool extents_enabled() const noexcept {

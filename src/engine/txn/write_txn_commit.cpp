@@ -104,6 +104,9 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed, std::uint64_t bound) {
             RINGDB_CO_TRY(core_->store().free_committed(page));
             reclaimed_.push_back(page);
         }
+        // No snapshot reaches these blocks any more: their images would only take cache
+        // room from live pages until evicted (docs/design.md section 7).
+        core_->store().forget_cached(pages);
         Bytes key(entry->key.begin(), entry->key.end());
         RINGDB_CO_TRY(co_await freed.remove(key));
     }
