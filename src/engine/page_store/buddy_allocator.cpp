@@ -13,6 +13,14 @@ namespace {
 
 constexpr char kMagic[8] = {'R', 'D', 'B', 'A', 'L', 'L', 'O', 'C'};
 constexpr std::uint64_t block_pages(unsigned order) { return std::uint64_t{1} << order; }
+// can_free reads the page map for blocks up to this order (64 words), the per-order bitmaps
+// for larger ones.
+constexpr unsigned kPageMapScanOrder = 12;
+/// The bits [from, to) of a word, 0 <= from < to <= 64.
+constexpr std::uint64_t bits_between(unsigned from, unsigned to) {
+    std::uint64_t upper = to == 64 ? ~std::uint64_t{0} : (std::uint64_t{1} << to) - 1;
+    return upper & (~std::uint64_t{0} << from);
+}
 
 }  // namespace
 
@@ -26,6 +34,35 @@ void BuddyAllocator::size_bitmaps() {
     for (unsigned o = 0; o <= kMaxOrder; ++o) {
         free_[o].resize((layout_pages_ + block_pages(o) - 1) >> o);
     }
+    free_map_.resize((layout_pages_ + 63) / 64);
+    if ((layout_pages_ & 63) != 0) {
+        free_map_.back() &= bits_between(0, static_cast<unsigned>(layout_pages_ & 63));
+    }
+}
+
+void BuddyAllocator::mark_pages(std::uint64_t start, std::uint64_t count, bool free) {
+    const std::uint64_t end = start + count;
+    while (start < end) {
+        const std::uint64_t word = start >> 6;
+        const auto from = static_cast<unsigned>(start & 63);
+        const auto to = static_cast<unsigned>(std::min<std::uint64_t>(end - (word << 6), 64));
+        const std::uint64_t mask = bits_between(from, to);
+        free_map_[word] = free ? (free_map_[word] | mask) : (free_map_[word] & ~mask);
+        start = (word << 6) + to;
+    }
+}
+
+bool BuddyAllocator::any_page_free(std::uint64_t start, std::uint64_t end) const {
+    while (start < end) {
+        const std::uint64_t word = start >> 6;
+        const auto from = static_cast<unsigned>(start & 63);
+        const auto to = static_cast<unsigned>(std::min<std::uint64_t>(end - (word << 6), 64));
+        if ((free_map_[word] & bits_between(from, to)) != 0) {
+            return true;
+        }
+        start = (word << 6) + to;
+    }
+    return false;
 }
 
 void BuddyAllocator::insert_free(std::uint64_t index, unsigned order) {
@@ -77,7 +114,7 @@ void BuddyAllocator::free_range(std::uint64_t start, std::uint64_t end) {
 }
 
 std::optional<PageNumber> BuddyAllocator::free_block_containing(std::uint64_t index) const {
-    if (index == 0 || index >= layout_pages_) {
+    if (index == 0 || !page_free(index)) {
         return std::nullopt;
     }
     std::uint32_t orders = nonempty_orders_;
@@ -145,6 +182,7 @@ std::optional<PageNumber> BuddyAllocator::allocate(unsigned order) {
         --o;
         insert_free(index + block_pages(o), o);
     }
+    mark_pages(index, block_pages(order), false);
     return PageNumber::make(index, order);
 }
 
@@ -163,6 +201,7 @@ void BuddyAllocator::free(PageNumber block) {
         ++order;
     }
     insert_free(index, order);
+    mark_pages(block.index(), block.pages(), true);
 }
 
 Status BuddyAllocator::mark_allocated(PageNumber block) {
@@ -193,14 +232,19 @@ Status BuddyAllocator::mark_allocated(PageNumber block) {
                 insert_free(upper, o);
             }
         }
+        mark_pages(index, block.pages(), false);
         return ok();
     }
     return Error{Errc::corrupted, 0, block.raw()};
 }
 
 bool BuddyAllocator::is_free(PageNumber block) const {
-    if (block.order() > kMaxOrder) {
+    // A free container holds the block's first page; a single page is free iff its bit is.
+    if (block.order() > kMaxOrder || !page_free(block.index())) {
         return false;
+    }
+    if (block.order() == 0) {
+        return true;
     }
     std::uint32_t orders = nonempty_orders_ & ~((std::uint32_t{1} << block.order()) - 1);
     while (orders != 0) {
@@ -214,8 +258,14 @@ bool BuddyAllocator::is_free(PageNumber block) const {
 }
 
 bool BuddyAllocator::can_free(PageNumber block) const {
-    return block.is_valid() && block.index() + block.pages() <= layout_pages_ &&
-           !is_free(block) && !has_smaller_free_inside(block.index(), block.order());
+    if (!block.is_valid() || block.index() + block.pages() > layout_pages_) {
+        return false;
+    }
+    // No page of the block is free: no free block contains it or lies inside it.
+    if (block.order() <= kPageMapScanOrder) {
+        return !any_page_free(block.index(), block.index() + block.pages());
+    }
+    return !is_free(block) && !has_smaller_free_inside(block.index(), block.order());
 }
 
 void BuddyAllocator::grow(std::uint64_t new_layout_pages) {
@@ -312,6 +362,7 @@ Result<BuddyAllocator> BuddyAllocator::deserialize(std::span<const std::byte> by
             return Error{Errc::corrupted, 0, block.raw()};
         }
         allocator.insert_free(block.index(), block.order());
+        allocator.mark_pages(block.index(), block.pages(), true);
     }
     return allocator;
 }

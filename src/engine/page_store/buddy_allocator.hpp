@@ -11,8 +11,10 @@
 //    asked for), split down as needed, which keeps data near the start of the file so that
 //    shrinking and compaction can trim its end.
 // Representation: one LevelBitmap per order, bit i of order o set iff the block of 2^o pages at
-// base page i * 2^o is free, plus a mask of the orders that have any free block. Every call
-// is a few word operations per order instead of a walk through per-order ordered sets.
+// base page i * 2^o is free, plus a mask of the orders that have any free block, plus a flat
+// map with one bit per base page (set iff the page is free), which answers is_free, can_free
+// and free_block_containing for allocated pages with one bit test. Every call is a few word
+// operations per order instead of a walk through per-order ordered sets.
 // Not thread-safe: the page store serialises access.
 
 #include <cstdint>
@@ -88,13 +90,21 @@ private:
     }
     /// Whether a free block of order < `order` starts inside [index, index + 2^order).
     bool has_smaller_free_inside(std::uint64_t index, unsigned order) const;
-    /// Sizes every order's bitmap to the current layout_pages_.
+    /// Sizes every order's bitmap and the page map to the current layout_pages_.
     void size_bitmaps();
+    /// Sets or clears the page map's bits for the pages [start, start + count).
+    void mark_pages(std::uint64_t start, std::uint64_t count, bool free);
+    bool page_free(std::uint64_t page) const {
+        return page < layout_pages_ && ((free_map_[page >> 6] >> (page & 63)) & 1) != 0;
+    }
+    /// Whether any page of [start, end) is free (by the page map). REQUIRES: end <= layout.
+    bool any_page_free(std::uint64_t start, std::uint64_t end) const;
 
     std::uint64_t layout_pages_;
     std::uint64_t free_pages_ = 0;
     std::uint32_t nonempty_orders_ = 0;  // bit o: free_[o] has a set bit
     std::vector<LevelBitmap> free_;      // per order: bit i = block at i << order is free
+    std::vector<std::uint64_t> free_map_;  // bit p: base page p is free
 };
 
 }  // namespace ringdb::engine

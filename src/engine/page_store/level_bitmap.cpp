@@ -26,6 +26,7 @@ void LevelBitmap::set(std::uint64_t i) {
     RINGDB_ASSERT_CTX((before & bit_of(i)) == 0, "bitmap bit already set", i);
     levels_[0][index] = before | bit_of(i);
     ++count_;
+    first_ = i < first_ ? i : first_;
     // Summaries: mark the word non-zero upwards until a word that already was.
     for (std::size_t k = 1; k < levels_.size() && before == 0; ++k) {
         std::uint64_t up = index >> 6;
@@ -49,18 +50,9 @@ void LevelBitmap::reset(std::uint64_t i) {
         levels_[k][up] = after;
         index = up;
     }
-}
-
-std::uint64_t LevelBitmap::find_first() const noexcept {
-    const std::vector<std::uint64_t>& top = levels_.back();
-    if (top.empty() || top[0] == 0) {
-        return npos;
+    if (i == first_) {
+        first_ = find_next(i + 1);
     }
-    std::uint64_t pos = lowest(top[0]);
-    for (std::size_t k = levels_.size() - 1; k-- > 0;) {
-        pos = pos * 64 + lowest(levels_[k][pos]);
-    }
-    return pos;
 }
 
 std::uint64_t LevelBitmap::find_next(std::uint64_t from) const noexcept {
@@ -115,6 +107,9 @@ void LevelBitmap::resize(std::uint64_t new_size) {
         bits.back() &= bit_of(new_size) - 1;
     }
     size_ = new_size;
+    if (first_ != npos && first_ >= new_size) {
+        first_ = npos;  // the lowest set bit was dropped, so were all the others
+    }
     // Rebuild each summary from the first word whose input may have changed; the words before
     // it summarise unchanged words. A level that did not exist is built whole.
     std::uint64_t first = std::min(old_words, sizes[0]);

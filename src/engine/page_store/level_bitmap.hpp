@@ -9,7 +9,7 @@
 // Invariants:
 //  - Bits at or past size() are clear, in level 0 and in every summary.
 //  - Every summary bit equals "the word below it is non-zero"; count() is the number of set
-//    bits.
+//    bits; first_ is the lowest set bit (npos if none), so find_first() reads one member.
 // Not thread-safe.
 
 #include <cstdint>
@@ -36,8 +36,8 @@ public:
     void set(std::uint64_t i);
     /// Clears bit i. REQUIRES: i < size() and the bit is set.
     void reset(std::uint64_t i);
-    /// The lowest set bit, or npos if none.
-    std::uint64_t find_first() const noexcept;
+    /// The lowest set bit, or npos if none (kept up to date by set, reset and resize).
+    std::uint64_t find_first() const noexcept { return first_; }
     /// The lowest set bit at or after `from`, or npos if none.
     std::uint64_t find_next(std::uint64_t from) const noexcept;
     /// Changes the size: new bits are clear, bits at or past the new size are dropped.
@@ -46,6 +46,7 @@ public:
 private:
     std::uint64_t size_ = 0;
     std::uint64_t count_ = 0;
+    std::uint64_t first_ = npos;
     std::vector<std::vector<std::uint64_t>> levels_;  // levels_[0]: the bits; then summaries
 };
 
