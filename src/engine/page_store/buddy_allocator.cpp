@@ -281,6 +281,9 @@ std::uint64_t BuddyAllocator::trailing_free_start() const {
     // Each step removes one free block ending at `end`; there are at most free-block-count
     // steps, and blocks are disjoint, so the loop terminates.
     for (;;) {
+        if (end <= 1 || !page_free(end - 1)) {
+            return end;  // the last page is allocated (or the header): no free block ends here
+        }
         bool found = false;
         for (unsigned o = 0; o <= kMaxOrder && !found; ++o) {
             if (end < block_pages(o) + 1) {
