@@ -10,16 +10,21 @@
 //  - allocate() returns the lowest-addressed free block that fits (of any order >= the one
 //    asked for), split down as needed, which keeps data near the start of the file so that
 //    shrinking and compaction can trim its end.
+// Representation: one LevelBitmap per order, bit i of order o set iff the block of 2^o pages at
+// base page i * 2^o is free, plus a mask of the orders that have any free block, plus a flat
+// map with one bit per base page (set iff the page is free), which answers is_free, can_free
+// and free_block_containing for allocated pages with one bit test. Every call is a few word
+// operations per order instead of a walk through per-order ordered sets.
 // Not thread-safe: the page store serialises access.
 
 #include <cstdint>
 #include <optional>
-#include <set>
 #include <span>
 #include <vector>
 
 #include <ringdb/result.hpp>
 
+#include "engine/page_store/level_bitmap.hpp"
 #include "engine/page_store/page_number.hpp"
 
 namespace ringdb::engine {
@@ -79,10 +84,27 @@ public:
 private:
     void add_free_range(std::uint64_t start, std::uint64_t end);
     void insert_free(std::uint64_t index, unsigned order);
+    void remove_free(std::uint64_t index, unsigned order);
+    bool has_free(std::uint64_t index, unsigned order) const {
+        return free_[order].test(index >> order);
+    }
+    /// Whether a free block of order < `order` starts inside [index, index + 2^order).
+    bool has_smaller_free_inside(std::uint64_t index, unsigned order) const;
+    /// Sizes every order's bitmap and the page map to the current layout_pages_.
+    void size_bitmaps();
+    /// Sets or clears the page map's bits for the pages [start, start + count).
+    void mark_pages(std::uint64_t start, std::uint64_t count, bool free);
+    bool page_free(std::uint64_t page) const {
+        return page < layout_pages_ && ((free_map_[page >> 6] >> (page & 63)) & 1) != 0;
+    }
+    /// Whether any page of [start, end) is free (by the page map). REQUIRES: end <= layout.
+    bool any_page_free(std::uint64_t start, std::uint64_t end) const;
 
     std::uint64_t layout_pages_;
     std::uint64_t free_pages_ = 0;
-    std::vector<std::set<std::uint64_t>> free_;  // per order: indices of free blocks
+    std::uint32_t nonempty_orders_ = 0;  // bit o: free_[o] has a set bit
+    std::vector<LevelBitmap> free_;      // per order: bit i = block at i << order is free
+    std::vector<std::uint64_t> free_map_;  // bit p: base page p is free
 };
 
 }  // namespace ringdb::engine
