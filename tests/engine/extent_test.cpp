@@ -166,7 +166,7 @@ TEST_CASE("A write transaction carves its single pages in address order", "[engi
         REQUIRE(opened.has_value());
         auto& reopened = *opened;
         REQUIRE(reopened->durable().transaction_id == 1);
-        reopened->install_allocator(reopened->empty_allocator());
+        reopened->install_allocator(reopened->empty_allocator().value());
         for (std::size_t i = 0; i < pages.size(); ++i) {
             auto read = sync_wait(reopened->read(pages[i]));
             REQUIRE(read.has_value());

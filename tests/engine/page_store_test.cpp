@@ -269,7 +269,7 @@ TEST_CASE("A new store commits durably and reopens at its last commit", "[engine
         REQUIRE(reopened->durable().transaction_id == 1);
         REQUIRE(reopened->durable().user_root.page == page);
         REQUIRE_FALSE(sync_wait(reopened->load_saved_allocator()).value());
-        reopened->install_allocator(reopened->empty_allocator());
+        reopened->install_allocator(reopened->empty_allocator().value());
         auto read = sync_wait(reopened->read(page));
         REQUIRE(read.has_value());
         REQUIRE((*read)->data()[17] == std::byte{0xAB});
@@ -376,5 +376,53 @@ TEST_CASE("A commit crashed at any write or sync leaves the old or the new commi
                 REQUIRE(sync_wait(store->commit(std::move(request))).has_value());
             }
         }
+    }
+}
+
+TEST_CASE("A slot naming an absurd layout is refused as corrupted, not allocated for",
+          "[engine][store]") {
+    // The allocator keeps bits per page of layout; a slot whose checksum matches but whose
+    // layout is far beyond the file (a crafted or damaged header) must not make it allocate.
+    std::vector<std::byte> image;
+    {
+        auto owned = std::make_unique<ringdb::io::MemoryDevice>();
+        auto* memory = owned.get();
+        auto store = open_store(std::move(owned));
+        REQUIRE(sync_wait(store->mark_open()).has_value());
+        auto [page, buffer] = make_page(*store, 0, 0x5A);
+        CommitRequest request;
+        request.transaction_id = 1;
+        request.user_root.page = page;
+        request.user_root.length = 1;
+        request.save_allocator_state = true;
+        request.dirty_pages.push_back({page, buffer});
+        REQUIRE(sync_wait(store->commit(std::move(request))).has_value());
+        REQUIRE(sync_wait(store->close()).has_value());
+        image = memory->snapshot();  // the store owns the device
+    }
+    auto header = DatabaseHeader::decode(std::span<const std::byte>(image).first(kHeaderSize));
+    REQUIRE(header.has_value());
+    const std::uint64_t file_pages = image.size() / header->page_size;
+
+    SECTION("a layout within one growth step of the file still opens") {
+        auto reopened = open_store(std::make_unique<ringdb::io::MemoryDevice>(image));
+        REQUIRE(sync_wait(reopened->load_saved_allocator()).value());
+        REQUIRE(reopened->empty_allocator().has_value());
+    }
+    SECTION("an absurd layout fails with corrupted") {
+        for (auto& slot : header->slots) {
+            slot.layout_pages = std::uint64_t{1} << 45;
+        }
+        header->encode(std::span<std::byte>(image).first(kHeaderSize), true);
+        auto check = DatabaseHeader::decode(std::span<const std::byte>(image).first(kHeaderSize));
+        REQUIRE(check.has_value());
+        REQUIRE(check->slot_valid[check->primary_index()]);
+        INFO("file pages " << file_pages);
+        auto reopened = open_store(std::make_unique<ringdb::io::MemoryDevice>(image));
+        REQUIRE_FALSE(sync_wait(reopened->load_saved_allocator()).value());
+        auto refused = reopened->empty_allocator();
+        REQUIRE_FALSE(refused.has_value());
+        REQUIRE(refused.error().code == Errc::corrupted);
+        REQUIRE(refused.error().detail == (std::uint64_t{1} << 45));
     }
 }

@@ -147,7 +147,8 @@ Task<Result<bool>> PageStore::load_saved_allocator() {
     const CommitSlot& slot = disk_header_.primary();
     PageNumber block = slot.allocator_state;
     if (block.is_null() || slot.allocator_state_txn != slot.transaction_id ||
-        !block.is_valid() || block.index() + block.pages() > slot.layout_pages) {
+        !block.is_valid() || block.index() + block.pages() > slot.layout_pages ||
+        !layout_plausible(slot.layout_pages)) {
         co_return false;
     }
     MutPageRef buffer = PageBuffer::make(block.byte_length(page_size_));
@@ -160,7 +161,7 @@ Task<Result<bool>> PageStore::load_saved_allocator() {
     }
     auto bytes = buffer->bytes();
     std::uint64_t count = util::load_le64(bytes.data() + 16);
-    if (count > (bytes.size() - 48) / 8) {
+    if (count > (bytes.size() - 48) / 8 || util::load_le64(bytes.data() + 8) != slot.layout_pages) {
         co_return false;
     }
     // Layout: the allocator's bytes, the transaction id they belong to, the checksum of both.
@@ -187,8 +188,23 @@ void PageStore::install_allocator(BuddyAllocator allocator) {
     saved_state_block_ = PageNumber{};
 }
 
-BuddyAllocator PageStore::empty_allocator() const {
-    return BuddyAllocator(disk_header_.primary().layout_pages);
+bool PageStore::layout_plausible(std::uint64_t layout_pages) const {
+    // A commit grows the file before it writes the slot that names the new layout, but a
+    // crash may persist the slot without the new length: the layout may then exceed the file
+    // by one growth step (at most the old layout, at most kGrowthMaxBytes), never more. The
+    // allocator keeps a few bits per page of layout, so a damaged or crafted slot claiming an
+    // absurd layout must be refused before one is built.
+    const std::uint64_t file_pages = file_length_ / page_size_ + 1;
+    const std::uint64_t slack = 2 * (kGrowthMaxBytes / page_size_) + 2 * kGrowthRound;
+    return layout_pages <= 2 * file_pages + slack;
+}
+
+Result<BuddyAllocator> PageStore::empty_allocator() const {
+    const std::uint64_t layout = disk_header_.primary().layout_pages;
+    if (!layout_plausible(layout)) {
+        return Error{Errc::corrupted, 0, layout};
+    }
+    return BuddyAllocator(layout);
 }
 
 Task<Status> PageStore::mark_open() {

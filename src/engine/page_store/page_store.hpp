@@ -119,7 +119,10 @@ public:
     /// Installs an allocator rebuilt by full repair.
     void install_allocator(BuddyAllocator allocator);
     /// An allocator with the current layout, everything free (the start of a full repair).
-    BuddyAllocator empty_allocator() const;
+    /// Errors: corrupted (detail = the layout) when the slot's layout is beyond what any commit
+    /// of this file can have named (more than twice the file's pages plus two growth steps):
+    /// the allocator's memory grows with the layout, so an absurd one is refused.
+    Result<BuddyAllocator> empty_allocator() const;
     /// Sets the recovery bit on disk (read-write open), extending a short file to its layout.
     Task<Status> mark_open();
 
@@ -228,6 +231,9 @@ public:
     io::BlockDevice& device() noexcept { return *device_; }
 
 private:
+    /// Whether a slot's layout length is one a commit of this file can have written (see
+    /// empty_allocator()).
+    bool layout_plausible(std::uint64_t layout_pages) const;
     PageStore(std::unique_ptr<io::BlockDevice> device, PageStoreOptions options);
 
     /// Grows the layout by the growth step (docs/design.md section 5), by at least two blocks

@@ -202,7 +202,7 @@ Task<Status> DatabaseCore::full_repair() {
 Task<Result<BuddyAllocator>> DatabaseCore::rebuild_allocator() {
     const CommitSlot slot = store_->disk_header().primary();
     SnapshotPages pages(*store_);
-    BuddyAllocator allocator = store_->empty_allocator();
+    RINGDB_CO_TRY_ASSIGN(BuddyAllocator allocator, store_->empty_allocator());
     MarkAll mark{&pages, &allocator};
     std::function<Task<Status>(const StoredTable&)> visit = std::ref(mark);
     RINGDB_CO_TRY(co_await mark.mark_tree(slot.user_root.page));
