@@ -216,9 +216,9 @@ void print_commit_header(int argc, char** argv, const CommitSetup& setup) {
     std::printf("\nsetup:    %llu pairs prefilled; each committer loops one durable 24/150 "
                 "insert\n          %.3g s measured per cell in %d slice(s), each after %.3g s "
                 "warm-up and followed by fio\n          for as long; %d run(s), median per "
-                "cell\n",
+                "cell; page cache %llu MiB\n",
                 static_cast<unsigned long long>(setup.prefill), setup.seconds, setup.slices,
-                setup.warmup, setup.runs);
+                setup.warmup, setup.runs, static_cast<unsigned long long>(setup.cache_mib));
     std::printf("load:     %s (1/5/15 min, at start)\n\n", load_average().c_str());
     std::fflush(stdout);
 }

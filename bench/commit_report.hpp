@@ -66,6 +66,7 @@ struct CommitSetup {
     int runs = 0;
     int slices = 0;
     std::uint64_t prefill = 0;
+    std::uint64_t cache_mib = 0;  // DatabaseOptions::cache_size in MiB
 };
 
 /// Prints the date, kernel, CPU, directory and file system, fio version, command and setup.
