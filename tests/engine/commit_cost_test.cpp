@@ -37,6 +37,20 @@ void insert_one(const std::shared_ptr<DatabaseCore>& core, std::uint64_t key) {
     REQUIRE(sync_wait((*txn)->commit({})).has_value());
 }
 
+// A table deep enough to have branches (4 KiB pages): the even numbers 0 to 39,998.
+void fill_even_numbers(const std::shared_ptr<DatabaseCore>& core) {
+    auto txn = sync_wait(WriteTxn::begin(core));
+    REQUIRE(txn.has_value());
+    auto table = sync_wait((*txn)->open_table(kNumbers.schema(),
+                                              &ringdb::Codec<std::uint64_t>::compare));
+    REQUIRE(table.has_value());
+    for (std::uint64_t i = 0; i < 20000; ++i) {
+        auto k = ringdb::encode(i * 2);
+        REQUIRE(sync_wait((*table)->tree.insert(k, k)).has_value());
+    }
+    REQUIRE(sync_wait((*txn)->commit({})).has_value());
+}
+
 }  // namespace
 
 TEST_CASE("A one-insert durable commit syncs once and writes few pages", "[engine][txn]") {
@@ -47,19 +61,7 @@ TEST_CASE("A one-insert durable commit syncs once and writes few pages", "[engin
     auto opened = sync_wait(DatabaseCore::open_device(std::move(owned), CoreOptions{}));
     REQUIRE(opened.has_value());
     auto core = *opened;
-    {
-        // A table deep enough to have branches (4 KiB pages: 20,000 pairs of 8-byte numbers).
-        auto txn = sync_wait(WriteTxn::begin(core));
-        REQUIRE(txn.has_value());
-        auto table = sync_wait((*txn)->open_table(kNumbers.schema(),
-                                                  &ringdb::Codec<std::uint64_t>::compare));
-        REQUIRE(table.has_value());
-        for (std::uint64_t i = 0; i < 20000; ++i) {
-            auto k = ringdb::encode(i * 2);
-            REQUIRE(sync_wait((*table)->tree.insert(k, k)).has_value());
-        }
-        REQUIRE(sync_wait((*txn)->commit({})).has_value());
-    }
+    fill_even_numbers(core);
     // Warm up (the freed-page table reaches its steady size), then measure.
     for (std::uint64_t i = 0; i < 20; ++i) {
         insert_one(core, 2 * i + 1);
@@ -90,18 +92,7 @@ TEST_CASE("Reclaimed blocks leave the page cache, so stale images do not pile up
             std::make_unique<ringdb::io::SimDevice>(seed), CoreOptions{}));
     REQUIRE(opened.has_value());
     auto core = *opened;
-    {
-        auto txn = sync_wait(WriteTxn::begin(core));
-        REQUIRE(txn.has_value());
-        auto table = sync_wait((*txn)->open_table(kNumbers.schema(),
-                                                  &ringdb::Codec<std::uint64_t>::compare));
-        REQUIRE(table.has_value());
-        for (std::uint64_t i = 0; i < 20000; ++i) {
-            auto k = ringdb::encode(i * 2);
-            REQUIRE(sync_wait((*table)->tree.insert(k, k)).has_value());
-        }
-        REQUIRE(sync_wait((*txn)->commit({})).has_value());
-    }
+    fill_even_numbers(core);
     std::mt19937_64 rng(seed);
     auto commit_some = [&](int commits) {
         for (int i = 0; i < commits; ++i) {

@@ -323,17 +323,7 @@ void PageCache::insert(PageNumber page, PageRef buffer) {
 }
 
 void PageCache::erase(PageNumber page) {
-    Shard& shard = shard_for(page);
-    {
-        std::unique_lock lock(shard.mutex);
-        std::size_t i = shard.find(page.raw());
-        if (i != Shard::npos) {
-            shard.remove_at(i);
-        }
-    }
-    // Always, even when the shared table no longer has the page: an evicted page may still sit
-    // in some thread's front table, and erase() announces that its number is being reused.
-    epoch_.fetch_add(1, std::memory_order_acq_rel);
+    erase(std::span<const PageNumber>(&page, 1));
 }
 
 void PageCache::erase(std::span<const PageNumber> pages) {
@@ -348,6 +338,8 @@ void PageCache::erase(std::span<const PageNumber> pages) {
             shard.remove_at(i);
         }
     }
+    // Always, even when the shared table no longer has a page: an evicted page may still sit
+    // in some thread's front table, and erase() announces that its number is being reused.
     epoch_.fetch_add(1, std::memory_order_acq_rel);
 }
 
