@@ -169,6 +169,16 @@ MutPageRef WritePages::new_buffer(std::size_t size) {
         for (std::size_t k = 0; k < n && k < kSpareProbes; ++k) {
             MutPageRef& candidate = spare_[n - 1 - k];
             if (candidate.use_count() == 1) {
+                // use_count() is a relaxed read. The holder that dropped the last other
+                // reference (another thread's tree operation, after reading the buffer) is
+                // ordered before this reuse only through a read-modify-write of the count:
+                // copying the reference is one (acq_rel), so the memset below cannot race with
+                // that holder's reads.
+                MutPageRef probe = candidate;
+                if (probe.use_count() != 2) {
+                    continue;
+                }
+                probe.reset();
                 MutPageRef buffer = std::move(candidate);
                 candidate = std::move(spare_.back());
                 spare_.pop_back();
