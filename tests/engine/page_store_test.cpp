@@ -57,6 +57,17 @@ std::pair<PageNumber, PageRef> make_page(PageStore& store, unsigned order, std::
     return {*number, buffer};
 }
 
+// A commit of transaction 1 whose user root is one fresh page filled with `fill`.
+CommitRequest one_page_commit(PageStore& store, std::uint8_t fill) {
+    auto [page, buffer] = make_page(store, 0, fill);
+    CommitRequest request;
+    request.transaction_id = 1;
+    request.user_root.page = page;
+    request.user_root.length = 1;
+    request.dirty_pages.push_back({page, buffer});
+    return request;
+}
+
 }  // namespace
 
 TEST_CASE("The header round-trips and rejects what is not a ringdb file", "[engine][store]") {
@@ -253,12 +264,8 @@ TEST_CASE("A new store commits durably and reopens at its last commit", "[engine
     REQUIRE(store->was_created());
     REQUIRE(sync_wait(store->mark_open()).has_value());
 
-    auto [page, buffer] = make_page(*store, 0, 0xAB);
-    CommitRequest request;
-    request.transaction_id = 1;
-    request.user_root.page = page;
-    request.user_root.length = 1;
-    request.dirty_pages.push_back({page, buffer});
+    CommitRequest request = one_page_commit(*store, 0xAB);
+    const PageNumber page = request.user_root.page;
     REQUIRE(sync_wait(store->commit(std::move(request))).has_value());
     REQUIRE(store->durable().transaction_id == 1);
 
@@ -389,13 +396,8 @@ TEST_CASE("A slot naming an absurd layout is refused as corrupted, not allocated
         auto* memory = owned.get();
         auto store = open_store(std::move(owned));
         REQUIRE(sync_wait(store->mark_open()).has_value());
-        auto [page, buffer] = make_page(*store, 0, 0x5A);
-        CommitRequest request;
-        request.transaction_id = 1;
-        request.user_root.page = page;
-        request.user_root.length = 1;
+        CommitRequest request = one_page_commit(*store, 0x5A);
         request.save_allocator_state = true;
-        request.dirty_pages.push_back({page, buffer});
         REQUIRE(sync_wait(store->commit(std::move(request))).has_value());
         REQUIRE(sync_wait(store->close()).has_value());
         image = memory->snapshot();  // the store owns the device

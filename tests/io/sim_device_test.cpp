@@ -65,6 +65,19 @@ Bytes with(Bytes image, std::uint64_t offset, const Bytes& data) {
     return image;
 }
 
+// The sector boundary at which a torn write of `data` at 300 was cut in `image` (300: none of
+// it landed), or 0 when the image is not `base` with a prefix of `data` up to such a boundary.
+std::uint64_t torn_cut_at_300(const Bytes& image, const Bytes& base, const Bytes& data) {
+    std::uint64_t matched = 0;
+    for (std::uint64_t cut : {300, 512, 1024, 1536}) {
+        Bytes landed(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(cut - 300));
+        if (image == with(base, 300, landed)) {
+            matched = cut;
+        }
+    }
+    return matched;
+}
+
 // Scenario: 8 synced sectors of base data, then five sector-aligned unsynced writes; w0/w1 and
 // w2/w3 overlap by a sector, w4 extends the device past a one-sector gap.
 constexpr std::uint64_t kBaseSize = 4096;
@@ -284,13 +297,7 @@ TEST_CASE("Sim device tears writes at absolute 512-byte boundaries", "[io][sim]"
         REQUIRE(put(device, 300, data));
         Bytes image = device.crash(CrashMode::torn_write);
         // New data up to a device sector boundary (or none of it), old data after it.
-        std::uint64_t matched = 0;
-        for (std::uint64_t cut : {300, 512, 1024, 1536}) {
-            Bytes landed(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(cut - 300));
-            if (image == with(base, 300, landed)) {
-                matched = cut;
-            }
-        }
+        std::uint64_t matched = torn_cut_at_300(image, base, data);
         INFO("iteration " << i);
         REQUIRE(matched != 0);
         cuts_seen.insert(matched);
@@ -326,13 +333,7 @@ TEST_CASE("Sim device logs a vectored write as one write that a crash tears or d
         REQUIRE(faulty.live_bytes() == base);
         // Torn: the concatenation lands up to one sector boundary, never a part out of order.
         Bytes image = device.crash(CrashMode::torn_write);
-        std::uint64_t matched = 0;
-        for (std::uint64_t cut : {300, 512, 1024, 1536}) {
-            Bytes landed(joined.begin(), joined.begin() + static_cast<std::ptrdiff_t>(cut - 300));
-            if (image == with(base, 300, landed)) {
-                matched = cut;
-            }
-        }
+        std::uint64_t matched = torn_cut_at_300(image, base, joined);
         INFO("iteration " << i);
         REQUIRE(matched != 0);
         cuts_seen.insert(matched);
