@@ -73,12 +73,14 @@ bench: setup release
 	$(BUILD)/release/bench/io_bench --dir $(BUILD)
 	$(BUILD)/release/bench/kv_bench --dir $(BUILD)
 	$(BUILD)/release/bench/commit_bench --dir $(BUILD)
+	$(BUILD)/release/bench/peer_commit_bench --dir $(BUILD)
 
 # Benchmarks are not tests: CI only checks that they build and run (one short iteration).
 bench-smoke: release
 	$(BUILD)/release/bench/io_bench --quick --dir $(BUILD)
 	$(BUILD)/release/bench/kv_bench --quick --dir $(BUILD)
 	$(BUILD)/release/bench/commit_bench --quick --dir $(BUILD)
+	$(BUILD)/release/bench/peer_commit_bench --quick --dir $(BUILD)
 
 test-debug: debug
 	cd $(BUILD)/debug && ctest --output-on-failure -j$(JOBS)
