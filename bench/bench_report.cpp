@@ -32,15 +32,6 @@ constexpr FsName kFsNames[] = {
         {0x65735546, "fuse"},      {0x01021997, "9p"},   {0x5346544e, "ntfs"},
 };
 
-double median(std::vector<double> values) {
-    if (values.empty()) {
-        return 0;
-    }
-    std::sort(values.begin(), values.end());
-    std::size_t mid = values.size() / 2;
-    return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
-
 using Field = std::function<double(const Sample&)>;
 
 std::vector<double> field_values(const std::vector<Sample>& samples, const Field& field) {
@@ -139,6 +130,15 @@ std::string load_average() {
 }
 
 }  // namespace
+
+double median(std::vector<double> values) {
+    if (values.empty()) {
+        return 0;
+    }
+    std::sort(values.begin(), values.end());
+    std::size_t mid = values.size() / 2;
+    return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
 
 const char* phase_label(Phase phase) {
     switch (phase) {

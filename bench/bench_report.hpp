@@ -39,6 +39,9 @@ private:
     std::array<std::array<std::vector<Sample>, 3>, 3> cells_;
 };
 
+/// The median of `values` (the mean of the middle two for an even count; 0 when empty).
+double median(std::vector<double> values);
+
 /// The name of the file system holding `path` ("ext4", "tmpfs", or its magic number in hex).
 std::string filesystem_name(const std::string& path);
 /// True when `path` is on a file system kept in memory (tmpfs, ramfs).

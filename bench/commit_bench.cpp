@@ -283,15 +283,6 @@ std::optional<FioSyncSample> run_fio_sync(const FioRunner& fio, const FioFile& f
     return sample;
 }
 
-double median_value(std::vector<double> values) {
-    if (values.empty()) {
-        return 0;
-    }
-    std::sort(values.begin(), values.end());
-    std::size_t n = values.size();
-    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 /// The write size fio uses for a cell: the bytes per group rounded up to 4 KiB, at least 4 KiB
 /// and at most the fio file.
 std::uint64_t fio_block_for(double bytes_per_group, std::uint64_t file_bytes) {
@@ -362,10 +353,10 @@ std::optional<CommitSample> measure_cell(Database& db, const FioRunner* fio,
     sample.p99_us = total.latency_percentile_us(99);
     if (fio != nullptr && fio_seconds > 0) {
         FioSyncSample f;
-        f.block_bytes = static_cast<std::uint64_t>(median_value(fio_blocks));
+        f.block_bytes = static_cast<std::uint64_t>(median(fio_blocks));
         f.syncs_per_second = fio_syncs / fio_seconds;
-        f.sync_p99_us = median_value(fio_sync_p99);
-        f.write_p99_us = median_value(fio_write_p99);
+        f.sync_p99_us = median(fio_sync_p99);
+        f.write_p99_us = median(fio_write_p99);
         f.runtime_seconds = fio_seconds;
         if (scattered_seconds > 0) {
             f.scattered_syncs_per_second = scattered_syncs / scattered_seconds;

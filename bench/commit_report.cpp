@@ -17,15 +17,6 @@
 namespace ringdb::bench {
 namespace {
 
-double median(std::vector<double> values) {
-    if (values.empty()) {
-        return 0;
-    }
-    std::sort(values.begin(), values.end());
-    std::size_t n = values.size();
-    return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
 using Field = std::function<double(const CommitSample&)>;
 
 /// The median of `field` over the samples that have it (fio fields: the runs where fio ran).

@@ -81,18 +81,6 @@ void print_usage(std::FILE* out) {
                  "  --writes-only  run the write phases up to nosync, print the sizes, stop\n");
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> items;
-    std::stringstream stream(text);
-    std::string item;
-    while (std::getline(stream, item, ',')) {
-        if (!item.empty()) {
-            items.push_back(item);
-        }
-    }
-    return items;
-}
-
 bool parse_options(int argc, char** argv, Options& options, Counts& counts) {
     bool explicit_n = false;
     for (int i = 1; i < argc; ++i) {
@@ -155,19 +143,7 @@ bool parse_options(int argc, char** argv, Options& options, Counts& counts) {
 }
 
 std::unique_ptr<KvEngine> make_engine(const std::string& name, const Options& options) {
-    if (name == "ringdb") {
-        return make_ringdb_engine(options.ringdb_cache_mib << 20);
-    }
-    if (name == "lmdb") {
-        return make_lmdb_engine();
-    }
-    if (name == "rocksdb") {
-        return make_rocksdb_engine();
-    }
-    if (name == "leveldb") {
-        return make_leveldb_engine();
-    }
-    return make_sqlite_engine(name == "sqlite-wal");
+    return make_named_engine(name, options.ringdb_cache_mib << 20);
 }
 
 // The scratch directory, removed at exit and on SIGINT/SIGTERM. The handler only forks and

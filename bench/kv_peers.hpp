@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace ringdb::bench {
 
@@ -106,6 +107,9 @@ public:
     virtual std::optional<std::uint64_t> compact() = 0;
 };
 
+/// The non-empty items of a comma-separated list ("ringdb,lmdb").
+std::vector<std::string> split_list(const std::string& text);
+
 /// Bytes of the regular files under `dir`, recursively.
 std::uint64_t directory_bytes(const std::string& dir);
 
@@ -116,5 +120,8 @@ std::unique_ptr<KvEngine> make_rocksdb_engine();
 std::unique_ptr<KvEngine> make_leveldb_engine();
 /// `wal`: WAL with synchronous=FULL; otherwise the default rollback journal (also FULL).
 std::unique_ptr<KvEngine> make_sqlite_engine(bool wal);
+/// The adapter named "ringdb", "lmdb", "rocksdb", "leveldb", "sqlite-wal" or "sqlite-rj", or
+/// null for any other name.
+std::unique_ptr<KvEngine> make_named_engine(const std::string& name, std::uint64_t cache_bytes);
 
 }  // namespace ringdb::bench

@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_report.hpp"
 #include "fio_runner.hpp"
 #include "kv_peers.hpp"
 #include "scratch_files.hpp"
@@ -87,24 +88,13 @@ struct Options {
     bool quick = false;  // smoke run (make bench-smoke): every cell short, one run
 };
 
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> out;
-    std::stringstream in(text);
-    std::string item;
-    while (std::getline(in, item, ',')) {
-        if (!item.empty()) {
-            out.push_back(item);
-        }
-    }
-    return out;
-}
-
 int usage() {
     std::fprintf(stderr,
                  "usage: peer_commit_bench [--dir DIR] [--engines LIST] [--ks LIST]\n"
                  "                         [--seconds S] [--prefill N] [--runs R] [--fio PATH]\n"
                  "                         [--quick]\n"
-                 "  --engines  subset of ringdb,lmdb,rocksdb,leveldb,sqlite-wal (default all)\n"
+                 "  --engines  subset of ringdb,lmdb,rocksdb,leveldb,sqlite-wal,sqlite-rj\n"
+                 "             (default all but sqlite-rj)\n"
                  "  --ks       committer threads per cell (default 1,64)\n"
                  "  --seconds  timed seconds per cell (default 3); fio runs as long after it\n"
                  "  --prefill  pairs loaded before each cell (default 100000)\n"
@@ -169,26 +159,13 @@ std::optional<Options> parse(int argc, char** argv) {
     if (o.engines.empty() || o.ks.empty()) {
         return std::nullopt;
     }
+    for (const std::string& name : o.engines) {
+        if (make_named_engine(name, 0) == nullptr) {
+            std::fprintf(stderr, "peer_commit_bench: unknown engine '%s'\n", name.c_str());
+            return std::nullopt;
+        }
+    }
     return o;
-}
-
-std::unique_ptr<KvEngine> make_engine(const std::string& name) {
-    if (name == "ringdb") {
-        return make_ringdb_engine(std::uint64_t{1024} << 20);
-    }
-    if (name == "lmdb") {
-        return make_lmdb_engine();
-    }
-    if (name == "rocksdb") {
-        return make_rocksdb_engine();
-    }
-    if (name == "leveldb") {
-        return make_leveldb_engine();
-    }
-    if (name == "sqlite-wal") {
-        return make_sqlite_engine(true);
-    }
-    return nullptr;
 }
 
 /// Whether concurrent writers share syncs through the adapter (K > 1 cells are run only
@@ -299,15 +276,6 @@ std::optional<FioResult> run_fio(const FioRunner& fio, const std::string& file,
     return r;
 }
 
-double median(std::vector<double> v) {
-    if (v.empty()) {
-        return 0;
-    }
-    std::sort(v.begin(), v.end());
-    std::size_t n = v.size();
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 int run(const Options& options) {
     auto base = choose_base_dir(options.dir, "peer_commit_bench", "syncs would cost nothing");
     if (!base) {
@@ -348,7 +316,7 @@ int run(const Options& options) {
                 if (k > 1 && !has_group_commit(name)) {
                     continue;
                 }
-                std::unique_ptr<KvEngine> engine = make_engine(name);
+                std::unique_ptr<KvEngine> engine = make_named_engine(name, std::uint64_t{1024} << 20);
                 if (engine == nullptr) {
                     std::fprintf(stderr, "peer_commit_bench: unknown engine %s\n", name.c_str());
                     return 2;
