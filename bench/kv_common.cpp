@@ -22,7 +22,6 @@ std::uint64_t directory_bytes(const std::string& dir) {
     return total;
 }
 
-
 std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> items;
     std::stringstream stream(text);
