@@ -28,8 +28,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <span>
 #include <memory>
+#include <span>
 #include <unordered_map>
 
 #include <ringdb/result.hpp>
