@@ -27,6 +27,7 @@
 
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/task.hpp>
 #include <ringdb/transaction.hpp>
 #include <ringdb/verify.hpp>
@@ -48,12 +49,6 @@ namespace ringdb {
 using WriteBatch = std::function<Task<Status>(WriteTransaction&)>;
 
 /// Counters of the group committer since the database was opened.
-struct GroupCommitStats {
-    std::uint64_t groups = 0;         // groups made durable
-    std::uint64_t batches = 0;        // batches acknowledged ok
-    std::uint64_t failed_groups = 0;  // groups rolled back or failed at commit
-};
-
 class Database {
 public:
     /// Opens `path`, creating a new database if the file is missing or empty.

@@ -105,6 +105,7 @@ public:
     explicit RawRange(std::unique_ptr<Impl> impl) noexcept;
 
 private:
+    friend class RawExtract;  // steps the range's engine state directly
     std::unique_ptr<Impl> impl_;
 };
 

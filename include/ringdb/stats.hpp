@@ -1,7 +1,8 @@
 #pragma once
-// Space statistics of a database (WriteTransaction::stats) and of one table (Table::stats).
-// They are computed by walking the trees, so their cost grows with the data: meant for
-// monitoring and tests, not for a hot path.
+// Statistics: space used by a database (WriteTransaction::stats) and by one table
+// (Table::stats), computed by walking the trees, so their cost grows with the data (meant for
+// monitoring and tests, not for a hot path); and the group committer's counters
+// (Database::group_commit_stats), which cost nothing to read.
 
 #include <cstdint>
 
@@ -32,6 +33,13 @@ struct DatabaseStats {
     /// Unused bytes inside used blocks plus free pages times the page size.
     std::uint64_t fragmented_bytes = 0;
     std::uint32_t page_size = 0;
+};
+
+/// Counters of Database::submit_write_batch since the database was opened.
+struct GroupCommitStats {
+    std::uint64_t groups = 0;         // groups made durable
+    std::uint64_t batches = 0;        // batches acknowledged ok
+    std::uint64_t failed_groups = 0;  // groups rolled back or failed at commit
 };
 
 }  // namespace ringdb

@@ -4,36 +4,20 @@
 
 #include "api/database_access.hpp"
 
-#include "engine/txn/database_core.hpp"
+#include "engine/db/database_core.hpp"
+#include "engine/db/maintenance.hpp"
+#include "engine/db/verify_database.hpp"
 #include "engine/txn/read_txn.hpp"
-#include "engine/group/group_commit.hpp"
-#include "engine/txn/maintenance.hpp"
 #include "engine/txn/savepoint.hpp"
-#include "engine/txn/verify_database.hpp"
 #include "engine/txn/write_txn.hpp"
 
 namespace ringdb {
 
-namespace {
-
-engine::CoreOptions core_options(const DatabaseOptions& options, bool create, bool read_only) {
-    engine::CoreOptions core;
-    core.page_size = options.page_size;
-    core.cache_bytes = options.cache_size;
-    core.io = options.io;
-    core.direct_writes = options.direct_writes;
-    core.create = create;
-    core.read_only = read_only;
-    core.repair_progress = options.repair_callback;
-    return core;
-}
-
-}  // namespace
-
 Task<Result<Database>> Database::open_with(std::string path, DatabaseOptions options,
                                            bool create) {
-    engine::CoreOptions core = core_options(options, create, false);
-    auto opened = co_await engine::DatabaseCore::open_file(std::move(path), std::move(core));
+    engine::OpenMode mode{.create = create, .read_only = false};
+    auto opened = co_await engine::DatabaseCore::open_file(std::move(path), std::move(options),
+                                                           mode);
     if (!opened) {
         co_return opened.error();
     }
@@ -42,8 +26,9 @@ Task<Result<Database>> Database::open_with(std::string path, DatabaseOptions opt
 
 Task<Result<Database>> detail::DatabaseAccess::open_device(
         std::unique_ptr<io::BlockDevice> device, DatabaseOptions options, bool create) {
-    engine::CoreOptions core = core_options(options, create, false);
-    auto opened = co_await engine::DatabaseCore::open_device(std::move(device), std::move(core));
+    engine::OpenMode mode{.create = create, .read_only = false};
+    auto opened = co_await engine::DatabaseCore::open_device(std::move(device),
+                                                             std::move(options), mode);
     if (!opened) {
         co_return opened.error();
     }
@@ -66,8 +51,7 @@ Task<Result<WriteTransaction>> Database::begin_write() {
     if (core_ == nullptr) {
         co_return Error{Errc::database_closed};
     }
-    std::shared_ptr<engine::DatabaseCore> core = core_;
-    auto txn = co_await engine::WriteTxn::begin(std::move(core));
+    auto txn = co_await engine::WriteTxn::begin(core_->transactions());
     if (!txn) {
         co_return txn.error();
     }
@@ -97,9 +81,9 @@ Task<Status> Database::submit_write_batch(WriteBatch batch) {
                                               const std::shared_ptr<engine::WriteTxn>& txn) {
         return run_batch(user, txn);
     };
+    // The committer is the database's; `core` keeps the database alive until the batch is done.
     std::shared_ptr<engine::DatabaseCore> core = core_;
-    engine::GroupCommitter& committer = core->group_committer();
-    Status outcome = co_await committer.submit(std::move(core), std::move(engine_batch));
+    Status outcome = co_await core->group_committer().submit(std::move(engine_batch));
     co_return outcome;
 }
 
@@ -107,15 +91,14 @@ GroupCommitStats Database::group_commit_stats() const {
     if (core_ == nullptr) {
         return {};
     }
-    engine::GroupCommitStats engine_stats = core_->group_committer().stats();
-    return GroupCommitStats{engine_stats.groups, engine_stats.batches, engine_stats.failed_groups};
+    return core_->group_committer().stats();
 }
 
 Result<ReadTransaction> Database::begin_read() {
     if (core_ == nullptr) {
         return Error{Errc::database_closed};
     }
-    auto txn = engine::ReadTxn::begin(core_);
+    auto txn = engine::ReadTxn::begin(core_->transactions());
     if (!txn) {
         return txn.error();
     }
@@ -159,8 +142,9 @@ Task<Status> Database::close() {
 
 Task<Result<ReadOnlyDatabase>> ReadOnlyDatabase::open(std::string path,
                                                       DatabaseOptions options) {
-    engine::CoreOptions core = core_options(options, false, true);
-    auto opened = co_await engine::DatabaseCore::open_file(std::move(path), std::move(core));
+    engine::OpenMode mode{.create = false, .read_only = true};
+    auto opened = co_await engine::DatabaseCore::open_file(std::move(path), std::move(options),
+                                                           mode);
     if (!opened) {
         co_return opened.error();
     }
@@ -173,7 +157,7 @@ Result<ReadTransaction> ReadOnlyDatabase::begin_read() {
     if (core_ == nullptr) {
         return Error{Errc::database_closed};
     }
-    auto txn = engine::ReadTxn::begin(core_);
+    auto txn = engine::ReadTxn::begin(core_->transactions());
     if (!txn) {
         return txn.error();
     }
@@ -251,13 +235,10 @@ Task<Status> WriteTransaction::commit() {
         co_return Error{Errc::invalid_argument};  // the group commits
     }
     engine::CommitOptions options;
-    options.durability = durability_ == Durability::none ? engine::Durability::none
-                                                         : engine::Durability::immediate;
+    options.durability = durability_;
     options.two_phase = two_phase_;
     options.quick_repair = quick_repair_;
-    options.shrink = shrink_ == ShrinkPolicy::never     ? engine::ShrinkPolicy::never
-                     : shrink_ == ShrinkPolicy::maximum ? engine::ShrinkPolicy::maximum
-                                                        : engine::ShrinkPolicy::normal;
+    options.shrink = shrink_;
     Status committed = co_await txn_->commit(options);
     co_return committed;
 }
@@ -281,15 +262,6 @@ Task<Result<DatabaseStats>> WriteTransaction::stats() {
     auto stats = co_await txn_->stats();
     co_return stats;
 }
-
-namespace {
-
-engine::Durability engine_durability(Durability durability) {
-    return durability == Durability::none ? engine::Durability::none
-                                          : engine::Durability::immediate;
-}
-
-}  // namespace
 
 Savepoint::~Savepoint() = default;
 
@@ -332,7 +304,7 @@ Task<Result<std::uint64_t>> WriteTransaction::persistent_savepoint() {
     if (txn_ == nullptr) {
         co_return Error{Errc::transaction_finished};
     }
-    auto id = co_await txn_->persistent_savepoint(engine_durability(durability_));
+    auto id = co_await txn_->persistent_savepoint(durability_);
     co_return id;
 }
 
@@ -351,7 +323,7 @@ Task<Result<bool>> WriteTransaction::delete_persistent_savepoint(std::uint64_t i
     if (txn_ == nullptr) {
         co_return Error{Errc::transaction_finished};
     }
-    auto deleted = co_await txn_->delete_persistent_savepoint(id, engine_durability(durability_));
+    auto deleted = co_await txn_->delete_persistent_savepoint(id, durability_);
     co_return deleted;
 }
 

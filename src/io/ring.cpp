@@ -154,7 +154,7 @@ void Ring::start(RingOp& op) {
         prepare_sqe(op);
         // Hand operations to the kernel in small batches rather than a whole round at once:
         // on a virtio disk a burst of 32 is sent to the device only after all 32 requests are
-        // built, leaving it idle meanwhile (bench/io_bench: +12% QD32 IOPS with batches of 4).
+        // built, leaving it idle meanwhile (docs/performance.md, "The device and fio").
         // Only here, not in refill_from_waiting(), so reap() is never re-entered.
         if (unsubmitted_ >= kSubmitBatch) {
             submit(false);

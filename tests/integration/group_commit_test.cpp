@@ -1,4 +1,4 @@
-// Group commit through the public API (SPEC.md section 15, DESIGN.md section 6): batches from
+// Group commit through the public API (docs/group_commit.md, "Protocol"): batches from
 // many coroutines and threads, their outcomes, isolation, and shutdown.
 
 #include <atomic>

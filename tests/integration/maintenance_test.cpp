@@ -11,7 +11,7 @@
 
 #include <ringdb/ringdb.hpp>
 
-#include "engine/txn/database_core.hpp"
+#include "engine/db/database_core.hpp"
 #include "io/file_fixture.hpp"
 
 using ringdb::Database;

@@ -1,4 +1,4 @@
-// Multimap tables through the public API (SPEC.md 8 and 23.9), and Table::insert_reserve.
+// Multimap tables through the public API (docs/api.md, "Multimap tables"), and Table::insert_reserve.
 
 #include <cstring>
 #include <map>

@@ -1,4 +1,4 @@
-// Savepoints through the public API on real files (SPEC.md section 9): restore, persistence
+// Savepoints through the public API on real files (docs/api.md, "Savepoints"): restore, persistence
 // across reopen, the dirty-transaction and durability rules, and their errors.
 
 #include <string>

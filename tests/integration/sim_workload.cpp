@@ -552,7 +552,7 @@ std::string check_recovered(const std::shared_ptr<io::SimDevice>& sim,
     auto db = open_sim(sim, !result.created);
     if (!db && !result.created && db.error().code == Errc::corrupted) {
         // The creation itself was cut short: the file may hold the header without its magic,
-        // which create() refuses as "not a database" (SPEC.md section 5), by design.
+        // which create() refuses as "not a database" (docs/errors.md, corrupted), by design.
         return {};
     }
     if (!db) {

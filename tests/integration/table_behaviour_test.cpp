@@ -1,4 +1,4 @@
-// Table behaviours from the reference's catalogue (SPEC.md section 23), in our own words:
+// Table behaviours from the reference engine's test suite, in our own words:
 // custom key orders, multi-page keys and values, many pairs in one transaction, reversed and
 // switching range iteration, and the table surviving reopen.
 

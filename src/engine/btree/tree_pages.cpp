@@ -3,23 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "util/endian.hpp"
-
 namespace ringdb::engine {
-
-void BtreeRoot::encode(std::byte* target) const noexcept {
-    util::store_le64(target, page.raw());
-    util::store_checksum(target + 8, checksum);
-    util::store_le64(target + 24, length);
-}
-
-BtreeRoot BtreeRoot::decode(const std::byte* source) noexcept {
-    BtreeRoot root;
-    root.page = PageNumber::from_raw(util::load_le64(source));
-    root.checksum = util::load_checksum(source + 8);
-    root.length = util::load_le64(source + 24);
-    return root;
-}
 
 int compare_bytes(std::span<const std::byte> a, std::span<const std::byte> b) noexcept {
     std::size_t n = std::min(a.size(), b.size());

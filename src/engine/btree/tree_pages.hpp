@@ -31,23 +31,11 @@
 #include <ringdb/result.hpp>
 #include <ringdb/task.hpp>
 
+#include "engine/page_store/header.hpp"
 #include "engine/page_store/page_buffer.hpp"
 #include "engine/page_store/page_number.hpp"
-#include "util/checksum.hpp"
 
 namespace ringdb::engine {
-
-/// The on-disk reference to a tree (docs/design.md section 2, "BtreeRoot", 32 bytes).
-struct BtreeRoot {
-    PageNumber page;            // null for an empty tree
-    util::Checksum128 checksum; // of the root page; meaningless while the root is dirty
-    std::uint64_t length = 0;   // number of entries
-
-    static constexpr std::size_t kEncodedSize = 32;
-    void encode(std::byte* target) const noexcept;
-    static BtreeRoot decode(const std::byte* source) noexcept;
-    friend bool operator==(const BtreeRoot&, const BtreeRoot&) = default;
-};
 
 /// Total order of encoded keys: negative, zero or positive like memcmp.
 using KeyCompare = int (*)(std::span<const std::byte> a, std::span<const std::byte> b);

@@ -32,10 +32,10 @@ struct VerifyFrame {
 
 class Checker {
 public:
-    Checker(KeyCompare compare, VerifyReport& report) : compare_(compare), report_(report) {}
+    Checker(KeyCompare compare, TreeReport& report) : compare_(compare), report_(report) {}
 
     void problem(PageNumber page, std::string what) {
-        if (report_.problems.size() >= VerifyReport::kMaxProblems) {
+        if (report_.problems.size() >= TreeReport::kMaxProblems) {
             report_.problems_truncated = true;
             return;
         }
@@ -85,12 +85,12 @@ public:
 
 private:
     KeyCompare compare_;
-    VerifyReport& report_;
+    TreeReport& report_;
     std::optional<std::uint32_t> leaf_depth_;
 };
 
 /// Checks one page already read. Returns the parsed branch to descend into, if any.
-std::optional<BranchView> check_page(Checker& checker, VerifyReport& report, PageNumber page,
+std::optional<BranchView> check_page(Checker& checker, TreeReport& report, PageNumber page,
                                      const PageRef& ref, const util::Checksum128& expected,
                                      std::uint32_t depth, const Bounds& bounds) {
     report.pages_checked += 1;
@@ -145,9 +145,9 @@ Bounds child_bounds(const VerifyFrame& frame, std::uint32_t i) {
 
 }  // namespace
 
-Task<Result<VerifyReport>> verify_tree(TreePages& pages, KeyCompare compare,
+Task<Result<TreeReport>> verify_tree(TreePages& pages, KeyCompare compare,
                                        const BtreeRoot& root) {
-    VerifyReport report;
+    TreeReport report;
     if (root.page.is_null()) {
         if (root.length != 0) {
             report.problems.push_back(VerifyProblem{root.page, "empty tree with nonzero length"});

@@ -26,7 +26,8 @@ struct VerifyProblem {
     std::string what;
 };
 
-struct VerifyReport {
+/// What verify_tree found in one tree (the database-wide report is ringdb::VerifyReport).
+struct TreeReport {
     std::uint64_t pages_checked = 0;  // pages read and checksummed
     std::uint64_t entries = 0;        // entries found in leaves
     std::uint32_t height = 0;         // levels from root to leaves; 0 for an empty tree
@@ -50,7 +51,7 @@ struct VerifyReport {
 /// REQUIRES: the tree is finalized (dirty pages carry placeholder checksums until then).
 /// Errors: io (and other device errors); never corrupted (that is a problem in the report).
 /// A null `compare` skips the key-order checks (the order of the key type is unknown).
-Task<Result<VerifyReport>> verify_tree(TreePages& pages, KeyCompare compare,
+Task<Result<TreeReport>> verify_tree(TreePages& pages, KeyCompare compare,
                                        const BtreeRoot& root);
 
 /// Calls `visit` once for every page of the tree rooted at `root`, a parent before its

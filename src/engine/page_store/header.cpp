@@ -7,6 +7,20 @@
 
 namespace ringdb::engine {
 
+void BtreeRoot::encode(std::byte* target) const noexcept {
+    util::store_le64(target, page.raw());
+    util::store_checksum(target + 8, checksum);
+    util::store_le64(target + 24, length);
+}
+
+BtreeRoot BtreeRoot::decode(const std::byte* source) noexcept {
+    BtreeRoot root;
+    root.page = PageNumber::from_raw(util::load_le64(source));
+    root.checksum = util::load_checksum(source + 8);
+    root.length = util::load_le64(source + 24);
+    return root;
+}
+
 namespace {
 
 constexpr std::byte kMagic[8] = {std::byte{0x72}, std::byte{0x69}, std::byte{0x6E},

@@ -10,8 +10,8 @@
 
 #include <ringdb/result.hpp>
 
-#include "engine/btree/tree_pages.hpp"
 #include "engine/page_store/page_number.hpp"
+#include "util/checksum.hpp"
 
 namespace ringdb::engine {
 
@@ -20,6 +20,18 @@ inline constexpr std::uint8_t kFormatVersion = 1;
 inline constexpr std::uint8_t kSlotVersion = 1;
 inline constexpr std::uint32_t kMinPageSize = 512;
 inline constexpr std::uint32_t kMaxPageSize = 65536;
+
+/// The on-disk reference to a tree (docs/design.md section 2, "BtreeRoot", 32 bytes).
+struct BtreeRoot {
+    PageNumber page;            // null for an empty tree
+    util::Checksum128 checksum; // of the root page; meaningless while the root is dirty
+    std::uint64_t length = 0;   // number of entries
+
+    static constexpr std::size_t kEncodedSize = 32;
+    void encode(std::byte* target) const noexcept;
+    static BtreeRoot decode(const std::byte* source) noexcept;
+    friend bool operator==(const BtreeRoot&, const BtreeRoot&) = default;
+};
 
 struct CommitSlot {
     std::uint64_t transaction_id = 0;

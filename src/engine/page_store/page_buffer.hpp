@@ -63,9 +63,9 @@ public:
     /// Blocks moved between a thread and the shared pool at a time.
     static constexpr std::size_t kBatch = 64;
     /// Entirely free slabs kept mapped (32 MiB). Mapping a slab again costs its page faults
-    /// (the kernel zeroes the huge page; on a VM that returns freed guest memory to its host
-    /// the first touch of a huge page cost 5 to 7 ms, docs/performance.md round 4), so a
-    /// workload that frees and reallocates a few slabs' worth does not pay that each time.
+    /// (the kernel zeroes the huge page, and the first touch can be slow on a VM:
+    /// docs/performance.md, "Huge pages on the write side"), so a workload that frees and
+    /// reallocates a few slabs' worth does not pay that each time.
     static constexpr std::size_t kKeepEmpty = 16;
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -23,6 +23,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/task.hpp>
 
@@ -43,8 +44,9 @@ struct PageStoreOptions {
     bool create = true;                 // initialise an empty file as a new database
 };
 
-enum class Durability { none, immediate };
-enum class ShrinkPolicy { never, normal, maximum };
+/// The public Durability and ShrinkPolicy (<ringdb/options.hpp>) are the engine's own.
+using ringdb::Durability;
+using ringdb::ShrinkPolicy;
 
 /// What one commit hands to the store.
 struct CommitRequest {
@@ -63,11 +65,10 @@ struct CommitRequest {
     bool defer_sync = false;
 };
 
-/// A commit writing at least this many pages writes them with BlockDevice::write_direct:
-/// measured with commit_bench on a quiet disk, direct writes gave about 25 % more commits/s
-/// for groups of 64 and 256 one-insert commits (about 125 and 430 pages each) and about 15 %
-/// fewer for single commits (about 9 pages), where the extra device round trip before the
-/// header shows (docs/io.md).
+/// A commit writing at least this many pages writes them with BlockDevice::write_direct; a
+/// smaller one writes them buffered, because the extra device round trip before the header
+/// costs a small commit more than it saves (docs/io.md, "Direct writes", has the
+/// measurements).
 inline constexpr std::size_t kDirectWriteMinPages = 32;
 
 
@@ -152,8 +153,8 @@ public:
     ///     starts there, together with the free pages just before it (same free run);
     ///  2. else the largest smaller free block (fragments);
     ///  3. the layout grows only when no page at all is free, as for allocate(0): contiguity
-    ///     alone never grows the file (measured: growing for it doubled the file in
-    ///     commit_bench and cost more than it gained, docs/performance.md "Round 4").
+    ///     alone never grows the file (docs/performance.md, "Contiguous extents and
+    ///     vectored writes", has why).
     /// Every page of the run is allocated. Errors as allocate().
     Result<PageRun> allocate_extent(unsigned order);
     /// Extends a run that ends at base page `end` by the largest free block starting there

@@ -1,4 +1,4 @@
-// The open-time table checks and size limits of SPEC.md 7.1 and 7.2 (<ringdb/table_schema.hpp>).
+// The open-time table checks and size limits (docs/encodings.md, "Schema checks on open" and "Size limits") (<ringdb/table_schema.hpp>).
 
 #include <ringdb/table_schema.hpp>
 

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/btree/cursor.hpp"
 #include "util/endian.hpp"
 #include "util/try.hpp"
 
@@ -106,6 +107,22 @@ Task<Status> TableTree::put(std::string_view name, const StoredTable& table) {
 Task<Result<bool>> TableTree::remove(std::string_view name) {
     RINGDB_CO_TRY_ASSIGN(auto old, co_await tree_.remove(name_bytes(name)));
     co_return old.has_value();
+}
+
+Task<Result<std::vector<std::pair<std::string, StoredTable>>>> collect_tables(const Btree& tree) {
+    std::vector<std::pair<std::string, StoredTable>> tables;
+    Cursor cursor(tree, Bound::unbounded(), Bound::unbounded());
+    for (std::uint64_t guard = 0; guard <= tree.length(); ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await cursor.next());
+        if (!entry) {
+            co_return tables;
+        }
+        std::string name(entry->key.size(), '\0');
+        std::memcpy(name.data(), entry->key.data(), entry->key.size());
+        RINGDB_CO_TRY_ASSIGN(StoredTable table, StoredTable::decode(name, entry->value));
+        tables.emplace_back(std::move(name), std::move(table));
+    }
+    co_return Error{Errc::corrupted};
 }
 
 }  // namespace ringdb::engine

@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <ringdb/result.hpp>
 #include <ringdb/table_schema.hpp>
@@ -47,6 +49,10 @@ public:
 private:
     Btree tree_;
 };
+
+/// Every table of a table tree with its name, in name order (read before any is modified).
+/// Errors: io, corrupted.
+Task<Result<std::vector<std::pair<std::string, StoredTable>>>> collect_tables(const Btree& tree);
 
 inline ByteView name_bytes(std::string_view name) noexcept {
     return std::as_bytes(std::span<const char>(name.data(), name.size()));

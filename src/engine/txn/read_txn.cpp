@@ -7,23 +7,24 @@
 
 namespace ringdb::engine {
 
-ReadTxn::ReadTxn(std::shared_ptr<DatabaseCore> core, const CommitSlot& slot)
-    : core_(std::move(core)),
+ReadTxn::ReadTxn(std::shared_ptr<TransactionContext> context, const CommitSlot& slot)
+    : TableHost(false),
+      context_(std::move(context)),
       slot_(slot),
-      pages_(core_->store()),
+      pages_(context_->store()),
       user_tree_(pages_, slot.user_root) {}
 
-ReadTxn::~ReadTxn() { core_->release_snapshot(slot_.transaction_id); }
+ReadTxn::~ReadTxn() { context_->release_snapshot(slot_.transaction_id); }
 
-Result<std::shared_ptr<ReadTxn>> ReadTxn::begin(std::shared_ptr<DatabaseCore> core) {
-    if (core->closed()) {
+Result<std::shared_ptr<ReadTxn>> ReadTxn::begin(std::shared_ptr<TransactionContext> context) {
+    if (context->closed()) {
         return Error{Errc::database_closed};
     }
-    CommitSlot slot = core->acquire_snapshot();
-    return std::shared_ptr<ReadTxn>(new ReadTxn(std::move(core), slot));
+    CommitSlot slot = context->acquire_snapshot();
+    return std::shared_ptr<ReadTxn>(new ReadTxn(std::move(context), slot));
 }
 
-Task<Result<std::shared_ptr<ReadTable>>> ReadTxn::open_table(TableSchema schema,
+Task<Result<std::unique_ptr<OpenTable>>> ReadTxn::open_table(TableSchema schema,
                                                              KeyCompare compare) {
     RINGDB_CO_TRY(check_table_name(schema.name));
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await user_tree_.get(schema.name));
@@ -31,9 +32,8 @@ Task<Result<std::shared_ptr<ReadTable>>> ReadTxn::open_table(TableSchema schema,
         co_return Error{Errc::table_does_not_exist};
     }
     RINGDB_CO_TRY(check_table_schema(stored->schema, schema));
-    auto table = std::make_shared<ReadTable>(shared_from_this(), std::move(schema), compare,
-                                             pages_, stored->root);
-    table->pairs = stored->pairs;
+    auto table = std::make_unique<OpenTable>(pages_, compare, std::move(schema), stored->root);
+    table->multimap.pairs = stored->pairs;
     co_return table;
 }
 

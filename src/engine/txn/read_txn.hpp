@@ -12,30 +12,17 @@
 #include <ringdb/task.hpp>
 
 #include "engine/btree/btree.hpp"
+#include "engine/table/open_table.hpp"
 #include "engine/table/table_tree.hpp"
-#include "engine/txn/database_core.hpp"
+#include "engine/txn/transaction_context.hpp"
 #include "engine/txn/txn_pages.hpp"
 
 namespace ringdb::engine {
 
-class ReadTxn;
-
-/// A table of a snapshot. Keeps the snapshot alive.
-struct ReadTable {
-    ReadTable(std::shared_ptr<ReadTxn> owner, TableSchema s, KeyCompare compare,
-              TreePages& pages, BtreeRoot root)
-        : txn(std::move(owner)), schema(std::move(s)), tree(pages, compare, root) {}
-
-    std::shared_ptr<ReadTxn> txn;
-    TableSchema schema;
-    Btree tree;
-    std::uint64_t pairs = 0;  // multimap tables only: the number of (key, value) pairs
-};
-
-class ReadTxn : public std::enable_shared_from_this<ReadTxn> {
+class ReadTxn : public TableHost {
 public:
     /// Errors: database_closed.
-    static Result<std::shared_ptr<ReadTxn>> begin(std::shared_ptr<DatabaseCore> core);
+    static Result<std::shared_ptr<ReadTxn>> begin(std::shared_ptr<TransactionContext> context);
 
     ReadTxn(const ReadTxn&) = delete;
     ReadTxn& operator=(const ReadTxn&) = delete;
@@ -46,13 +33,14 @@ public:
 
     /// Errors: table_does_not_exist, table_is_multimap / table_is_not_multimap,
     /// table_type_mismatch, type_definition_changed, io, corrupted.
-    Task<Result<std::shared_ptr<ReadTable>>> open_table(TableSchema schema, KeyCompare compare);
+    /// The table, owned by the caller, which must keep this transaction alive while it uses it.
+    Task<Result<std::unique_ptr<OpenTable>>> open_table(TableSchema schema, KeyCompare compare);
     Task<Result<std::vector<std::string>>> list_tables(TableKind kind);
 
 private:
-    ReadTxn(std::shared_ptr<DatabaseCore> core, const CommitSlot& slot);
+    ReadTxn(std::shared_ptr<TransactionContext> context, const CommitSlot& slot);
 
-    std::shared_ptr<DatabaseCore> core_;
+    std::shared_ptr<TransactionContext> context_;
     CommitSlot slot_;
     SnapshotPages pages_;
     TableTree user_tree_;

@@ -1,4 +1,4 @@
-// Savepoints (SPEC.md section 9, docs/design.md section 7): creation, the persistent savepoint
+// Savepoints (docs/api.md "Savepoints", docs/design.md section 7): creation, the persistent savepoint
 // table, restore, and re-registration at open.
 //
 // Restore in transaction R to a savepoint of commit S:
@@ -6,12 +6,12 @@
 //    allocator, its freed data list is dropped: every block it freed was either reachable
 //    from S's root, so it must stay, or allocated after S, so it is in `allocated`);
 //  - entries of `freed` after S are removed, and so are the data blocks that non-durable
-//    commits after S deferred (DatabaseCore::deferred_frees): their blocks are reachable from
+//    commits after S deferred (TransactionContext::deferred_frees): their blocks are reachable from
 //    S's root again, or were allocated after S;
 //  - every block in `allocated` after S is freed by R. Those entries stay: a later restore of
 //    an older savepoint removes R's `freed` entry and must find the blocks there again;
 //  - the user table tree is set to S's root;
-//  - newer savepoints become invalid at once (even if R aborts, SPEC.md Q-23) and newer
+//  - newer savepoints become invalid at once (even if R aborts, docs/quirks.md Q-23) and newer
 //    persistent savepoints are deleted with R.
 // Reclamation never frees a block freed after the oldest valid savepoint, and `allocated`
 // keeps every entry after it, so both lists are complete for any valid savepoint.
@@ -21,7 +21,6 @@
 #include <algorithm>
 
 #include "engine/btree/cursor.hpp"
-#include "engine/txn/database_core.hpp"
 #include "engine/txn/txn_pages.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/endian.hpp"
@@ -31,7 +30,7 @@ namespace ringdb::engine {
 
 SavepointHandle::~SavepointHandle() {
     if (ephemeral_) {
-        core_->tracker().deallocate_savepoint(record_.id, record_.transaction_id);
+        context_->tracker().deallocate_savepoint(record_.id, record_.transaction_id);
     }
 }
 
@@ -45,8 +44,8 @@ Task<Result<std::shared_ptr<SavepointHandle>>> WriteTxn::ephemeral_savepoint() {
     SavepointRecord record;
     record.transaction_id = base_.transaction_id;
     record.user_root = base_.user_root;
-    record.id = core_->tracker().allocate_savepoint(record.transaction_id);
-    co_return std::make_shared<SavepointHandle>(core_, record, true);
+    record.id = context_->tracker().allocate_savepoint(record.transaction_id);
+    co_return std::make_shared<SavepointHandle>(context_, record, true);
 }
 
 Task<Result<std::uint64_t>> WriteTxn::persistent_savepoint(Durability durability) {
@@ -60,7 +59,7 @@ Task<Result<std::uint64_t>> WriteTxn::persistent_savepoint(Durability durability
     SavepointRecord record;
     record.transaction_id = base_.transaction_id;
     record.user_root = base_.user_root;
-    record.id = core_->tracker().allocate_savepoint(record.transaction_id);
+    record.id = context_->tracker().allocate_savepoint(record.transaction_id);
     // Registered first so that a failure below releases it with the transaction.
     created_persistent_.emplace_back(record.id, record.transaction_id);
     RINGDB_CO_TRY_ASSIGN(BtreeRoot root, co_await system_table_root(kSavepointsTable));
@@ -95,7 +94,7 @@ Task<Result<std::shared_ptr<SavepointHandle>>> WriteTxn::get_persistent_savepoin
     if (record.id != id) {
         co_return Error{Errc::corrupted, 0, id};
     }
-    co_return std::make_shared<SavepointHandle>(core_, record, false);
+    co_return std::make_shared<SavepointHandle>(context_, record, false);
 }
 
 Task<Result<bool>> WriteTxn::delete_persistent_savepoint(std::uint64_t id,
@@ -208,8 +207,8 @@ Task<Status> WriteTxn::restore_savepoint(std::shared_ptr<SavepointHandle> savepo
     if (state_ != State::active) {
         co_return Error{Errc::transaction_finished};
     }
-    if (savepoint == nullptr || savepoint->core() != core_.get() ||
-        !core_->tracker().is_valid_savepoint(savepoint->id())) {
+    if (savepoint == nullptr || savepoint->context() != context_.get() ||
+        !context_->tracker().is_valid_savepoint(savepoint->id())) {
         co_return Error{Errc::invalid_savepoint};
     }
     for (const auto& [name, table] : tables_) {
@@ -242,14 +241,14 @@ Task<Status> WriteTxn::restore_savepoint(std::shared_ptr<SavepointHandle> savepo
     RINGDB_CO_TRY(co_await store_system_table(kFreedTable, freed));
 
     user_tree_.tree().reset(savepoint->user_root());
-    core_->tracker().invalidate_savepoints_after(savepoint->id());
+    context_->tracker().invalidate_savepoints_after(savepoint->id());
     RINGDB_CO_TRY(co_await delete_savepoints_after(savepoint->id()));
     co_return ok();
 }
 
-Task<Status> DatabaseCore::load_savepoints() {
-    const CommitSlot slot = store_->current();
-    SnapshotPages pages(*store_);
+Task<Status> load_persistent_savepoints(TransactionContext& context) {
+    const CommitSlot slot = context.store().current();
+    SnapshotPages pages(context.store());
     TableTree system(pages, slot.system_root);
     RINGDB_CO_TRY_ASSIGN(auto next, co_await system.get(kNextSavepointTable));
     if (next) {
@@ -259,7 +258,7 @@ Task<Status> DatabaseCore::load_savepoints() {
             if (value->bytes.size() != 8) {
                 co_return Error{Errc::corrupted, 0, value->bytes.size()};
             }
-            tracker_.raise_next_savepoint_id(util::load_le64(value->bytes.data()));
+            context.tracker().raise_next_savepoint_id(util::load_le64(value->bytes.data()));
         }
     }
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await system.get(kSavepointsTable));
@@ -278,7 +277,7 @@ Task<Status> DatabaseCore::load_savepoints() {
         if (id != record.id || record.transaction_id > slot.transaction_id) {
             co_return Error{Errc::corrupted, 0, id};
         }
-        tracker_.register_savepoint(record.id, record.transaction_id);
+        context.tracker().register_savepoint(record.id, record.transaction_id);
     }
     co_return ok();
 }

@@ -1,5 +1,5 @@
 #pragma once
-// SavepointHandle: the engine side of ringdb::Savepoint (SPEC.md section 9).
+// SavepointHandle: the engine side of ringdb::Savepoint (docs/api.md, "Savepoints").
 //
 // A savepoint records a commit (its transaction id and user table tree root). It is registered
 // with the tracker as a reader of that commit, so nothing it can see is reclaimed, and it is
@@ -10,17 +10,20 @@
 #include <cstdint>
 #include <memory>
 
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
 #include "engine/txn/system_tables.hpp"
 
 namespace ringdb::engine {
 
-class DatabaseCore;
+class TransactionContext;
 
 class SavepointHandle {
 public:
-    SavepointHandle(std::shared_ptr<DatabaseCore> core, SavepointRecord record,
+    SavepointHandle(std::shared_ptr<TransactionContext> context, SavepointRecord record,
                     bool ephemeral) noexcept
-        : core_(std::move(core)), record_(record), ephemeral_(ephemeral) {}
+        : context_(std::move(context)), record_(record), ephemeral_(ephemeral) {}
     SavepointHandle(const SavepointHandle&) = delete;
     SavepointHandle& operator=(const SavepointHandle&) = delete;
     ~SavepointHandle();
@@ -29,12 +32,17 @@ public:
     std::uint64_t transaction_id() const noexcept { return record_.transaction_id; }
     const BtreeRoot& user_root() const noexcept { return record_.user_root; }
     bool ephemeral() const noexcept { return ephemeral_; }
-    const DatabaseCore* core() const noexcept { return core_.get(); }
+    /// The database it belongs to (a savepoint is valid only there).
+    const TransactionContext* context() const noexcept { return context_.get(); }
 
 private:
-    std::shared_ptr<DatabaseCore> core_;
+    std::shared_ptr<TransactionContext> context_;
     SavepointRecord record_;
     bool ephemeral_;
 };
+
+/// At open: registers the persistent savepoints of the current commit with the tracker and
+/// restores the savepoint counter. Errors: io, corrupted.
+Task<Status> load_persistent_savepoints(TransactionContext& context);
 
 }  // namespace ringdb::engine

@@ -1,10 +1,10 @@
-// WriteTxn::stats (SPEC.md section 6.9 semantics; docs/api.md "Statistics").
+// WriteTxn::stats (docs/api.md, "Statistics").
 
 #include <algorithm>
 
 #include "engine/btree/tree_stats.hpp"
 #include "engine/table/key_order.hpp"
-#include "engine/txn/maintenance.hpp"
+#include "engine/table/table_tree.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
 
@@ -26,8 +26,8 @@ Task<Result<DatabaseStats>> WriteTxn::stats() {
     }
     DatabaseStats total;
     total.page_size = pages_.page_size();
-    total.allocated_pages = core_->store().allocated_pages();
-    total.free_pages = core_->store().free_pages();
+    total.allocated_pages = context_->store().allocated_pages();
+    total.free_pages = context_->store().free_pages();
     total.fragmented_bytes = total.free_pages * total.page_size;
 
     RINGDB_CO_TRY_ASSIGN(TableStats master, co_await tree_stats(pages_, user_tree_.tree().root().page));

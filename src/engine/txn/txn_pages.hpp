@@ -17,8 +17,9 @@
 // extent is sized from the previous transaction's page count, each further one may be twice
 // as large (2^kMinExtentOrder to 2^kMaxExtentOrder pages); a dirty single page freed again is
 // a hole that the next single-page allocation reuses. Small transactions (fewer than
-// kExtentMinPages single pages, after one as small) take single pages lowest first instead:
-// measured, carving made one-insert commits slower (docs/performance.md "Round 4"). At commit (take_dirty) and at rollback
+// kExtentMinPages single pages, after one as small) take single pages lowest first instead,
+// because carving does not pay for them (docs/performance.md, "Contiguous extents and
+// vectored writes"). At commit (take_dirty) and at rollback
 // the extent's unused tail and the holes go back to the allocator, so a commit never holds
 // an unreachable page: saved allocator states and full repair see the same free space as
 // without extents. Larger blocks come from the allocator directly.

@@ -8,12 +8,13 @@
 
 namespace ringdb::engine {
 
-WriteTxn::WriteTxn(std::shared_ptr<DatabaseCore> core, coro::AsyncLockGuard lock,
+WriteTxn::WriteTxn(std::shared_ptr<TransactionContext> context, coro::AsyncLockGuard lock,
                    std::uint64_t id, const CommitSlot& base)
-    : core_(std::move(core)),
+    : TableHost(true),
+      context_(std::move(context)),
       lock_(std::move(lock)),
       id_(id),
-      pages_(core_->store()),
+      pages_(context_->store()),
       data_pages_(pages_),
       user_tree_(data_pages_, base.user_root),
       system_tree_(pages_, base.system_root),
@@ -21,30 +22,31 @@ WriteTxn::WriteTxn(std::shared_ptr<DatabaseCore> core, coro::AsyncLockGuard lock
 
 WriteTxn::~WriteTxn() { abort(); }
 
-Task<Result<std::shared_ptr<WriteTxn>>> WriteTxn::begin(std::shared_ptr<DatabaseCore> core) {
-    if (core->read_only()) {
+Task<Result<std::shared_ptr<WriteTxn>>> WriteTxn::begin(
+        std::shared_ptr<TransactionContext> context) {
+    if (context->read_only()) {
         co_return Error{Errc::invalid_argument};
     }
-    if (core->closed()) {
+    if (context->closed()) {
         co_return Error{Errc::database_closed};
     }
-    coro::AsyncLockGuard lock = co_await core->writer_mutex().scoped_lock();
-    if (core->closed()) {
+    coro::AsyncLockGuard lock = co_await context->writer_mutex().scoped_lock();
+    if (context->closed()) {
         co_return Error{Errc::database_closed};
     }
-    if (core->store().poisoned()) {
+    if (context->store().poisoned()) {
         co_return Error{Errc::previous_io};
     }
-    core->set_writer_active(true);
-    CommitSlot base = core->store().writer_base();
-    std::uint64_t id = core->next_transaction_id();
-    std::shared_ptr<WriteTxn> txn(new WriteTxn(core, std::move(lock), id, base));
+    context->set_writer_active(true);
+    CommitSlot base = context->store().writer_base();
+    std::uint64_t id = context->next_transaction_id();
+    std::shared_ptr<WriteTxn> txn(new WriteTxn(context, std::move(lock), id, base));
     co_return txn;
 }
 
 void WriteTxn::finish() noexcept {
     tables_.clear();
-    core_->set_writer_active(false);
+    context_->set_writer_active(false);
     lock_ = coro::AsyncLockGuard{};
 }
 
@@ -53,6 +55,7 @@ void WriteTxn::abort() noexcept {
         return;
     }
     state_ = State::aborted;
+    finish_tables();
     tables_.clear();
     pages_.rollback();
     end_savepoint_changes(false);
@@ -65,7 +68,7 @@ void WriteTxn::begin_data_change() {
         // A savepoint can only be created in a clean transaction, so if none exists now, none
         // can appear (and be restored) before this transaction ends.
         tracking_decided_ = true;
-        data_pages_.set_tracking(core_->tracker().any_savepoint());
+        data_pages_.set_tracking(context_->tracker().any_savepoint());
     }
 }
 

@@ -11,7 +11,7 @@
 // pages) and `system_freed`, and, while savepoints exist, the data blocks it allocated in
 // `allocated`; finalise checksums, and hand everything to the page store.
 //
-// Savepoints (savepoint.cpp, SPEC.md section 9): a savepoint pins the commit this transaction
+// Savepoints (savepoint.cpp, docs/api.md "Savepoints"): a savepoint pins the commit this transaction
 // started from. Restoring one puts the user table tree back to its root, makes the data pages
 // freed since then reachable again (their `freed` entries go) and frees the data pages
 // allocated since then (listed in `allocated`).
@@ -34,26 +34,16 @@
 #include "coro/async_mutex.hpp"
 #include "engine/btree/btree.hpp"
 #include "engine/table/multimap.hpp"
+#include "engine/table/open_table.hpp"
 #include "engine/table/table_tree.hpp"
 #include "engine/txn/data_pages.hpp"
-#include "engine/txn/database_core.hpp"
+#include "engine/txn/transaction_context.hpp"
 #include "engine/txn/system_tables.hpp"
 #include "engine/txn/txn_pages.hpp"
 
 namespace ringdb::engine {
 
 class SavepointHandle;
-
-/// A table opened in a transaction: its schema and its tree.
-struct OpenTable {
-    OpenTable(TreePages& pages, KeyCompare compare, TableSchema s, BtreeRoot root)
-        : schema(std::move(s)), tree(pages, compare, root) {}
-
-    TableSchema schema;
-    Btree tree;
-    bool in_use = false;  // a handle to it is open
-    MultimapState multimap;  // multimap tables only (pair count, subtrees to finalize)
-};
 
 struct CommitOptions {
     Durability durability = Durability::immediate;
@@ -65,12 +55,13 @@ struct CommitOptions {
     bool defer_sync = false;
 };
 
-class WriteTxn {
+class WriteTxn : public TableHost {
 public:
     /// Waits (asynchronously) until no other write transaction is live.
     /// Errors: previous_io after an earlier failure, database_closed, invalid_argument on a
     /// read-only database.
-    static Task<Result<std::shared_ptr<WriteTxn>>> begin(std::shared_ptr<DatabaseCore> core);
+    static Task<Result<std::shared_ptr<WriteTxn>>> begin(
+            std::shared_ptr<TransactionContext> context);
 
     WriteTxn(const WriteTxn&) = delete;
     WriteTxn& operator=(const WriteTxn&) = delete;
@@ -78,7 +69,7 @@ public:
 
     std::uint64_t id() const noexcept { return id_; }
     bool active() const noexcept { return state_ == State::active; }
-    DatabaseCore& core() noexcept { return *core_; }
+    TransactionContext& context() noexcept { return *context_; }
 
     /// Opens (creating if missing) a table. Errors: table_already_open, table_is_multimap /
     /// table_is_not_multimap, table_type_mismatch, type_definition_changed, invalid_argument
@@ -131,7 +122,7 @@ public:
     bool persistent_savepoints_modified() const noexcept {
         return !created_persistent_.empty() || !deleted_persistent_.empty();
     }
-    /// Set by table changes, restores and savepoint-table access (SPEC.md 6.4).
+    /// Set by table changes, restores and savepoint-table access (docs/api.md, "Savepoints").
     bool dirty() const noexcept { return dirty_; }
 
 private:
@@ -142,8 +133,8 @@ private:
         bool created_here;
     };
 
-    WriteTxn(std::shared_ptr<DatabaseCore> core, coro::AsyncLockGuard lock, std::uint64_t id,
-             const CommitSlot& base);
+    WriteTxn(std::shared_ptr<TransactionContext> context, coro::AsyncLockGuard lock,
+             std::uint64_t id, const CommitSlot& base);
     Task<Result<std::optional<StoredTable>>> find_table(std::string_view name);
     /// Marks the transaction dirty; the first call decides whether data allocations are
     /// tracked (only while a savepoint exists).
@@ -172,7 +163,7 @@ private:
     Task<Status> delete_savepoints_after(std::uint64_t id);
     void finish() noexcept;
 
-    std::shared_ptr<DatabaseCore> core_;
+    std::shared_ptr<TransactionContext> context_;
     coro::AsyncLockGuard lock_;
     std::uint64_t id_;
     State state_ = State::active;
@@ -186,7 +177,7 @@ private:
     bool tracking_decided_ = false;
     // The oldest savepoint commit restored in this transaction, if any.
     std::optional<std::uint64_t> restored_to_;
-    // Unpersisted blocks this (non-durable) commit freed, handed to the core if it succeeds.
+    // Unpersisted blocks this (non-durable) commit freed, handed to the context if it succeeds.
     std::vector<PageNumber> deferred_data_;
     std::vector<PageNumber> deferred_system_;
     // Persistent savepoints created here (released if the transaction does not commit) and

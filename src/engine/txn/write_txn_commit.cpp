@@ -7,7 +7,7 @@
 //    commit's reclamation, when T <= the last durable commit (a crash returns to that commit,
 //    which must find every block it references intact).
 //  - A non-durable commit keeps the blocks it frees that no durable commit references
-//    (unpersisted) out of the tables: they wait in DatabaseCore::deferred_frees() and are freed
+//    (unpersisted) out of the tables: they wait in TransactionContext::deferred_frees() and are freed
 //    by a later commit once no reader and no valid savepoint precedes the freeing commit; a
 //    durable commit moves the rest into the tables under their freeing commit's id.
 //  - `allocated` holds, for every commit after the oldest valid savepoint, the data blocks it
@@ -101,12 +101,12 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed, std::uint64_t bound) {
         }
         RINGDB_CO_TRY_ASSIGN(auto pages, decode_page_list(entry->value));
         for (PageNumber page : pages) {
-            RINGDB_CO_TRY(core_->store().free_committed(page));
+            RINGDB_CO_TRY(context_->store().free_committed(page));
             reclaimed_.push_back(page);
         }
         // No snapshot reaches these blocks any more: their images would only take cache
         // room from live pages until evicted (docs/design.md section 7).
-        core_->store().forget_cached(pages);
+        context_->store().forget_cached(pages);
         Bytes key(entry->key.begin(), entry->key.end());
         RINGDB_CO_TRY(co_await freed.remove(key));
     }
@@ -114,7 +114,7 @@ Task<Status> WriteTxn::reclaim_freed(Btree& freed, std::uint64_t bound) {
 }
 
 Status WriteTxn::reclaim_deferred() {
-    auto& deferred = core_->deferred_frees();
+    auto& deferred = context_->deferred_frees();
     if (restored_to_) {
         // A restore to commit S makes data blocks freed after S reachable again, or lists
         // them in `allocated` after S (then the restore freed them itself).
@@ -124,12 +124,12 @@ Status WriteTxn::reclaim_deferred() {
             }
         }
     }
-    std::uint64_t bound = core_->deferred_bound(id_);
+    std::uint64_t bound = context_->deferred_bound(id_);
     std::size_t done = 0;
     for (; done < deferred.size() && deferred[done].transaction_id <= bound; ++done) {
         for (const auto* list : {&deferred[done].data, &deferred[done].system}) {
             for (PageNumber page : *list) {
-                RINGDB_TRY_ASSIGN(bool freed, core_->store().free_if_unpersisted(page));
+                RINGDB_TRY_ASSIGN(bool freed, context_->store().free_if_unpersisted(page));
                 if (!freed) {
                     return Error{Errc::corrupted, 0, page.raw()};
                 }
@@ -144,7 +144,7 @@ Task<Status> WriteTxn::absorb_deferred(Btree& freed, Btree& system_freed) {
     // A durable commit ends the "unpersisted" state of every block, so the blocks still
     // waiting for readers go into the tables, under the commit that freed them. Their
     // sequence numbers start high: the lists of that commit already use the low ones.
-    auto& deferred = core_->deferred_frees();
+    auto& deferred = context_->deferred_frees();
     for (auto& entry : deferred) {
         std::uint32_t data_sequence = kDeferredSequence;
         std::uint32_t system_sequence = kDeferredSequence;
@@ -162,7 +162,7 @@ std::vector<PageNumber> WriteTxn::split_unpersisted(std::vector<PageNumber> page
     std::vector<PageNumber> persisted;
     persisted.reserve(pages.size());
     for (PageNumber page : pages) {
-        if (core_->store().is_unpersisted(page)) {
+        if (context_->store().is_unpersisted(page)) {
             deferred.push_back(page);
         } else {
             persisted.push_back(page);
@@ -190,7 +190,7 @@ Task<Status> WriteTxn::record_pages_of(Btree& list, std::uint64_t transaction_id
 }
 
 Task<Status> WriteTxn::record_allocated(Btree& allocated) {
-    std::optional<std::uint64_t> oldest = core_->tracker().oldest_savepoint();
+    std::optional<std::uint64_t> oldest = context_->tracker().oldest_savepoint();
     // Entries that no valid savepoint can restore past are dropped.
     std::uint64_t purge_to = oldest ? *oldest : id_;
     RINGDB_CO_TRY_ASSIGN(auto stale, co_await collect_entries(allocated, 0, purge_to));
@@ -217,7 +217,7 @@ Task<Status> WriteTxn::commit_system_tables(Durability durability) {
     RINGDB_CO_TRY(reclaim_deferred());
     bool durable = durability == Durability::immediate;
     if (durable) {
-        std::uint64_t bound = core_->reclaim_bound();
+        std::uint64_t bound = context_->reclaim_bound();
         RINGDB_CO_TRY(co_await reclaim_freed(freed, bound));
         RINGDB_CO_TRY(co_await reclaim_freed(system_freed, bound));
         RINGDB_CO_TRY(co_await absorb_deferred(freed, system_freed));
@@ -251,7 +251,7 @@ Task<Status> WriteTxn::commit_system_tables(Durability durability) {
 }
 
 void WriteTxn::end_savepoint_changes(bool committed) noexcept {
-    TransactionTracker& tracker = core_->tracker();
+    TransactionTracker& tracker = context_->tracker();
     if (committed) {
         for (const DeletedSavepoint& deleted : deleted_persistent_) {
             tracker.deallocate_savepoint(deleted.id, deleted.transaction_id);
@@ -280,6 +280,7 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     // Whatever happens now, the transaction is over; a failure leaves the database poisoned
     // or unchanged (nothing reaches the header unless every step succeeded).
     state_ = State::committed;
+    finish_tables();
     Status status = co_await flush_tables();
     if (status) {
         status = co_await commit_system_tables(options.durability);
@@ -307,26 +308,26 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         request.save_allocator_state = options.quick_repair;
         request.shrink = options.shrink;
         request.defer_sync = options.defer_sync;
-        status = co_await core_->store().commit(std::move(request));
+        status = co_await context_->store().commit(std::move(request));
     }
     tables_.clear();
     if (status) {
-        core_->advance_transaction_id();
+        context_->advance_transaction_id();
         if (!deferred_data_.empty() || !deferred_system_.empty()) {
-            DatabaseCore::DeferredFree entry;
+            TransactionContext::DeferredFree entry;
             entry.transaction_id = id_;
             entry.data = std::move(deferred_data_);
             entry.system = std::move(deferred_system_);
-            core_->deferred_frees().push_back(std::move(entry));
+            context_->deferred_frees().push_back(std::move(entry));
         }
     } else {
         pages_.rollback();
         // A commit that failed without poisoning the store (a failed read) must leave the
         // allocator as it was: the reclaimed blocks are still listed in the committed freed
         // lists, and freeing them twice, or handing them out while listed, would corrupt them.
-        if (!core_->store().poisoned()) {
+        if (!context_->store().poisoned()) {
             for (PageNumber page : reclaimed_) {
-                core_->store().restore_committed(page);
+                context_->store().restore_committed(page);
             }
         }
     }

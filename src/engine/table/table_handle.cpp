@@ -1,0 +1,253 @@
+#include "engine/table/table_handle.hpp"
+
+#include <cstring>
+
+#include "engine/btree/tree_stats.hpp"
+#include "engine/table/key_order.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+RawEntry copy_entry(ByteView key, ByteView value) {
+    auto buffer = std::make_shared<Bytes>(key.size() + value.size());
+    if (!key.empty()) {
+        std::memcpy(buffer->data(), key.data(), key.size());
+    }
+    if (!value.empty()) {
+        std::memcpy(buffer->data() + key.size(), value.data(), value.size());
+    }
+    ByteView all(*buffer);
+    return RawEntry{buffer, all.first(key.size()), all.subspan(key.size())};
+}
+
+std::optional<RawGuard> owned(std::optional<OwnedBytes> bytes) {
+    if (!bytes) {
+        return std::nullopt;
+    }
+    return RawGuard::owning(std::move(*bytes));
+}
+
+BoundKind engine_kind(RawBoundKind kind) noexcept {
+    switch (kind) {
+        case RawBoundKind::included:
+            return BoundKind::included;
+        case RawBoundKind::excluded:
+            return BoundKind::excluded;
+        case RawBoundKind::unbounded:
+            break;
+    }
+    return BoundKind::unbounded;
+}
+
+}  // namespace
+
+KeyCompare canonical_key_order(const TableSchema& schema, KeyCompare order) noexcept {
+    KeyCompare builtin = key_order_for(schema.key_type);
+    return builtin == &compare_bytes ? builtin : order;
+}
+
+TableHandle::~TableHandle() {
+    if (host_->tables_writable() && host_->tables_usable()) {
+        table_->in_use = false;
+    }
+}
+
+Status TableHandle::writable() const noexcept {
+    RINGDB_TRY(usable());
+    if (!host_->tables_writable()) {
+        return Error{Errc::invalid_argument};
+    }
+    return ok();
+}
+
+std::uint64_t TableHandle::len() const noexcept {
+    if (!usable()) {
+        return 0;
+    }
+    return tree().length();
+}
+
+Task<Result<TableStats>> TableHandle::stats() const {
+    RINGDB_CO_TRY(usable());
+    auto stats = co_await tree_stats(tree().pages(), tree().root().page);
+    co_return stats;
+}
+
+Task<Result<std::optional<RawGuard>>> TableHandle::get(ByteView key) const {
+    RINGDB_CO_TRY(usable());
+    // Every page cached (the common case): no nested coroutine.
+    auto cached = tree().try_get(key);
+    if (!cached) {
+        auto loaded = co_await tree().get(key);
+        cached.emplace(std::move(loaded));
+    }
+    RINGDB_CO_TRY_ASSIGN(auto found, std::move(*cached));
+    if (!found) {
+        co_return std::optional<RawGuard>{};
+    }
+    co_return std::optional<RawGuard>{RawGuard{found->page, found->bytes}};
+}
+
+Task<Result<std::optional<RawEntry>>> TableHandle::first() const {
+    RINGDB_CO_TRY(usable());
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await tree().first());
+    if (!found) {
+        co_return std::optional<RawEntry>{};
+    }
+    co_return std::optional<RawEntry>{RawEntry{found->page, found->key, found->value}};
+}
+
+Task<Result<std::optional<RawEntry>>> TableHandle::last() const {
+    RINGDB_CO_TRY(usable());
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await tree().last());
+    if (!found) {
+        co_return std::optional<RawEntry>{};
+    }
+    co_return std::optional<RawEntry>{RawEntry{found->page, found->key, found->value}};
+}
+
+Task<Result<std::optional<RawGuard>>> TableHandle::insert(ByteView key, ByteView value) {
+    RINGDB_CO_TRY(writable());
+    RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
+    // Btree::insert tries the synchronous in-place path first.
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().insert(key, value));
+    co_return owned(std::move(old));
+}
+
+std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView key,
+                                                                       ByteView value) {
+    using Inserted = Result<std::optional<RawGuard>>;
+    if (Status allowed = writable(); !allowed) {
+        return Inserted{allowed.error()};
+    }
+    if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
+        return Inserted{fits.error()};
+    }
+    auto fast = tree().try_insert(key, value);
+    if (!fast) {
+        return std::nullopt;
+    }
+    if (!*fast) {
+        return Inserted{fast->error()};
+    }
+    return Inserted{owned(std::move(**fast))};
+}
+
+Task<Result<std::optional<RawGuard>>> TableHandle::remove(ByteView key) {
+    RINGDB_CO_TRY(writable());
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().remove(key));
+    co_return owned(std::move(old));
+}
+
+Task<Result<std::optional<RawEntry>>> TableHandle::pop(bool first_entry) {
+    Result<std::optional<RawEntry>> entry = std::optional<RawEntry>{};
+    if (first_entry) {
+        entry = co_await first();
+    } else {
+        entry = co_await last();
+    }
+    if (!entry || !*entry) {
+        co_return entry;
+    }
+    RawEntry copy = copy_entry((*entry)->key, (*entry)->value);
+    RINGDB_CO_TRY(co_await remove(copy.key));
+    co_return std::optional<RawEntry>{std::move(copy)};
+}
+
+TableRange::TableRange(std::shared_ptr<TableHandle> table, RawBound lower, RawBound upper)
+    : table_(std::move(table)),
+      cursor_(table_->tree(), engine_kind(lower.kind), std::move(lower.key),
+              engine_kind(upper.kind), std::move(upper.key)) {}
+
+TableRange::TableRange(std::shared_ptr<TableHandle> table, const RawBoundView& lower,
+                       const RawBoundView& upper)
+    : table_(std::move(table)),
+      cursor_(table_->tree(), Bound{engine_kind(lower.kind), lower.key},
+              Bound{engine_kind(upper.kind), upper.key}) {}
+
+// Zero copy: the entry shares the leaf the cursor read it from.
+TableRange::StepResult TableRange::entry_of(bool forward, Cursor::StepResult step) {
+    if (!step) {
+        return step.error();
+    }
+    if (!*step) {
+        return std::optional<RawEntry>{};
+    }
+    const PageRef& page = forward ? cursor_.front_page() : cursor_.back_page();
+    return std::optional<RawEntry>{RawEntry{page, (*step)->key, (*step)->value}};
+}
+
+bool TableRange::try_step(bool forward, StepResult& out) {
+    if (Status usable = table_->usable(); !usable) {
+        out = usable.error();
+        return true;
+    }
+    // Most steps stay in the current leaf: build the entry in place, without an intermediate
+    // StepResult.
+    Cursor::Entry entry;
+    if (forward ? cursor_.try_next(entry) : cursor_.try_next_back(entry)) {
+        const PageRef& page = forward ? cursor_.front_page() : cursor_.back_page();
+        out->emplace(RawEntry{page, entry.key, entry.value});
+        return true;
+    }
+    Cursor::StepResult step = std::optional<Cursor::Entry>{};
+    if (!cursor_.step_cached(forward, step)) {
+        return false;
+    }
+    out = entry_of(forward, std::move(step));
+    return true;
+}
+
+Task<TableRange::StepResult> TableRange::step_slow(bool forward) {
+    Cursor::StepResult step = co_await cursor_.step_slow(forward);
+    co_return entry_of(forward, std::move(step));
+}
+
+Task<TableRange::StepResult> TableRange::step(bool forward) {
+    StepResult out = std::optional<RawEntry>{};
+    if (try_step(forward, out)) {
+        co_return out;
+    }
+    auto slow = co_await step_slow(forward);
+    co_return slow;
+}
+
+Task<Result<std::optional<RawEntry>>> extract_next(TableRange& range, const RawPredicate& take,
+                                                   bool forward) {
+    RINGDB_CO_TRY(range.table().writable());
+    // Each round consumes one entry of the range, so the loop ends with the range.
+    for (;;) {
+        auto entry = co_await range.step(forward);
+        if (!entry || !*entry) {
+            co_return entry;
+        }
+        RINGDB_CO_TRY_ASSIGN(bool taken, take((*entry)->key, (*entry)->value));
+        if (!taken) {
+            continue;
+        }
+        // The range re-seeks past the removed key on its next step.
+        RINGDB_CO_TRY(co_await range.table().remove((*entry)->key));
+        co_return entry;
+    }
+}
+
+Task<Result<std::uint64_t>> remove_range(std::shared_ptr<TableHandle> table, RawBound lower,
+                                         RawBound upper, RawPredicate take) {
+    RINGDB_CO_TRY(table->writable());
+    const std::uint64_t entries = table->tree().length();
+    TableRange range(std::move(table), std::move(lower), std::move(upper));
+    std::uint64_t removed = 0;
+    // Each step consumes at least one entry of the table, so `entries` + 1 steps suffice.
+    for (std::uint64_t guard = 0; guard <= entries; ++guard) {
+        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract_next(range, take, true));
+        if (!entry) {
+            break;
+        }
+        ++removed;
+    }
+    co_return removed;
+}
+
+}  // namespace ringdb::engine

@@ -1,0 +1,38 @@
+#include "engine/txn/transaction_context.hpp"
+
+#include <algorithm>
+
+namespace ringdb::engine {
+
+TransactionContext::~TransactionContext() = default;
+
+CommitSlot TransactionContext::acquire_snapshot() {
+    std::lock_guard lock(snapshot_mutex_);
+    CommitSlot slot = store_->current();
+    tracker_.register_reader(slot.transaction_id);
+    return slot;
+}
+
+void TransactionContext::release_snapshot(std::uint64_t transaction_id) {
+    tracker_.release_reader(transaction_id);
+}
+
+std::uint64_t TransactionContext::reclaim_bound() {
+    std::lock_guard lock(snapshot_mutex_);
+    std::uint64_t bound = store_->durable().transaction_id;
+    if (auto oldest = tracker_.oldest()) {
+        bound = std::min(bound, *oldest);
+    }
+    return bound;
+}
+
+std::uint64_t TransactionContext::deferred_bound(std::uint64_t transaction_id) {
+    std::lock_guard lock(snapshot_mutex_);
+    std::uint64_t bound = tracker_.oldest().value_or(transaction_id);
+    if (auto savepoint = tracker_.oldest_savepoint()) {
+        bound = std::min(bound, *savepoint);
+    }
+    return bound;
+}
+
+}  // namespace ringdb::engine

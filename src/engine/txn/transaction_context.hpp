@@ -1,0 +1,87 @@
+#pragma once
+// TransactionContext: what the transactions of one database share, and nothing else.
+//
+// The database (db/database_core.hpp) owns one and hands transactions a shared_ptr to it that
+// also keeps the database alive. It holds the page store, the tracker of live snapshots and
+// savepoints, the writer mutex (one write transaction at a time), the next transaction id,
+// the blocks freed by non-durable commits that wait for their readers, and the two bounds
+// computed from these.
+//
+// Snapshot publication: acquire_snapshot reads the latest commit and registers it with the
+// tracker under one mutex, and a commit computes its reclamation bound under the same mutex,
+// so a reader can never register a snapshot whose pages a concurrent commit is reclaiming.
+//
+// Thread rules: acquire_snapshot, release_snapshot, the bounds and the flags may be used from
+// any thread; the id counter and deferred_frees belong to the holder of the writer mutex.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "coro/async_mutex.hpp"
+#include "engine/page_store/page_store.hpp"
+#include "engine/txn/transaction_tracker.hpp"
+
+namespace ringdb::engine {
+
+class TransactionContext {
+public:
+    explicit TransactionContext(bool read_only) noexcept : read_only_(read_only) {}
+    TransactionContext(const TransactionContext&) = delete;
+    TransactionContext& operator=(const TransactionContext&) = delete;
+    ~TransactionContext();
+
+    /// Installs the opened page store. REQUIRES: called once, before any transaction begins.
+    void attach_store(std::unique_ptr<PageStore> store) noexcept { store_ = std::move(store); }
+    PageStore& store() noexcept { return *store_; }
+    TransactionTracker& tracker() noexcept { return tracker_; }
+    coro::AsyncMutex& writer_mutex() noexcept { return writer_mutex_; }
+    bool read_only() const noexcept { return read_only_; }
+
+    /// Set by the database once it is closed: new transactions get database_closed.
+    bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
+    void mark_closed() noexcept { closed_.store(true, std::memory_order_release); }
+    /// Set while a write transaction is live (close refuses to run then).
+    void set_writer_active(bool active) noexcept { writer_active_ = active; }
+    bool writer_active() const noexcept { return writer_active_; }
+
+    /// The latest commit, registered as a reader (release with release_snapshot).
+    CommitSlot acquire_snapshot();
+    void release_snapshot(std::uint64_t transaction_id);
+    /// Transaction ids of committed blocks that no reader can see any more are <= this.
+    std::uint64_t reclaim_bound();
+    /// Deferred blocks freed by commits <= this are seen by no reader and no valid savepoint
+    /// (`transaction_id` is the committing transaction's).
+    std::uint64_t deferred_bound(std::uint64_t transaction_id);
+
+    /// Blocks freed by a non-durable commit that no durable commit references ("unpersisted"
+    /// blocks), kept in memory instead of the freed-page tables until no reader can see them
+    /// (docs/design.md section 7). Writer only; a crash loses them with the commits, and a
+    /// durable commit moves what is left into the tables.
+    struct DeferredFree {
+        std::uint64_t transaction_id = 0;  // the commit that freed them
+        std::vector<PageNumber> data;
+        std::vector<PageNumber> system;
+    };
+    std::vector<DeferredFree>& deferred_frees() noexcept { return deferred_frees_; }
+
+    std::uint64_t next_transaction_id() const noexcept { return next_transaction_id_; }
+    void advance_transaction_id() noexcept { ++next_transaction_id_; }
+    /// After open: ids continue after the last commit of the file.
+    void set_next_transaction_id(std::uint64_t id) noexcept { next_transaction_id_ = id; }
+
+private:
+    const bool read_only_;
+    std::unique_ptr<PageStore> store_;
+    TransactionTracker tracker_;
+    coro::AsyncMutex writer_mutex_;
+    std::mutex snapshot_mutex_;
+    std::uint64_t next_transaction_id_ = 1;
+    std::vector<DeferredFree> deferred_frees_;  // ascending by transaction; writer only
+    bool writer_active_ = false;
+    std::atomic<bool> closed_{false};
+};
+
+}  // namespace ringdb::engine
