@@ -2,7 +2,7 @@
 // Byte-string vocabulary of the typed layer.
 //
 // `Bytes` is an owned byte string and `ByteView` a borrowed one. Both are also table types
-// (SPEC.md 4.2 `&[u8]`): see <ringdb/codec_scalar.hpp>.
+// ("&[u8]", docs/encodings.md): see <ringdb/codec_bytes.hpp>.
 
 #include <cstddef>
 #include <span>

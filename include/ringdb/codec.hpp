@@ -1,6 +1,6 @@
 #pragma once
-// Codecs: how C++ values become the bytes a table stores (SPEC.md 4), and the Key and Value
-// concepts a table's types must satisfy.
+// Codecs: how C++ values become the bytes a table stores (docs/encodings.md), and the Key and
+// Value concepts a table's types must satisfy.
 //
 // A type T is a `Value` when `ringdb::Codec<T>` is specialised with these static members:
 //

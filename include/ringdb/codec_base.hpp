@@ -18,7 +18,8 @@
 
 namespace ringdb {
 
-/// 128-bit integers (the reference's i128/u128). `__extension__` keeps -Wpedantic quiet.
+/// 128-bit integers ("i128" and "u128", docs/encodings.md). `__extension__` keeps -Wpedantic
+/// quiet.
 __extension__ typedef __int128 Int128;
 __extension__ typedef unsigned __int128 UInt128;
 
@@ -84,7 +85,8 @@ namespace detail {
 /// it as their deterministic fallback order for malformed encodings.
 int compare_bytes(ByteView a, ByteView b) noexcept;
 
-/// The varint of SPEC.md 4.3: < 254 in one byte; <= 65535 as 254 + u16 LE; else 255 + u32 LE.
+/// The varint (docs/encodings.md, "Varint"): < 254 in one byte; <= 65535 as 254 + u16 LE;
+/// else 255 + u32 LE.
 std::size_t varint_size(std::size_t value) noexcept;
 
 /// Writes the varint of `value` at `target` and returns the number of bytes written.

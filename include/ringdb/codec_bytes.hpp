@@ -1,6 +1,6 @@
 #pragma once
-// Built-in string and byte-string codecs (SPEC.md 4.2). See <ringdb/codec.hpp> for the Codec
-// contract.
+// Built-in string and byte-string codecs (docs/encodings.md, "Strings and byte strings").
+// See <ringdb/codec.hpp> for the Codec contract.
 //
 //   C++ type                                TypeName     width  key order
 //   std::string                             String       var    bytewise

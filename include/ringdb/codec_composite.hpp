@@ -1,7 +1,7 @@
 #pragma once
-// Built-in composite codecs (SPEC.md 4.3): std::optional ("Option<T>"), std::array ("[T;N]")
-// and std::vector ("Vec<T>"). Tuples are in <ringdb/codec_tuple.hpp>. See <ringdb/codec.hpp>
-// for the Codec contract.
+// Built-in composite codecs (docs/encodings.md, "Composites"): std::optional ("Option<T>"),
+// std::array ("[T;N]") and std::vector ("Vec<T>"). Tuples are in <ringdb/codec_tuple.hpp>.
+// See <ringdb/codec.hpp> for the Codec contract.
 //
 // Option<T>: a tag byte (0 None, 1 Some), then T's bytes. A None of a fixed-width T is padded
 // with width(T) zero bytes so the width stays fixed; decode checks the length of the padding

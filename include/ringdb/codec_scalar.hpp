@@ -1,6 +1,7 @@
 #pragma once
-// Built-in scalar codecs (SPEC.md 4.2): unit, bool, integers, floats and char. Strings and
-// byte strings are in <ringdb/codec_bytes.hpp>. See <ringdb/codec.hpp> for the Codec contract.
+// Built-in scalar codecs (docs/encodings.md, "Scalars"): unit, bool, integers, floats and
+// char. Strings and byte strings are in <ringdb/codec_bytes.hpp>. See <ringdb/codec.hpp> for
+// the Codec contract.
 //
 //   C++ type                                TypeName   width  key order
 //   std::monostate                          ()         0      all equal
@@ -121,7 +122,7 @@ struct Codec<T> {
     }
 };
 
-/// std::byte is the u8 of SPEC.md: same name, bytes and order as std::uint8_t.
+/// std::byte is "u8": same name, bytes and order as std::uint8_t (docs/encodings.md).
 template <>
 struct Codec<std::byte> {
     static TypeName type_name() { return Codec<std::uint8_t>::type_name(); }
@@ -162,7 +163,7 @@ struct Codec<F> {
     }
 };
 
-/// The reference's `char`: a Unicode scalar value in the low 3 bytes of its LE u32.
+/// "char": a Unicode scalar value in the low 3 bytes of its LE u32 (docs/encodings.md).
 template <>
 struct Codec<char32_t> {
     static constexpr bool is_scalar_value(std::uint32_t c) noexcept {

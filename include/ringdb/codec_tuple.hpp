@@ -1,5 +1,5 @@
 #pragma once
-// The built-in tuple codec (SPEC.md 4.3, the current, non-legacy encoding), arity 1 to 12.
+// The built-in tuple codec (docs/encodings.md, "Tuples"), arity 1 to 12.
 // See <ringdb/codec.hpp> for the Codec contract.
 //
 // Encoding of std::tuple<T1..Tn>: first, for each of T1..Tn-1 that is variable-width, the
@@ -10,8 +10,8 @@
 //
 // TypeName: "(T,)" for a 1-tuple and "(A,B,...)" otherwise, with the elements' names and no
 // spaces. The classification is TypeClass::builtin, except for tuples of arity >= 2 with a
-// variable-width element: TypeClass::builtin_tuple (the reference's "Internal2"), which keeps
-// them distinct from the reference's legacy tuple encoding.
+// variable-width element: TypeClass::builtin_tuple, which keeps them distinct from the older
+// tuple encoding that the reference wrote under the same names (docs/encodings.md).
 //
 // Order: element by element, each with its own Key order. Legacy (u32-length) tuples are not
 // provided.

@@ -6,7 +6,7 @@
 // and one 64-bit detail (a page number, a length, an offset, or a nested code) whose meaning is
 // given per code below. `Error` holds no string; `to_string(Error)` builds the message.
 //
-// The codes mirror the reference's flattened error enum (SPEC.md section 3.1), plus the few
+// The codes mirror the reference's error variants, flattened (docs/errors.md), plus the few
 // that ringdb's own layers need (`invalid_argument`, `out_of_range`, `device_closed`,
 // `no_space`, `cancelled`, `unsupported`). `Errc` converts to `std::error_code` through
 // `ringdb::error_category()`, so Asio completion handlers receive ringdb errors directly.

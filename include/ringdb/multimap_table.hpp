@@ -1,6 +1,6 @@
 #pragma once
-// Multimap tables (SPEC.md 8): each key maps to a sorted set of values. Both K and V are Keys:
-// values are kept in Codec<V>::compare order and are unique per key.
+// Multimap tables (docs/api.md, "Multimap tables"): each key maps to a sorted set of values.
+// Both K and V are Keys: values are kept in Codec<V>::compare order and are unique per key.
 //
 // MultimapTable<K, V> comes from WriteTransaction::open_multimap_table and sees the
 // transaction's own changes; ReadOnlyMultimapTable<K, V> comes from

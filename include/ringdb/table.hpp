@@ -281,7 +281,7 @@ protected:
 /// is then). While a reservation lives, its table stays open (opening the table again in the
 /// same transaction returns table_already_open until both the Table and the reservation are
 /// gone). Writing through as_mut() never touches stored pages, so this works the same in every
-/// database (SPEC.md Q-06).
+/// database (docs/quirks.md, Q-06).
 template <Key K, Value V>
 class ReservedValue {
 public:

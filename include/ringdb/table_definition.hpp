@@ -1,6 +1,6 @@
 #pragma once
 // TableDefinition and MultimapTableDefinition: a table's name and its static key and value
-// types (SPEC.md 5.1).
+// types (docs/encodings.md, "Table definitions").
 //
 // A definition is a small copyable value, usually a constexpr global:
 //

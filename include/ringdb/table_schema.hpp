@@ -1,6 +1,7 @@
 #pragma once
 // TableSchema: the untyped description of a table that the engine stores in its table tree
-// and compares on every open (SPEC.md 7.1), plus the key/value size limits (SPEC.md 7.2).
+// and compares on every open (docs/encodings.md, "Schema checks on open"), plus the key/value
+// size limits (docs/encodings.md, "Size limits").
 //
 // A typed TableDefinition (<ringdb/table_definition.hpp>) produces the requested schema; the
 // engine decodes the stored one. Neither check touches the disk; both are thread-safe.
@@ -45,7 +46,7 @@ struct TableSchema {
     friend bool operator==(const TableSchema& a, const TableSchema& b) = default;
 };
 
-/// Checks that a table stored as `stored` may be opened as `requested`, in SPEC.md 7.1 order
+/// Checks that a table stored as `stored` may be opened as `requested`, in this order
 /// (names are not compared: the caller looked the table up by name):
 ///   1. kinds differ: Errc::table_is_multimap (stored is a multimap, a normal table was
 ///      requested) or Errc::table_is_not_multimap (the reverse);
@@ -68,7 +69,8 @@ Status check_value_length(std::uint64_t length);
 /// the value's, or the sum) in Error::detail.
 Status check_pair_length(std::uint64_t key_length, std::uint64_t value_length);
 
-/// The display form of SPEC.md 5.1: "name<KeyTypeName, ValueTypeName>".
+/// The display form "name<KeyTypeName, ValueTypeName>" (docs/encodings.md, "Table
+/// definitions").
 std::string to_string(const TableSchema& schema);
 
 }  // namespace ringdb

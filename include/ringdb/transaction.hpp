@@ -10,12 +10,12 @@
 // number may be live, on any threads, concurrently with the writer; pages they can see are not
 // reused until they (and every table, guard and range obtained from them) are gone.
 //
-// Savepoint: a point a write transaction can return the user tables to (SPEC.md section 9).
-// It shows the commit its write transaction started from and pins it like a reader: nothing it
-// can see is reused while it is valid. Ephemeral savepoints live as long as their Savepoint
-// object; persistent ones are stored in the file until deleted, survive reopen, and are fetched
-// again with get_persistent_savepoint. Restoring affects user tables only: persistent savepoint
-// records and the freed-page bookkeeping are not rolled back.
+// Savepoint: a point a write transaction can return the user tables to (docs/api.md,
+// "Savepoints"). It shows the commit its write transaction started from and pins it like a
+// reader: nothing it can see is reused while it is valid. Ephemeral savepoints live as long as
+// their Savepoint object; persistent ones are stored in the file until deleted, survive
+// reopen, and are fetched again with get_persistent_savepoint. Restoring affects user tables
+// only: persistent savepoint records and the freed-page bookkeeping are not rolled back.
 //
 // Thread rules: a transaction object may be moved between threads; one operation at a time per
 // table.
@@ -158,7 +158,7 @@ public:
     /// changes (reads every page). Errors: transaction_finished, io, corrupted.
     Task<Result<DatabaseStats>> stats();
 
-    // Savepoints (SPEC.md section 9). A transaction is "dirty" once it opened, renamed or
+    // Savepoints (docs/api.md, "Savepoints"). A transaction is "dirty" once it opened, renamed or
     // deleted a table, restored a savepoint, or read or changed the persistent savepoints; a
     // dirty transaction cannot create savepoints. Every call may also return
     // transaction_finished, io or corrupted.

@@ -1,9 +1,10 @@
 #pragma once
-// TypeName: the persisted identity of a key or value type (SPEC.md 4.1).
+// TypeName: the persisted identity of a key or value type (docs/encodings.md, "Type names").
 //
 // A TypeName is a classification plus a name string such as "u64", "Option<&str>" or
 // "(u64,&str)". Table definitions store the key and value TypeNames, and opening a table
-// compares them with the requested types (SPEC.md 7.1): two TypeNames are equal only when both
+// compares them with the requested types (docs/encodings.md, "Schema checks on open"): two
+// TypeNames are equal only when both
 // the classification and the string are equal.
 //
 // Serialized form: one classification byte followed by the name's bytes (UTF-8 by convention;

@@ -1,5 +1,6 @@
 #pragma once
-// Integrity verification (SPEC.md section 18.1).
+// Integrity verification: what Database::verify_integrity reports (docs/api.md, "Integrity
+// verification").
 
 #include <chrono>
 #include <cstdint>
