@@ -42,9 +42,9 @@
 #include <utility>
 #include <vector>
 
-#include "bench_report.hpp"
-#include "kv_peers.hpp"
-#include "kv_report.hpp"
+#include "common/bench_report.hpp"
+#include "kv/kv_report.hpp"
+#include "peers/kv_peers.hpp"
 
 namespace ringdb::bench {
 

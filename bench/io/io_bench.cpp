@@ -38,10 +38,10 @@
 
 #include <ringdb/options.hpp>
 
-#include "bench_report.hpp"
-#include "device_workloads.hpp"
-#include "fio_runner.hpp"
-#include "scratch_files.hpp"
+#include "common/bench_report.hpp"
+#include "common/fio_runner.hpp"
+#include "common/scratch_files.hpp"
+#include "io/device_workloads.hpp"
 
 namespace ringdb::bench {
 namespace {

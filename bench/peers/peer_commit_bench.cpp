@@ -35,10 +35,10 @@
 #include <thread>
 #include <vector>
 
-#include "bench_report.hpp"
-#include "fio_runner.hpp"
-#include "kv_peers.hpp"
-#include "scratch_files.hpp"
+#include "common/bench_report.hpp"
+#include "common/fio_runner.hpp"
+#include "common/scratch_files.hpp"
+#include "peers/kv_peers.hpp"
 
 // Interposed system calls: the executable's definitions take precedence over libc's for every
 // shared library the peers live in, so each sync any engine makes is counted here.

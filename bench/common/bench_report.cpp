@@ -1,7 +1,7 @@
 // bench_report: formatting of io_bench's results. Every cell of the table is the median over
 // the runs; the ratio column and the goal lines divide the uring median by the fio median.
 
-#include "bench_report.hpp"
+#include "common/bench_report.hpp"
 
 #include <sys/statfs.h>
 #include <sys/utsname.h>

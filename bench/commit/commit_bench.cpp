@@ -35,11 +35,11 @@
 
 #include <ringdb/ringdb.hpp>
 
-#include "bench_report.hpp"
-#include "commit_report.hpp"
-#include "commit_workload.hpp"
-#include "fio_runner.hpp"
-#include "scratch_files.hpp"
+#include "commit/commit_report.hpp"
+#include "commit/commit_workload.hpp"
+#include "common/bench_report.hpp"
+#include "common/fio_runner.hpp"
+#include "common/scratch_files.hpp"
 
 namespace ringdb::bench {
 namespace {
