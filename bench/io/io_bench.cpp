@@ -1,5 +1,5 @@
 // io_bench: ringdb's file devices against the physical limits fio measures in the same run
-// (BENCHMARKS.md section 3).
+// (4 KiB random reads and write+fdatasync, the floor any storage engine sits on).
 //
 // Phases, each run for the uring device, the posix device and fio:
 //   1. randread QD1:  4 KiB random aligned reads, O_DIRECT, one in flight;

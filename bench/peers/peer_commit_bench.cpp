@@ -187,7 +187,7 @@ std::uint64_t process_io(const char* field) {
 
 /// Bytes the engine wrote: for the peers, the bytes handed to write system calls (wchar):
 /// write_bytes counts a whole large folio of the page cache for every page dirtied in it on
-/// this kernel (LMDB showed 1 GB/s for an 8 MiB file). ringdb writes through io_uring, which
+/// this kernel, far more than the bytes written. ringdb writes through io_uring, which
 /// wchar does not see, and whole pages that do not sit in large folios: write_bytes, as in
 /// commit_bench.
 std::uint64_t written_bytes(const std::string& engine) {
