@@ -38,10 +38,10 @@
 
 #include <ringdb/options.hpp>
 
-#include "common/bench_report.hpp"
 #include "common/fio_runner.hpp"
 #include "common/scratch_files.hpp"
 #include "io/device_workloads.hpp"
+#include "io/io_report.hpp"
 
 namespace ringdb::bench {
 namespace {
