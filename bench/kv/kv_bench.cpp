@@ -1,8 +1,9 @@
 // kv_bench: redb's KV benchmark ported, ringdb against LMDB, RocksDB, LevelDB and SQLite (WAL
 // and rollback journal), same data, same order, same machine.
 //
-// Data: 24-byte keys and 150-byte values drawn from wyrand seeded with 3 (kv_peers.hpp), so the
-// key set is redb's. Phases, in order, per engine (each in a fresh directory under --dir):
+// Data: 24-byte keys and 150-byte values drawn from wyrand seeded with 3 (peers/kv_peers.hpp),
+// so the key set is redb's. Phases, in order, per engine (each in a fresh directory under
+// --dir):
 //   bulk load         one write transaction of N inserts, commit included
 //   individual writes 1,000 durable transactions of one insert
 //   batch writes      100 durable transactions of 1,000 inserts
