@@ -6,7 +6,7 @@
 #include <string>
 #include <system_error>
 
-#include "kv_peers.hpp"
+#include "peers/kv_peers.hpp"
 
 namespace ringdb::bench {
 

@@ -1,8 +1,9 @@
-// kv_bench: redb's KV benchmark ported (BENCHMARKS.md section 1), ringdb against LMDB,
-// RocksDB, LevelDB and SQLite (WAL and rollback journal), same data, same order, same machine.
+// kv_bench: redb's KV benchmark ported, ringdb against LMDB, RocksDB, LevelDB and SQLite (WAL
+// and rollback journal), same data, same order, same machine.
 //
-// Data: 24-byte keys and 150-byte values drawn from wyrand seeded with 3 (kv_peers.hpp), so the
-// key set is redb's. Phases, in order, per engine (each in a fresh directory under --dir):
+// Data: 24-byte keys and 150-byte values drawn from wyrand seeded with 3 (peers/kv_peers.hpp),
+// so the key set is redb's. Phases, in order, per engine (each in a fresh directory under
+// --dir):
 //   bulk load         one write transaction of N inserts, commit included
 //   individual writes 1,000 durable transactions of one insert
 //   batch writes      100 durable transactions of 1,000 inserts
@@ -42,9 +43,9 @@
 #include <utility>
 #include <vector>
 
-#include "bench_report.hpp"
-#include "kv_peers.hpp"
-#include "kv_report.hpp"
+#include "common/bench_report.hpp"
+#include "kv/kv_report.hpp"
+#include "peers/kv_peers.hpp"
 
 namespace ringdb::bench {
 
@@ -341,7 +342,7 @@ void print_header(int argc, char** argv, const std::string& dir, const Options& 
     std::strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S %Z", std::localtime(&now));
     utsname uts{};
     ::uname(&uts);
-    std::printf("kv_bench: redb's KV benchmark ported (BENCHMARKS.md section 1)\n");
+    std::printf("kv_bench: redb's KV benchmark ported (docs/performance.md)\n");
     std::printf("date:       %s\n", date);
     std::printf("machine:    %s, %u cpus, %s memory\n",
                 first_line_with("/proc/cpuinfo", "model name").c_str(),

@@ -1,6 +1,6 @@
 // commit_workload: the group-commit cells of commit_bench (see commit_workload.hpp).
 
-#include "commit_workload.hpp"
+#include "commit/commit_workload.hpp"
 
 #include <sys/resource.h>
 

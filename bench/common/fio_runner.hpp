@@ -1,6 +1,6 @@
 #pragma once
-// fio_runner: runs fio, the physical-limit reference of BENCHMARKS.md section 3, and reads the
-// few numbers io_bench needs from its JSON report.
+// fio_runner: runs fio, the reference for what the disk can do, and reads the few numbers
+// the benchmarks need from its JSON report.
 //
 // fio runs as a child process (posix_spawnp, no shell), writes its JSON report to a file in
 // the benchmark directory and its messages to a log file next to it; the log is shown only

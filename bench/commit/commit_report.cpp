@@ -1,6 +1,6 @@
 // commit_report: commit_bench's header, table, spread and goal lines.
 
-#include "commit_report.hpp"
+#include "commit/commit_report.hpp"
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -12,7 +12,7 @@
 #include <functional>
 #include <tuple>
 
-#include "bench_report.hpp"
+#include "common/bench_report.hpp"
 
 namespace ringdb::bench {
 namespace {

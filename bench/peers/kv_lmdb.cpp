@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <string>
 
-#include "kv_peers.hpp"
+#include "peers/kv_peers.hpp"
 
 namespace ringdb::bench {
 namespace {

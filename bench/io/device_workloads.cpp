@@ -9,7 +9,7 @@
 // Worker state lives in the caller's vector and is handed to the worker coroutine by pointer
 // (a value): the vector outlives the when_all/sync_wait that runs the coroutines.
 
-#include "device_workloads.hpp"
+#include "io/device_workloads.hpp"
 
 #include <sys/resource.h>
 

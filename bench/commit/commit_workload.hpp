@@ -1,5 +1,5 @@
 #pragma once
-// commit_workload: commit_bench's ringdb side (BENCHMARKS.md section 2, group commit).
+// commit_workload: commit_bench's ringdb side, group commit.
 //
 // K committers, each a coroutine looping "submit_write_batch(one insert of a 24-byte key and
 // a 150-byte value)" until a deadline, all on the calling thread (one-thread mode) or split

@@ -5,7 +5,7 @@
 // grammar, bounds nesting depth, decodes string escapes well enough to compare keys (fio's
 // keys are ASCII), and records numbers with std::from_chars.
 
-#include "fio_runner.hpp"
+#include "common/fio_runner.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>

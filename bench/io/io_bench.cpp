@@ -1,5 +1,5 @@
 // io_bench: ringdb's file devices against the physical limits fio measures in the same run
-// (BENCHMARKS.md section 3).
+// (4 KiB random reads and write+fdatasync, the floor any storage engine sits on).
 //
 // Phases, each run for the uring device, the posix device and fio:
 //   1. randread QD1:  4 KiB random aligned reads, O_DIRECT, one in flight;
@@ -38,10 +38,10 @@
 
 #include <ringdb/options.hpp>
 
-#include "bench_report.hpp"
-#include "device_workloads.hpp"
-#include "fio_runner.hpp"
-#include "scratch_files.hpp"
+#include "common/fio_runner.hpp"
+#include "common/scratch_files.hpp"
+#include "io/device_workloads.hpp"
+#include "io/io_report.hpp"
 
 namespace ringdb::bench {
 namespace {

@@ -1,4 +1,4 @@
-#include "scratch_files.hpp"
+#include "common/scratch_files.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "bench_report.hpp"
-#include "fio_runner.hpp"
+#include "common/bench_report.hpp"
+#include "common/fio_runner.hpp"
 
 namespace ringdb::bench {
 

@@ -13,7 +13,7 @@
 #include <memory>
 #include <string>
 
-#include "kv_peers.hpp"
+#include "peers/kv_peers.hpp"
 
 namespace ringdb::bench {
 namespace {

@@ -35,10 +35,10 @@
 #include <thread>
 #include <vector>
 
-#include "bench_report.hpp"
-#include "fio_runner.hpp"
-#include "kv_peers.hpp"
-#include "scratch_files.hpp"
+#include "common/bench_report.hpp"
+#include "common/fio_runner.hpp"
+#include "common/scratch_files.hpp"
+#include "peers/kv_peers.hpp"
 
 // Interposed system calls: the executable's definitions take precedence over libc's for every
 // shared library the peers live in, so each sync any engine makes is counted here.
@@ -187,7 +187,7 @@ std::uint64_t process_io(const char* field) {
 
 /// Bytes the engine wrote: for the peers, the bytes handed to write system calls (wchar):
 /// write_bytes counts a whole large folio of the page cache for every page dirtied in it on
-/// this kernel (LMDB showed 1 GB/s for an 8 MiB file). ringdb writes through io_uring, which
+/// this kernel, far more than the bytes written. ringdb writes through io_uring, which
 /// wchar does not see, and whole pages that do not sit in large folios: write_bytes, as in
 /// commit_bench.
 std::uint64_t written_bytes(const std::string& engine) {

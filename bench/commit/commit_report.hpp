@@ -11,7 +11,7 @@
 
 namespace ringdb::bench {
 
-/// fio's write+fdatasync cycle at one block size (BENCHMARKS.md section 3).
+/// fio's write+fdatasync cycle at one block size: the disk's sync rate at that size.
 struct FioSyncSample {
     std::uint64_t block_bytes = 0;
     double syncs_per_second = 0;

@@ -1,5 +1,5 @@
 // commit_bench: ringdb's group commit against the sync rate fio measures in the same run
-// (BENCHMARKS.md sections 2, 3 and 5).
+// at the group's write size.
 //
 // Cells: K = 1, 4, 16, 64, 256, 1024 committers, each a coroutine looping one durable
 // 24-byte-key / 150-byte-value insert through Database::submit_write_batch, all on one thread
@@ -12,7 +12,7 @@
 // (so fdatasync flushes data, as it does for ringdb's reused pages). The limit of a cell is
 // group size x fio's sync rate at S (one sync per commit for K = 1). Every run does all cells,
 // each cell's figure is the median over the runs, and the report ends with the goal lines
-// `ratio <name> <value>` (BENCHMARKS.md section 5).
+// `ratio <name> <value>`.
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -35,11 +35,11 @@
 
 #include <ringdb/ringdb.hpp>
 
-#include "bench_report.hpp"
-#include "commit_report.hpp"
-#include "commit_workload.hpp"
-#include "fio_runner.hpp"
-#include "scratch_files.hpp"
+#include "commit/commit_report.hpp"
+#include "commit/commit_workload.hpp"
+#include "common/bench_report.hpp"
+#include "common/fio_runner.hpp"
+#include "common/scratch_files.hpp"
 
 namespace ringdb::bench {
 namespace {
@@ -239,7 +239,7 @@ struct FioFile {
 };
 
 /// fio's write+fdatasync cycle for `seconds`: with `scattered_pages` 0, one sequential write of
-/// `block` bytes per fdatasync (the limit of BENCHMARKS.md section 3); otherwise
+/// `block` bytes per fdatasync (the disk's limit at that size); otherwise
 /// `scattered_pages` random 4 KiB writes per fdatasync (the same bytes as scattered pages, as
 /// a copy-on-write B-tree writes them; a diagnostic).
 std::optional<FioSyncSample> run_fio_sync(const FioRunner& fio, const FioFile& file,

@@ -1,5 +1,5 @@
 #pragma once
-// bench_report: io_bench's phases, engines, collected samples and printed report (the header
+// io_report: io_bench's phases, engines, collected samples and printed report (the header
 // describing the machine and run, the table of medians, the spread, and the goal lines).
 
 #include <array>
@@ -38,14 +38,6 @@ private:
     int runs_;
     std::array<std::array<std::vector<Sample>, 3>, 3> cells_;
 };
-
-/// The median of `values` (the mean of the middle two for an even count; 0 when empty).
-double median(std::vector<double> values);
-
-/// The name of the file system holding `path` ("ext4", "tmpfs", or its magic number in hex).
-std::string filesystem_name(const std::string& path);
-/// True when `path` is on a file system kept in memory (tmpfs, ramfs).
-bool is_memory_filesystem(const std::string& path);
 
 /// Prints what the README needs next to the table: date, kernel, CPU, directory and file
 /// system, fio version, command line and configuration.

@@ -1,5 +1,5 @@
 #pragma once
-// kv_bench's common vocabulary: the wyrand generator of BENCHMARKS.md section 1 (fastrand's
+// kv_bench's common vocabulary: the wyrand generator of the KV workload (fastrand's
 // generator, which redb's benchmark uses, so the key set is redb's), the 24/150-byte pair drawn
 // from it, and the small interface every engine adapter (ringdb and its peers) implements.
 //

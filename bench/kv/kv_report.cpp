@@ -2,7 +2,7 @@
 // the two ratio columns divide ringdb's median by LMDB's and by the best peer's (smallest time
 // or size) of the same run set.
 
-#include "kv_report.hpp"
+#include "kv/kv_report.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "kv_peers.hpp"
+#include "peers/kv_peers.hpp"
 
 namespace ringdb::bench {
 namespace {

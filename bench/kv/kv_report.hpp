@@ -51,7 +51,8 @@ struct Counts {
     std::uint64_t ranges = 0;  // scans per pass (2 passes)
     int range_width = 10;
 
-    /// BENCHMARKS.md section 1 with bulk load n (reads and scans capped by n: existing keys).
+    /// The full run's counts (kv_bench.cpp's phase list) with bulk load n (reads and scans
+    /// capped by n: existing keys).
     static Counts full(std::uint64_t n);
     /// The smoke run: every count scaled down.
     static Counts quick(std::uint64_t n);
