@@ -1,8 +1,9 @@
 # ringdb: the two commands a newcomer needs.
 #   make demo   install what is missing, build (release), run the demo
 #   make test   install what is missing, build and run the whole suite:
-#               lint, g++ debug, clang-14 ASan+UBSan, clang-14 TSan (concurrency tests),
-#               a short fuzzing run (fuzz-smoke), and one short run of the benchmarks
+#               lint (and its self-test), g++ debug, clang-14 ASan+UBSan, clang-14 TSan
+#               (concurrency tests), a short fuzzing run (fuzz-smoke), and one short run of
+#               the benchmarks
 # Everything else here is a building block of those two.
 
 JOBS ?= 2
@@ -31,8 +32,10 @@ test: setup lint test-debug test-asan test-tsan fuzz-smoke bench-smoke
 setup:
 	@bash tools/setup.sh
 
+# The lint, then its self-test (tools/lint_test plants one violation per rule in a copy of
+# the tree); both always run and report, and the target fails if either fails.
 lint:
-	@bash tools/lint
+	@status=0; bash tools/lint || status=$$?; bash tools/lint_test || status=1; exit $$status
 
 debug:
 	cmake -S . -B $(BUILD)/debug -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=g++ \
