@@ -43,8 +43,8 @@ double seconds_since(Clock::time_point start) {
 // Deterministic pair i: a 24-byte key and a 150-byte value derived from i.
 std::string key_of(std::uint64_t i) {
     char buffer[32];
-    std::snprintf(buffer, sizeof(buffer), "key-%020llu", static_cast<unsigned long long>(
-                                                              i * 0x9E3779B97F4A7C15ULL % 1000000007ULL));
+    std::snprintf(buffer, sizeof(buffer), "key-%020llu",
+                  static_cast<unsigned long long>(i * 0x9E3779B97F4A7C15ULL % 1000000007ULL));
     return std::string(buffer, 24);
 }
 
@@ -59,7 +59,8 @@ std::string value_of(std::uint64_t i) {
 void progress(const char* what, std::uint64_t done, std::uint64_t total) {
     int width = 40;
     int filled = static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
-    std::printf("\r  %-10s [%s%s] %3d%%", what, std::string(static_cast<std::size_t>(filled), '#').c_str(),
+    std::printf("\r  %-10s [%s%s] %3d%%", what,
+                std::string(static_cast<std::size_t>(filled), '#').c_str(),
                 std::string(static_cast<std::size_t>(width - filled), '.').c_str(),
                 static_cast<int>(100 * done / total));
     std::fflush(stdout);

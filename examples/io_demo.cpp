@@ -60,7 +60,8 @@ void fill_block(std::byte* p, std::uint64_t b) {
 }
 
 bool check_block(const std::byte* p, std::uint64_t b) {
-    return ringdb::util::load_le64(p) == b && p[kBlock - 1] == static_cast<std::byte>((b * 131 + kBlock - 1) & 0xff);
+    return ringdb::util::load_le64(p) == b &&
+           p[kBlock - 1] == static_cast<std::byte>((b * 131 + kBlock - 1) & 0xff);
 }
 
 Task<Status> writer(BlockDevice& device, int id) {
@@ -219,7 +220,8 @@ int run(const std::filesystem::path& dir) {
 
     std::printf("\n4. bad requests get clear errors and change nothing:\n");
     AlignedBuffer buf(2 * kBlock);
-    Status past = ringdb::sync_wait(reader_device->read(kBlocks * kBlock, std::span(buf.data, kBlock)));
+    Status past =
+            ringdb::sync_wait(reader_device->read(kBlocks * kBlock, std::span(buf.data, kBlock)));
     std::printf("  read past the end:        %s\n", ringdb::to_string(past.error()).c_str());
     if (reader_device->alignment() > 1) {
         Status odd = ringdb::sync_wait(reader_device->read(100, std::span(buf.data, kBlock)));

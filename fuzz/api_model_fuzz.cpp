@@ -1,4 +1,4 @@
-// Fuzz target: API sequences checked against a model (RELIABILITY.md G5). Each input byte
+// Fuzz target: API sequences checked against a model (docs/testing.md G5). Each input byte
 // pair is one operation on a u64 -> u64 table (insert, remove, get, first/last, pop, range
 // with any bound kinds from either end, drain, retain, commit durable or not, abort, clean
 // reopen, crash) and every result is compared with a std::map. A mismatch aborts.
@@ -229,7 +229,8 @@ private:
                 return;
             }
             bool durable = arg % 2 == 0;
-            txn_->set_durability(durable ? ringdb::Durability::immediate : ringdb::Durability::none);
+            txn_->set_durability(durable ? ringdb::Durability::immediate
+                                         : ringdb::Durability::none);
             txn_->set_two_phase_commit(arg % 4 == 2);
             table_.reset();
             auto committed = sync_wait(txn_->commit());

@@ -1,4 +1,4 @@
-// Fuzz target: arbitrary bytes as a database file (RELIABILITY.md G5). The first byte picks
+// Fuzz target: arbitrary bytes as a database file (docs/testing.md G5). The first byte picks
 // the image: even, the rest of the input is the whole file; odd, a valid database (built once
 // by the seeded workload, closed cleanly) damaged by the rest of the input, read as records of
 // (offset 2 bytes, scaled to the image; xor byte). The database is opened, verified, read and

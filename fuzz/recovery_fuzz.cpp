@@ -1,4 +1,4 @@
-// Fuzz target: recovery after crash points (RELIABILITY.md G5). The input chooses a workload
+// Fuzz target: recovery after crash points (docs/testing.md G5). The input chooses a workload
 // seed and length, a device call to fail from (kind and index), whether the failed sync marks
 // its pages clean, and how the crash image is built; the image must then open, verify, hold a
 // commit between the last acknowledged durable one and the last one attempted, and accept

@@ -214,8 +214,9 @@ bool parse_options(int argc, char** argv, Options& options) {
     if (options.runs < 1 || options.runs > 100 || options.slices < 1 || options.slices > 100 ||
         options.seconds > 3600 ||
         options.warmup > 600 || options.prefill > 100'000'000 || options.cache_mib > (1 << 20)) {
-        std::fprintf(stderr, "commit_bench: 1 <= --runs <= 100, 1 <= --slices <= 100, --seconds <= 3600, "
-                             "--warmup <= 600, --prefill <= 1e8, --cache-mib <= 1048576\n");
+        std::fprintf(stderr,
+                     "commit_bench: 1 <= --runs <= 100, 1 <= --slices <= 100, --seconds <= 3600, "
+                     "--warmup <= 600, --prefill <= 1e8, --cache-mib <= 1048576\n");
         return false;
     }
     return true;

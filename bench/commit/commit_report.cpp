@@ -242,7 +242,8 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
                     format_optional(row.limit, 0).c_str(),
                     format_optional(vs_limit, 2).c_str());
         if (row.scattered_limit && *row.scattered_limit > 0) {
-            scattered_ratios.push_back({cell, row.commits / *row.scattered_limit, row.pattern_bound});
+            scattered_ratios.push_back(
+                    {cell, row.commits / *row.scattered_limit, row.pattern_bound});
         }
     }
     if (!scattered_ratios.empty()) {

@@ -41,7 +41,8 @@ std::string row_label(KvPhase phase, const Counts& c) {
         case KvPhase::individual_writes:
             return "individual writes (" + count_text(c.individual) + ")";
         case KvPhase::batch_writes:
-            return "batch writes (" + count_text(c.batches) + " x " + count_text(c.batch_size) + ")";
+            return "batch writes (" + count_text(c.batches) + " x " + count_text(c.batch_size) +
+                   ")";
         case KvPhase::nosync_writes: return "nosync writes (" + count_text(c.nosync) + ")";
         case KvPhase::len: return "len()";
         case KvPhase::random_reads: return "random reads (2 x " + count_text(c.reads) + ")";

@@ -49,7 +49,8 @@ class LeveldbEngine final : public KvEngine {
 public:
     std::string name() const override { return "leveldb"; }
     std::string version() const override {
-        return std::to_string(leveldb::kMajorVersion) + "." + std::to_string(leveldb::kMinorVersion);
+        return std::to_string(leveldb::kMajorVersion) + "." +
+               std::to_string(leveldb::kMinorVersion);
     }
 
     void open(const std::string& dir) override {

@@ -39,7 +39,9 @@ public:
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
     sqlite3* get() const { return db_; }
-    void exec(const char* sql) const { check(db_, sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), sql); }
+    void exec(const char* sql) const {
+        check(db_, sqlite3_exec(db_, sql, nullptr, nullptr, nullptr), sql);
+    }
 
 private:
     sqlite3* db_ = nullptr;
@@ -59,7 +61,9 @@ public:
     void bind(int index, const unsigned char* data, std::size_t size) {
         check(db_, sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), nullptr), "bind");
     }
-    void bind_int(int index, int value) { check(db_, sqlite3_bind_int(stmt_, index, value), "bind"); }
+    void bind_int(int index, int value) {
+        check(db_, sqlite3_bind_int(stmt_, index, value), "bind");
+    }
     /// Steps once: true for a row, false when done.
     bool step() {
         int rc = sqlite3_step(stmt_);

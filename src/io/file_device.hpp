@@ -27,10 +27,10 @@ struct FileOptions {
     /// write_direct() calls whose offset, length and buffer address are multiples of
     /// kDirectAlignment go through a second descriptor opened with O_DIRECT (straight to the
     /// device, no dirty pages for the next sync to write back); write(), other writes, reads,
-    /// syncs and length changes use the buffered descriptor. Linux keeps both views coherent: a direct write writes
-    /// back and drops the cached pages of its range. Where the file system refuses O_DIRECT
-    /// (EINVAL, e.g. tmpfs), every write is buffered. Ignored with `direct` or `read_only`.
-    /// (A writable device opens the O_DIRECT twin in any case, for read_uncached().)
+    /// syncs and length changes use the buffered descriptor. Linux keeps both views coherent: a
+    /// direct write writes back and drops the cached pages of its range. Where the file system
+    /// refuses O_DIRECT (EINVAL, e.g. tmpfs), every write is buffered. Ignored with `direct` or
+    /// `read_only`. (A writable device opens the O_DIRECT twin in any case, for read_uncached().)
     bool direct_writes = false;
     IoBackend backend = IoBackend::automatic;
 };

@@ -9,8 +9,9 @@
 // An operation is a RingOp that lives in the awaiting coroutine's frame (no allocation per
 // I/O). Its SQE is prepared in await_suspend, never earlier, and is submitted in small batches
 // (kSubmitBatch) or when the thread's loop polls the ring, so many operations share one
-// io_uring_enter without holding the device idle while a large burst is built. Reaping copies completions into a local batch and
-// advances the completion queue before any waiter is posted for resumption.
+// io_uring_enter without holding the device idle while a large burst is built. Reaping copies
+// completions into a local batch and advances the completion queue before any waiter is posted for
+// resumption.
 //
 // Back-pressure: at most kInFlightMax operations are in the kernel at once. Further operations
 // wait, in arrival order, in an intrusive list until completions free a slot.

@@ -129,7 +129,8 @@ asio::awaitable<void> with_use_awaitable(std::string path, std::string missing, 
     ++seen->steps;
 
     WriteBatch failing = fail_batch;
-    auto failing_op = ringdb::async_submit_write_batch(*db, std::move(failing), asio::use_awaitable);
+    auto failing_op =
+            ringdb::async_submit_write_batch(*db, std::move(failing), asio::use_awaitable);
     try {
         co_await std::move(failing_op);
         seen->codes.emplace_back();  // no exception: recorded as a zero code

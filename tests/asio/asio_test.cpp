@@ -308,7 +308,8 @@ asio::awaitable<void> hop_through_worker(ThreadContext* worker, ThreadContext* h
 asio::awaitable<void> many_small_awaits(BlockDevice* device, int count, Observed* seen) {
     std::byte byte[1] = {std::byte{42}};
     for (int i = 0; i < count; ++i) {
-        Status s = co_await ringdb::as_awaitable(device->write(static_cast<std::uint64_t>(i), byte));
+        Status s =
+                co_await ringdb::as_awaitable(device->write(static_cast<std::uint64_t>(i), byte));
         if (!s) {
             record_failure(seen, "small write: " + ringdb::to_string(s.error()));
             co_return;
@@ -384,8 +385,8 @@ TEST_CASE("An exception thrown by a ringdb task reaches the awaitable", "[asio][
     Observed seen;
     asio::co_spawn(io, catch_task_exceptions(device.get(), &seen), Rethrow{});
     io.run();
-    REQUIRE(seen.messages ==
-            std::vector<std::string>{"thrown after an io_uring read", "thrown before any suspension"});
+    REQUIRE(seen.messages == std::vector<std::string>{"thrown after an io_uring read",
+                                                      "thrown before any suspension"});
     REQUIRE(seen.verified == 5);
     REQUIRE(driver.outstanding() == 0);
 }
@@ -637,7 +638,8 @@ TEST_CASE("Without a ring the driver still serves tasks and cross-thread wake-up
         INFO(label);
         RinglessReport report;
         // A fresh thread: the main thread already has a ring, which a driver always uses.
-        std::string path = dir.file(mode == Ringless::io_uring_forbidden ? "forbidden" : "unwanted");
+        std::string path =
+                dir.file(mode == Ringless::io_uring_forbidden ? "forbidden" : "unwanted");
         std::thread ringless([mode, &path, &worker, &report] {
             run_ringless(mode, path, &worker.context(), &report);
         });

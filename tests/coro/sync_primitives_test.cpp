@@ -102,7 +102,8 @@ TEST_CASE("AsyncMutex excludes coroutines on two threads without lost wake-ups",
     WorkerThread b;
     std::vector<Task<void>> tasks;
     for (int i = 0; i < 1000; ++i) {
-        tasks.push_back(guarded_increments(mutex, counter, 5, i % 2 == 0 ? a.context() : b.context()));
+        tasks.push_back(
+                guarded_increments(mutex, counter, 5, i % 2 == 0 ? a.context() : b.context()));
     }
     ringdb::sync_wait(ringdb::when_all(std::move(tasks)));
     REQUIRE(counter == 5000);
@@ -121,7 +122,8 @@ TEST_CASE("Event wakes every waiter across threads", "[coro][threads]") {
         }
         auto gathered = ringdb::when_all(std::move(waiters));
         auto setter = set_later(event, value, a.context());
-        auto [results, unused] = ringdb::sync_wait(ringdb::when_all(std::move(gathered), std::move(setter)));
+        auto [results, unused] =
+                ringdb::sync_wait(ringdb::when_all(std::move(gathered), std::move(setter)));
         (void)unused;
         for (int r : results) {
             REQUIRE(r == 42);

@@ -1,4 +1,4 @@
-// Concurrency (RELIABILITY.md G7): writers on one thread move money between accounts in
+// Concurrency (docs/testing.md G7): writers on one thread move money between accounts in
 // transactions while readers on two other threads check that every snapshot they see has the
 // same total. Run under ThreadSanitizer in the TSan build.
 

@@ -1,4 +1,4 @@
-// Group commit under power loss and I/O faults (RELIABILITY.md G1 and G3; docs/group_commit.md),
+// Group commit under power loss and I/O faults (docs/testing.md G1 and G3; docs/group_commit.md),
 // through the public API on a simulated disk with latency, so that groups pipeline: the sync of
 // one group runs while the next group is being applied.
 //

@@ -1,4 +1,4 @@
-// I/O errors (RELIABILITY.md G2), through the public API: the seeded workload of
+// I/O errors (docs/testing.md G2), through the public API: the seeded workload of
 // sim_workload.hpp runs on a simulated disk that fails the k-th read, write, sync or
 // set_length, for every k the workload reaches, once and from then on. Every failure must come
 // back as a typed error (the injected io / no_space error first, previous_io after it), never

@@ -1,4 +1,4 @@
-// Model-based tests (RELIABILITY.md G8): random operations on two tables of different key
+// Model-based tests (docs/testing.md G8): random operations on two tables of different key
 // orders (signed integers, strings) through the public API, each checked against a std::map:
 // insert, remove, get, first/last, pop, len, ranges with every combination of bound kinds
 // walked from both ends, drain, retain_in and extract_from_if over ranges; commits durable and

@@ -1,4 +1,5 @@
-// Multimap tables through the public API (docs/api.md, "Multimap tables"), and Table::insert_reserve.
+// Multimap tables through the public API (docs/api.md, "Multimap tables"), and
+// Table::insert_reserve.
 
 #include <cstring>
 #include <map>

@@ -1,4 +1,4 @@
-// Non-durable commits and readers on other threads (RELIABILITY.md G7): a writer makes many
+// Non-durable commits and readers on other threads (docs/testing.md G7): a writer makes many
 // non-durable transfers between accounts, whose pages stay in memory and are reused as soon as
 // no snapshot needs them, while readers on two threads check that every snapshot has the same
 // total. The cache is tiny, so readers also load pages that are held in memory unwritten or

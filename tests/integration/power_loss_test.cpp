@@ -1,4 +1,4 @@
-// Power loss at every I/O (RELIABILITY.md G1), through the public API: a seeded workload
+// Power loss at every I/O (docs/testing.md G1), through the public API: a seeded workload
 // (several tables, inserts, removes, range removes, commits of every durability, aborts,
 // close and reopen) is run once to count its writes and syncs; then, for every index i of
 // either kind, it is run again on a fresh simulated disk that fails from call i on (the power

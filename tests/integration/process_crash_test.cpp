@@ -1,4 +1,4 @@
-// Real crashes (RELIABILITY.md G9): a child process commits durable transactions on a real
+// Real crashes (docs/testing.md G9): a child process commits durable transactions on a real
 // file and is killed with SIGKILL at a random moment; every commit it acknowledged must be
 // there after reopening, and no transaction may be half there.
 

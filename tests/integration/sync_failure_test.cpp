@@ -1,4 +1,4 @@
-// Sync failure (RELIABILITY.md G3), through the public API: when fsync/fdatasync fails, the
+// Sync failure (docs/testing.md G3), through the public API: when fsync/fdatasync fails, the
 // commit that synced fails with the error, and the database refuses every later write
 // (previous_io) until it is reopened: no later commit, and no close, is reported as a success.
 // After a reopen, with or without a crash, the database holds the state before the failed

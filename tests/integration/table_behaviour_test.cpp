@@ -98,7 +98,8 @@ TEST_CASE("Keys and values larger than a page, and many-megabyte values", "[inte
         auto table = sync_wait(txn->open_table(kBlobs));
         REQUIRE(sync_wait(table->insert(pattern(513, 1), pattern(513, 2))).has_value());
         for (int i = 0; i < 5; ++i) {
-            REQUIRE(sync_wait(table->insert(pattern(1024, 10 + i), pattern(2 << 20, i))).has_value());
+            REQUIRE(sync_wait(table->insert(pattern(1024, 10 + i), pattern(2 << 20, i)))
+                            .has_value());
         }
         REQUIRE(sync_wait(txn->commit()).has_value());
         REQUIRE(sync_wait(db.close()).has_value());

@@ -21,7 +21,8 @@
 using ringdb::IoBackend;
 
 TEST_CASE("Memory device meets the device contract", "[io]") {
-    ringdb::test::check_device_contract([] { return std::make_unique<ringdb::io::MemoryDevice>(); });
+    ringdb::test::check_device_contract(
+            [] { return std::make_unique<ringdb::io::MemoryDevice>(); });
 }
 
 TEST_CASE("POSIX file device meets the device contract", "[io]") {

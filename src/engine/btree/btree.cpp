@@ -270,7 +270,8 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
     const unsigned order = new_count == 1 ? order_for(new_used, page_size) : 0;
     if (fits && order == leaf_page_.order()) {
         PageNumber page = leaf_page_;
-        RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, leaf_dirty_, leaf_ref_, old_used, new_used));
+        RINGDB_TRY_ASSIGN(MutPageRef buffer,
+                          make_writable(page, leaf_dirty_, leaf_ref_, old_used, new_used));
         if (at.found && n == 1) {
             std::memset(buffer->data(), 0, old_used);
             EntrySeq seq;
@@ -322,7 +323,8 @@ Status Btree::remove_from_leaf(LeafView::Search at, Replacement& out) {
     const unsigned order = n == 2 ? order_for(new_used, page_size) : 0;
     if (fits && order == leaf_page_.order()) {
         PageNumber page = leaf_page_;
-        RINGDB_TRY_ASSIGN(MutPageRef buffer, make_writable(page, leaf_dirty_, leaf_ref_, old_used, new_used));
+        RINGDB_TRY_ASSIGN(MutPageRef buffer,
+                          make_writable(page, leaf_dirty_, leaf_ref_, old_used, new_used));
         leaf_remove_in_place(buffer->bytes(), at.index);
         out.changed = page != leaf_page_;
         out.underfull = new_used * 3 < page_size;

@@ -72,8 +72,8 @@ public:
 private:
     DatabaseCore(DatabaseOptions options, OpenMode mode)
         : options_(std::move(options)), mode_(mode), context_(mode.read_only) {}
-    static Task<Result<std::shared_ptr<DatabaseCore>>> start(std::shared_ptr<DatabaseCore> core,
-                                                             std::unique_ptr<io::BlockDevice> device);
+    static Task<Result<std::shared_ptr<DatabaseCore>>> start(
+            std::shared_ptr<DatabaseCore> core, std::unique_ptr<io::BlockDevice> device);
     /// Recovery after an unclean close, with every page read past the OS page cache.
     Task<Status> recover();
     /// Chooses the slot to keep (walks and checks it) and rebuilds the allocator.

@@ -100,34 +100,62 @@ Task<Status> PageStore::flush_unwritten() {
     co_return ok();
 }
 
-Task<Status> PageStore::commit_durable(CommitRequest& request) {
-    {
-        // The saved state of an earlier commit is garbage once this one is durable. Freeing it
-        // now lets this commit reuse the block: if this commit does not complete, the old
-        // state fails its checksum or transaction check and recovery does a full repair.
-        std::lock_guard lock(allocator_mutex_);
-        if (!saved_state_block_.is_null()) {
-            allocator_->free(saved_state_block_);
-            saved_state_block_ = PageNumber{};
-        }
+CommitSlot PageStore::slot_of(const CommitRequest& request, std::uint64_t layout,
+                              PageNumber state_block) noexcept {
+    CommitSlot slot;
+    slot.transaction_id = request.transaction_id;
+    slot.user_root = request.user_root;
+    slot.system_root = request.system_root;
+    slot.layout_pages = layout;
+    slot.allocator_state = state_block;
+    slot.allocator_state_txn = state_block.is_null() ? 0 : request.transaction_id;
+    return slot;
+}
+
+void PageStore::release_saved_state() {
+    // The saved state of an earlier commit is garbage once this one is durable. Freeing it
+    // now lets this commit reuse the block: if this commit does not complete, the old
+    // state fails its checksum or transaction check and recovery does a full repair.
+    std::lock_guard lock(allocator_mutex_);
+    if (!saved_state_block_.is_null()) {
+        allocator_->free(saved_state_block_);
+        saved_state_block_ = PageNumber{};
     }
+}
+
+void PageStore::shrink_layout(ShrinkPolicy policy) {
+    if (policy == ShrinkPolicy::never) {
+        return;
+    }
+    std::lock_guard lock(allocator_mutex_);
+    std::uint64_t layout = allocator_->layout_pages();
+    std::uint64_t start = allocator_->trailing_free_start();
+    bool worth_it = policy == ShrinkPolicy::maximum
+                            ? start < layout
+                            : (layout - start) * 2 >= layout && layout > 256;
+    if (worth_it) {
+        allocator_->shrink(std::max<std::uint64_t>(start, 1));
+    }
+}
+
+void PageStore::adopt_committed(const CommitRequest& request, PageNumber state_block) {
+    for (auto& [number, buffer] : request.dirty_pages) {
+        cache_.insert(number, buffer);
+    }
+    std::lock_guard lock(allocator_mutex_);
+    saved_state_block_ = state_block;
+    unpersisted_.clear();
+}
+
+Task<Status> PageStore::commit_durable(CommitRequest& request) {
+    release_saved_state();
     // The state block is reserved before shrinking, so that shrinking trims whatever space
     // reserving it grew, and filled after, so that it describes the final layout.
     PageNumber state_block;
     if (request.save_allocator_state) {
         RINGDB_CO_TRY_ASSIGN(state_block, reserve_state_block(64));
     }
-    if (request.shrink != ShrinkPolicy::never) {
-        std::lock_guard lock(allocator_mutex_);
-        std::uint64_t layout = allocator_->layout_pages();
-        std::uint64_t start = allocator_->trailing_free_start();
-        bool worth_it = request.shrink == ShrinkPolicy::maximum
-                                ? start < layout
-                                : (layout - start) * 2 >= layout && layout > 256;
-        if (worth_it) {
-            allocator_->shrink(std::max<std::uint64_t>(start, 1));
-        }
-    }
+    shrink_layout(request.shrink);
     if (request.save_allocator_state) {
         RINGDB_CO_TRY_ASSIGN(bool fits, co_await write_state(state_block, request.transaction_id));
         if (!fits) {
@@ -146,16 +174,8 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     // succeeded) before this header may replace the older slot.
     RINGDB_CO_TRY(co_await wait_deferred());
 
-    CommitSlot slot;
-    slot.transaction_id = request.transaction_id;
-    slot.user_root = request.user_root;
-    slot.system_root = request.system_root;
-    slot.layout_pages = layout;
-    slot.allocator_state = state_block;
-    slot.allocator_state_txn = state_block.is_null() ? 0 : request.transaction_id;
-
     DatabaseHeader header = base_header();
-    header.slots[header.secondary_index()] = slot;
+    header.slots[header.secondary_index()] = slot_of(request, layout, state_block);
     header.slot_valid[header.secondary_index()] = true;
     if (request.defer_sync && !request.two_phase) {
         header.swap_primary(false);
@@ -168,12 +188,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
             deferred_ = std::move(deferred);
         }
         // Later transactions read these pages; readers cannot reach them before the sync.
-        for (auto& [number, buffer] : request.dirty_pages) {
-            cache_.insert(number, buffer);
-        }
-        std::lock_guard lock(allocator_mutex_);
-        saved_state_block_ = state_block;
-        unpersisted_.clear();
+        adopt_committed(request, state_block);
         co_return ok();
     }
     if (request.two_phase) {
@@ -189,14 +204,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
         RINGDB_CO_TRY(co_await sync(grew_since_sync_));
     }
     publish(header, std::nullopt);
-    for (auto& [number, buffer] : request.dirty_pages) {
-        cache_.insert(number, buffer);
-    }
-    {
-        std::lock_guard lock(allocator_mutex_);
-        saved_state_block_ = state_block;
-        unpersisted_.clear();
-    }
+    adopt_committed(request, state_block);
     if (file_length_ > needed) {
         // The header naming the shorter layout is durable: trim the file. Failure to trim
         // loses nothing, but like every failed I/O it poisons the store.

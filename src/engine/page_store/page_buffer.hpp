@@ -45,8 +45,8 @@ namespace ringdb::engine {
 /// shared pool in batches (under a mutex); the shared pool tracks which blocks of each slab are
 /// free, hands out blocks of the slab with the fewest free blocks first (so the others can
 /// drain), and unmaps a slab once all its blocks are free again, keeping at most kKeepEmpty
-/// such slabs mapped. A block freed on another thread than the one that took it is fine. A thread's cached
-/// blocks go back to the shared pool when it exits.
+/// such slabs mapped. A block freed on another thread than the one that took it is fine. A thread's
+/// cached blocks go back to the shared pool when it exits.
 ///
 /// Memory: at most kSlabSize - kBlockSize bytes per partly used slab are mapped but unused, plus
 /// the threads' caches (kPerThread blocks each) and kKeepEmpty empty slabs; a slab's memory is

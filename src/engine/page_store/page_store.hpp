@@ -254,6 +254,15 @@ private:
     /// Writes the allocator state into `block`; false if it no longer fits.
     Task<Result<bool>> write_state(PageNumber block, std::uint64_t transaction_id);
     Task<Status> commit_durable(CommitRequest& request);
+    // commit_durable's steps: free the previous commit's saved allocator state; trim free
+    // space at the end of the layout as `policy` asks; after the header is written, cache the
+    // commit's pages and take its saved state block as the current one.
+    void release_saved_state();
+    void shrink_layout(ShrinkPolicy policy);
+    void adopt_committed(const CommitRequest& request, PageNumber state_block);
+    /// The slot naming `request`'s roots over a layout of `layout` pages.
+    static CommitSlot slot_of(const CommitRequest& request, std::uint64_t layout,
+                              PageNumber state_block) noexcept;
     Task<Status> commit_non_durable(CommitRequest& request);
     /// Writes every unwritten page to the file (no sync) and forgets them.
     Task<Status> flush_unwritten();

@@ -1,4 +1,5 @@
-// The open-time table checks and size limits (docs/encodings.md, "Schema checks on open" and "Size limits") (<ringdb/table_schema.hpp>).
+// The open-time table checks and size limits of <ringdb/table_schema.hpp> (docs/encodings.md,
+// "Schema checks on open" and "Size limits").
 
 #include <ringdb/table_schema.hpp>
 

@@ -42,7 +42,8 @@ Task<Result<std::uint64_t>> WriteTxn::relocate_pages(std::uint64_t packed_end) {
     std::function<bool(PageNumber)> move = [packed_end](PageNumber page) {
         return page.index() + page.pages() > packed_end;
     };
-    RINGDB_CO_TRY_ASSIGN(std::uint64_t user, co_await relocate_table_tree(pages_, user_tree_, move));
+    RINGDB_CO_TRY_ASSIGN(std::uint64_t user,
+                         co_await relocate_table_tree(pages_, user_tree_, move));
     RINGDB_CO_TRY_ASSIGN(std::uint64_t system,
                          co_await relocate_table_tree(pages_, system_tree_, move));
     co_return user + system;

@@ -1,5 +1,5 @@
-// Savepoints (docs/api.md "Savepoints", docs/design.md section 7): creation, the persistent savepoint
-// table, restore, and re-registration at open.
+// Savepoints (docs/api.md "Savepoints", docs/design.md section 7): creation, the persistent
+// savepoint table, restore, and re-registration at open.
 //
 // Restore in transaction R to a savepoint of commit S:
 //  - R's own data changes so far are discarded (its dirty data blocks go back to the

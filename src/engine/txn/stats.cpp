@@ -30,7 +30,8 @@ Task<Result<DatabaseStats>> WriteTxn::stats() {
     total.free_pages = context_->store().free_pages();
     total.fragmented_bytes = total.free_pages * total.page_size;
 
-    RINGDB_CO_TRY_ASSIGN(TableStats master, co_await tree_stats(pages_, user_tree_.tree().root().page));
+    RINGDB_CO_TRY_ASSIGN(TableStats master,
+                         co_await tree_stats(pages_, user_tree_.tree().root().page));
     total.branch_pages += master.leaf_pages + master.branch_pages;
     add_as_metadata(total, master);
     std::uint32_t tallest = 0;
@@ -49,7 +50,8 @@ Task<Result<DatabaseStats>> WriteTxn::stats() {
     }
     total.tree_height = master.tree_height + tallest;
 
-    RINGDB_CO_TRY_ASSIGN(TableStats system, co_await tree_stats(pages_, system_tree_.tree().root().page));
+    RINGDB_CO_TRY_ASSIGN(TableStats system,
+                         co_await tree_stats(pages_, system_tree_.tree().root().page));
     add_as_metadata(total, system);
     RINGDB_CO_TRY_ASSIGN(auto system_tables, co_await collect_tables(system_tree_.tree()));
     for (auto& [name, stored] : system_tables) {

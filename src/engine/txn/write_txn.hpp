@@ -11,9 +11,9 @@
 // pages) and `system_freed`, and, while savepoints exist, the data blocks it allocated in
 // `allocated`; finalise checksums, and hand everything to the page store.
 //
-// Savepoints (savepoint.cpp, docs/api.md "Savepoints"): a savepoint pins the commit this transaction
-// started from. Restoring one puts the user table tree back to its root, makes the data pages
-// freed since then reachable again (their `freed` entries go) and frees the data pages
+// Savepoints (savepoint.cpp, docs/api.md "Savepoints"): a savepoint pins the commit this
+// transaction started from. Restoring one puts the user table tree back to its root, makes the data
+// pages freed since then reachable again (their `freed` entries go) and frees the data pages
 // allocated since then (listed in `allocated`).
 //
 // Thread rules: one operation at a time per table; tables may be used from several threads

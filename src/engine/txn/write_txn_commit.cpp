@@ -7,8 +7,8 @@
 //    commit's reclamation, when T <= the last durable commit (a crash returns to that commit,
 //    which must find every block it references intact).
 //  - A non-durable commit keeps the blocks it frees that no durable commit references
-//    (unpersisted) out of the tables: they wait in TransactionContext::deferred_frees() and are freed
-//    by a later commit once no reader and no valid savepoint precedes the freeing commit; a
+//    (unpersisted) out of the tables: they wait in TransactionContext::deferred_frees() and are
+//    freed by a later commit once no reader and no valid savepoint precedes the freeing commit; a
 //    durable commit moves the rest into the tables under their freeing commit's id.
 //  - `allocated` holds, for every commit after the oldest valid savepoint, the data blocks it
 //    allocated; older entries are purged at every commit.

@@ -28,14 +28,16 @@ std::shared_ptr<DatabaseCore> open_memory_core() {
 }
 
 OpenTable* open_numbers(WriteTxn& txn) {
-    auto table = sync_wait(txn.open_table(kNumbers.schema(), &ringdb::Codec<std::uint64_t>::compare));
+    auto table =
+            sync_wait(txn.open_table(kNumbers.schema(), &ringdb::Codec<std::uint64_t>::compare));
     REQUIRE(table.has_value());
     return *table;
 }
 
 /// Inserts `count` keys in one commit, then removes all but every `keep_every`-th in another, so
 /// that the survivors stay spread over the file.
-void fill(const std::shared_ptr<DatabaseCore>& core, std::uint64_t count, std::uint64_t keep_every) {
+void fill(const std::shared_ptr<DatabaseCore>& core, std::uint64_t count,
+          std::uint64_t keep_every) {
     for (int pass = 0; pass < 2; ++pass) {
         auto txn = sync_wait(WriteTxn::begin(core->transactions()));
         REQUIRE(txn.has_value());

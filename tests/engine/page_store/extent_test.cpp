@@ -161,8 +161,8 @@ TEST_CASE("A write transaction carves its single pages in address order", "[engi
         REQUIRE(store->allocated_pages() == allocated_before + 40);
         // The run landed whole: the durable image holds every page.
         auto image = sim->crash(ringdb::io::CrashMode::durable_only);
-        auto opened = sync_wait(
-                PageStore::open(ringdb::io::SimDevice::from_image(image, seed), PageStoreOptions{}));
+        auto opened = sync_wait(PageStore::open(ringdb::io::SimDevice::from_image(image, seed),
+                                                PageStoreOptions{}));
         REQUIRE(opened.has_value());
         auto& reopened = *opened;
         REQUIRE(reopened->durable().transaction_id == 1);

@@ -336,13 +336,15 @@ TEST_CASE("A new store commits durably and reopens at its last commit", "[engine
 TEST_CASE("Opening refuses empty and foreign files", "[engine][store]") {
     PageStoreOptions no_create;
     no_create.create = false;
-    auto empty = sync_wait(PageStore::open(std::make_unique<ringdb::io::MemoryDevice>(), no_create));
+    auto empty =
+            sync_wait(PageStore::open(std::make_unique<ringdb::io::MemoryDevice>(), no_create));
     REQUIRE(empty.error().code == Errc::corrupted);
     std::vector<std::byte> text(4096, std::byte{'h'});
     auto foreign = sync_wait(PageStore::open(std::make_unique<ringdb::io::MemoryDevice>(text), {}));
     REQUIRE(foreign.error().code == Errc::corrupted);
     std::vector<std::byte> tiny(3, std::byte{'h'});
-    auto short_file = sync_wait(PageStore::open(std::make_unique<ringdb::io::MemoryDevice>(tiny), {}));
+    auto short_file =
+            sync_wait(PageStore::open(std::make_unique<ringdb::io::MemoryDevice>(tiny), {}));
     REQUIRE(short_file.error().code == Errc::corrupted);
 }
 
@@ -351,7 +353,8 @@ TEST_CASE("A commit crashed at any write or sync leaves the old or the new commi
     auto seed = test_seed();
     INFO("RINGDB_SEED=" << seed);
     for (int crash_after = 0; crash_after < 12; ++crash_after) {
-        auto owned = std::make_unique<ringdb::io::SimDevice>(seed + static_cast<std::uint64_t>(crash_after));
+        auto owned = std::make_unique<ringdb::io::SimDevice>(
+                seed + static_cast<std::uint64_t>(crash_after));
         auto* sim = owned.get();
         auto store = open_store(std::move(owned));
         REQUIRE(sync_wait(store->mark_open()).has_value());

@@ -1,6 +1,7 @@
-// Tests of the public codecs (<ringdb/codec.hpp>): round trips, exact encodings of docs/encodings.md,
-// type names and widths, agreement of the key order with the values' order on randomised
-// samples, and malformed input. Randomised tests print their seed; set RINGDB_SEED to replay.
+// Tests of the public codecs (<ringdb/codec.hpp>): round trips, exact encodings of
+// docs/encodings.md, type names and widths, agreement of the key order with the values' order on
+// randomised samples, and malformed input. Randomised tests print their seed; set RINGDB_SEED to
+// replay.
 
 #include <algorithm>
 #include <array>

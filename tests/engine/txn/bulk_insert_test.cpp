@@ -326,7 +326,8 @@ TEST_CASE("Two threads bulk-load two tables of one write transaction", "[engine]
     constexpr ringdb::TableDefinition<std::uint64_t, std::uint64_t> kOther("other");
     auto txn = writer(core);
     OpenTable* first = numbers(*txn);
-    auto opened = sync_wait(txn->open_table(kOther.schema(), &ringdb::Codec<std::uint64_t>::compare));
+    auto opened =
+            sync_wait(txn->open_table(kOther.schema(), &ringdb::Codec<std::uint64_t>::compare));
     REQUIRE(opened.has_value());
     OpenTable* second = *opened;
     Model first_model;

@@ -64,7 +64,8 @@ TEST_CASE("A crash after non-durable commits returns to the last durable commit"
     auto seed = savepoint_test_seed();
     INFO("seed " << seed);
     for (int trial = 0; trial < 6; ++trial) {
-        auto owned = std::make_unique<ringdb::io::SimDevice>(seed + static_cast<std::uint64_t>(trial));
+        auto owned =
+                std::make_unique<ringdb::io::SimDevice>(seed + static_cast<std::uint64_t>(trial));
         auto* sim = owned.get();
         ringdb::DatabaseOptions options;
         options.cache_size = 64 << 10;  // small: held pages spill to the file early

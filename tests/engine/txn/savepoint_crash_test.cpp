@@ -1,4 +1,4 @@
-// Power loss with savepoints and non-durable commits in the history (RELIABILITY.md G1): a
+// Power loss with savepoints and non-durable commits in the history (docs/testing.md G1): a
 // random mix of durable and non-durable commits, persistent savepoint creation, deletion and
 // restore; the device fails at a random write or sync, then crashes (every crash mode). The
 // reopened database must verify and show the last acknowledged durable state (or the one the
@@ -107,9 +107,9 @@ TEST_CASE("A crash with savepoints and non-durable commits returns to a durable 
         auto txn = writer(reopened);
         auto ids = sync_wait(txn->list_persistent_savepoints());
         REQUIRE(ids.has_value());
-        const State& expected = seen.data == durable.data && ids->size() == durable.savepoints.size()
-                                        ? durable
-                                        : attempted;
+        const State& expected =
+                seen.data == durable.data && ids->size() == durable.savepoints.size() ? durable
+                                                                                      : attempted;
         REQUIRE(seen.data == expected.data);
         REQUIRE(ids->size() == expected.savepoints.size());
         txn->abort();

@@ -1,5 +1,5 @@
-// Savepoints in the engine (docs/api.md, "Savepoints"): restore, invalidation, persistent savepoints
-// across reopen, and exact page accounting after restores.
+// Savepoints in the engine (docs/api.md, "Savepoints"): restore, invalidation, persistent
+// savepoints across reopen, and exact page accounting after restores.
 
 #include "savepoint_support.hpp"
 

@@ -191,25 +191,30 @@ TEST_CASE("Table management: type checks, open twice, rename, delete, list",
     auto txn = begin_write(core);
     OpenTable* numbers = open_numbers(*txn);
     put(*numbers, 1, 1);
-    auto again = sync_wait(txn->open_table(kNumbers.schema(), &ringdb::Codec<std::uint64_t>::compare));
+    auto again =
+            sync_wait(txn->open_table(kNumbers.schema(), &ringdb::Codec<std::uint64_t>::compare));
     REQUIRE(again.error().code == Errc::table_already_open);
     auto mismatch = sync_wait(txn->open_table(
             ringdb::TableDefinition<std::uint32_t, std::uint32_t>("numbers").schema(),
             &ringdb::Codec<std::uint32_t>::compare));
     REQUIRE(mismatch.error().code == Errc::table_type_mismatch);
-    REQUIRE(sync_wait(txn->rename_table("numbers", "other", ringdb::TableKind::normal)).error().code ==
-            Errc::table_already_open);
+    REQUIRE(sync_wait(txn->rename_table("numbers", "other", ringdb::TableKind::normal))
+                    .error()
+                    .code == Errc::table_already_open);
     txn->close_table(numbers);
-    auto names = sync_wait(txn->open_table(kNames.schema(), &ringdb::Codec<std::uint64_t>::compare));
+    auto names =
+            sync_wait(txn->open_table(kNames.schema(), &ringdb::Codec<std::uint64_t>::compare));
     REQUIRE(names.has_value());
     txn->close_table(*names);
     auto listed = sync_wait(txn->list_tables(ringdb::TableKind::normal));
     REQUIRE(*listed == std::vector<std::string>{"names", "numbers"});
-    REQUIRE(sync_wait(txn->rename_table("numbers", "names", ringdb::TableKind::normal)).error().code ==
-            Errc::table_exists);
+    REQUIRE(sync_wait(txn->rename_table("numbers", "names", ringdb::TableKind::normal))
+                    .error()
+                    .code == Errc::table_exists);
     REQUIRE(sync_wait(txn->rename_table("missing", "x", ringdb::TableKind::normal)).error().code ==
             Errc::table_does_not_exist);
-    REQUIRE(sync_wait(txn->rename_table("numbers", "renamed", ringdb::TableKind::normal)).has_value());
+    REQUIRE(sync_wait(txn->rename_table("numbers", "renamed", ringdb::TableKind::normal))
+                    .has_value());
     REQUIRE(sync_wait(txn->delete_table("names", ringdb::TableKind::normal)).value());
     REQUIRE_FALSE(sync_wait(txn->delete_table("names", ringdb::TableKind::normal)).value());
     REQUIRE(sync_wait(txn->commit({})).has_value());
@@ -217,7 +222,8 @@ TEST_CASE("Table management: type checks, open twice, rename, delete, list",
     auto reader = ReadTxn::begin(core->transactions());
     auto after = sync_wait((*reader)->list_tables(ringdb::TableKind::normal));
     REQUIRE(*after == std::vector<std::string>{"renamed"});
-    auto missing = sync_wait((*reader)->open_table(kNumbers.schema(), &ringdb::Codec<std::uint64_t>::compare));
+    auto missing = sync_wait(
+            (*reader)->open_table(kNumbers.schema(), &ringdb::Codec<std::uint64_t>::compare));
     REQUIRE(missing.error().code == Errc::table_does_not_exist);
 }
 
@@ -256,7 +262,8 @@ TEST_CASE("After a crash at any point the database reopens at an acknowledged co
     INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     for (int trial = 0; trial < 30; ++trial) {
-        auto owned = std::make_unique<ringdb::io::SimDevice>(seed + static_cast<std::uint64_t>(trial));
+        auto owned =
+                std::make_unique<ringdb::io::SimDevice>(seed + static_cast<std::uint64_t>(trial));
         auto* sim = owned.get();
         auto core = open_core(std::move(owned));
         Model acknowledged;
