@@ -5,9 +5,9 @@
 
 #include <ringdb/task_scope.hpp>
 
+#include "engine/page_store/page_store.hpp"
 #include "engine/txn/transaction_context.hpp"
 #include "engine/txn/write_txn.hpp"
-#include "engine/page_store/page_store.hpp"
 #include "util/assert.hpp"
 
 namespace ringdb::engine {

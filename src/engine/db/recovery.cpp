@@ -5,10 +5,10 @@
 
 #include "engine/btree/cursor.hpp"
 #include "engine/btree/verify.hpp"
+#include "engine/db/database_core.hpp"
 #include "engine/table/key_order.hpp"
 #include "engine/table/multimap.hpp"
 #include "engine/table/table_tree.hpp"
-#include "engine/db/database_core.hpp"
 #include "engine/txn/system_tables.hpp"
 #include "engine/txn/txn_pages.hpp"
 #include "engine/txn/write_txn.hpp"

@@ -37,8 +37,8 @@
 #include "engine/table/open_table.hpp"
 #include "engine/table/table_tree.hpp"
 #include "engine/txn/data_pages.hpp"
-#include "engine/txn/transaction_context.hpp"
 #include "engine/txn/system_tables.hpp"
+#include "engine/txn/transaction_context.hpp"
 #include "engine/txn/txn_pages.hpp"
 
 namespace ringdb::engine {
