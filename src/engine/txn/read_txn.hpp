@@ -31,9 +31,9 @@ public:
     std::uint64_t id() const noexcept { return slot_.transaction_id; }
     const CommitSlot& slot() const noexcept { return slot_; }
 
+    /// The table, owned by the caller, which must keep this transaction alive while it uses it.
     /// Errors: table_does_not_exist, table_is_multimap / table_is_not_multimap,
     /// table_type_mismatch, type_definition_changed, io, corrupted.
-    /// The table, owned by the caller, which must keep this transaction alive while it uses it.
     Task<Result<std::unique_ptr<OpenTable>>> open_table(TableSchema schema, KeyCompare compare);
     Task<Result<std::vector<std::string>>> list_tables(TableKind kind);
 
