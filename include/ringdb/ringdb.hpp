@@ -15,4 +15,5 @@
 #include <ringdb/task.hpp>
 #include <ringdb/task_scope.hpp>
 #include <ringdb/transaction.hpp>
+#include <ringdb/vector.hpp>
 #include <ringdb/when_all.hpp>

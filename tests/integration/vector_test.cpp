@@ -1,0 +1,139 @@
+// The vector operations of <ringdb/vector.hpp>: the reference engine's worked examples,
+// dimension mismatches as errors, zero vectors, scalar quantisation (with the fix for a
+// constant-range vector, docs/vectors.md Q-12), and the little-endian f32 helpers.
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include <ringdb/vector.hpp>
+
+using ringdb::Errc;
+
+TEST_CASE("vector: distances of small vectors", "[vector]") {
+    const std::vector<float> a{1.0F, 2.0F, 3.0F};
+    const std::vector<float> b{4.0F, -5.0F, 6.0F};
+    CHECK(*ringdb::dot_product(a, b) == 4.0F - 10.0F + 18.0F);
+    CHECK(*ringdb::euclidean_distance_sq(a, b) == 9.0F + 49.0F + 9.0F);
+    CHECK(*ringdb::manhattan_distance(a, b) == 3.0F + 7.0F + 3.0F);
+    const float cosine = 12.0F / (std::sqrt(14.0F) * std::sqrt(77.0F));
+    CHECK(*ringdb::cosine_similarity(a, b) == Approx(cosine));
+    CHECK(*ringdb::cosine_distance(a, b) == Approx(1.0F - cosine));
+    CHECK(*ringdb::distance(ringdb::DistanceMetric::dot_product, a, b) == -12.0F);
+    CHECK(*ringdb::distance(ringdb::DistanceMetric::euclidean_sq, a, b) == 67.0F);
+    CHECK(*ringdb::distance(ringdb::DistanceMetric::manhattan, a, b) == 13.0F);
+    CHECK(*ringdb::distance(ringdb::DistanceMetric::cosine, a, a) == Approx(0.0F).margin(1e-6));
+    CHECK(ringdb::to_string(ringdb::DistanceMetric::cosine) == "cosine");
+    CHECK(ringdb::to_string(ringdb::DistanceMetric::euclidean_sq) == "euclidean_sq");
+    CHECK(ringdb::to_string(ringdb::DistanceMetric::dot_product) == "dot_product");
+    CHECK(ringdb::to_string(ringdb::DistanceMetric::manhattan) == "manhattan");
+}
+
+TEST_CASE("vector: a dimension mismatch is invalid_argument, never an abort", "[vector]") {
+    const std::vector<float> three(3, 1.0F);
+    const std::vector<float> four(4, 1.0F);
+    for (auto metric : {ringdb::DistanceMetric::cosine, ringdb::DistanceMetric::euclidean_sq,
+                        ringdb::DistanceMetric::dot_product, ringdb::DistanceMetric::manhattan}) {
+        auto d = ringdb::distance(metric, three, four);
+        REQUIRE_FALSE(d.has_value());
+        CHECK(d.error().code == Errc::invalid_argument);
+        CHECK(d.error().detail == 4);
+    }
+    CHECK(ringdb::dot_product(three, four).error().code == Errc::invalid_argument);
+    CHECK(ringdb::cosine_similarity(four, three).error().code == Errc::invalid_argument);
+    const std::vector<std::uint8_t> one(1);
+    const std::vector<std::uint8_t> two(2);
+    CHECK(ringdb::hamming_distance(one, two).error().code == Errc::invalid_argument);
+    auto quantised = ringdb::quantize_scalar(three);
+    CHECK(ringdb::sq_euclidean_distance_sq(four, quantised).error().code == Errc::invalid_argument);
+    CHECK(ringdb::sq_dot_product(four, quantised).error().code == Errc::invalid_argument);
+}
+
+TEST_CASE("vector: zero and empty vectors", "[vector]") {
+    const std::vector<float> zero(5, 0.0F);
+    const std::vector<float> ones(5, 1.0F);
+    CHECK(*ringdb::cosine_similarity(zero, ones) == 0.0F);
+    CHECK(*ringdb::cosine_distance(zero, ones) == 1.0F);
+    CHECK(*ringdb::cosine_distance(zero, zero) == 1.0F);
+    const std::vector<float> empty;
+    CHECK(*ringdb::dot_product(empty, empty) == 0.0F);
+    CHECK(*ringdb::cosine_distance(empty, empty) == 1.0F);
+    CHECK(ringdb::l2_norm(empty) == 0.0F);
+    std::vector<float> still_zero = zero;
+    ringdb::l2_normalize(still_zero);
+    CHECK(still_zero == zero);
+    CHECK(ringdb::l2_normalized(zero) == zero);
+    const std::vector<float> v{3.0F, 4.0F};
+    CHECK(ringdb::l2_norm(v) == 5.0F);
+    const std::vector<float> unit = ringdb::l2_normalized(v);
+    CHECK(unit[0] == Approx(0.6F));
+    CHECK(unit[1] == Approx(0.8F));
+}
+
+TEST_CASE("vector: binary quantisation is MSB first and counts only positives", "[vector]") {
+    const std::vector<float> mixed{1.0F, -0.5F, 0.3F, -0.1F, 0.0F, 0.7F, -0.2F, 0.9F};
+    CHECK(ringdb::quantize_binary(mixed) == std::vector<std::uint8_t>{0xA5});
+    const std::vector<float> five(5, 1.0F);
+    CHECK(ringdb::quantize_binary(five) == std::vector<std::uint8_t>{0xF8});
+    const std::vector<float> nine{std::numeric_limits<float>::quiet_NaN(), 0, 0, 0, 0, 0, 0, 0,
+                                  2.0F};
+    CHECK(ringdb::quantize_binary(nine) == std::vector<std::uint8_t>{0x00, 0x80});
+    CHECK(ringdb::quantize_binary({}).empty());
+    const auto x = ringdb::quantize_binary(mixed);
+    const auto y = ringdb::quantize_binary(five);
+    CHECK(*ringdb::hamming_distance(x, y) == 5U);  // 0xA5 ^ 0xF8 = 0x5D
+}
+
+TEST_CASE("vector: scalar quantisation rounds half up and dequantises", "[vector]") {
+    const std::vector<float> v{0.0F, 0.5F, 1.0F, 0.25F};
+    const ringdb::ScalarQuantizedVector q = ringdb::quantize_scalar(v);
+    CHECK(q.min == 0.0F);
+    CHECK(q.max == 1.0F);
+    CHECK(q.codes == std::vector<std::uint8_t>{0, 128, 255, 64});
+    const std::vector<float> back = ringdb::dequantize_scalar(q);
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        CHECK(back[i] == Approx(v[i]).margin(1.0 / 255));
+    }
+    const float expected = 0.0F + 0.5F * 128.0F / 255.0F + 255.0F / 255.0F + 0.25F * 64.0F / 255.0F;
+    const std::vector<float> query{1.0F, 1.0F, 1.0F, 1.0F};
+    CHECK(*ringdb::sq_dot_product(query, q) ==
+          Approx(0.0F + 128.0F / 255.0F + 1.0F + 64.0F / 255.0F));
+    CHECK(*ringdb::sq_dot_product(v, q) == Approx(expected));
+    CHECK(*ringdb::sq_euclidean_distance_sq(v, q) == Approx(0.0F).margin(1e-4));
+    const std::vector<float> with_nan{std::numeric_limits<float>::quiet_NaN(), 1.0F, 3.0F};
+    CHECK(ringdb::quantize_scalar(with_nan).codes == std::vector<std::uint8_t>{0, 0, 255});
+}
+
+TEST_CASE("vector: a constant vector quantises to one value and every query element counts",
+          "[vector]") {
+    const std::vector<float> constant{5.0F, 5.0F, 5.0F};
+    const ringdb::ScalarQuantizedVector q = ringdb::quantize_scalar(constant);
+    CHECK(q.min == 5.0F);
+    CHECK(q.max == 5.0F);
+    CHECK(q.codes == std::vector<std::uint8_t>{0, 0, 0});
+    CHECK(ringdb::dequantize_scalar(q) == constant);
+    const std::vector<float> query{1.0F, 2.0F, 3.0F};
+    // The reference engine used only the first query element here ((1 - 5)^2 * 3 = 48).
+    CHECK(*ringdb::sq_euclidean_distance_sq(query, q) == 16.0F + 9.0F + 4.0F);
+    CHECK(*ringdb::sq_dot_product(query, q) == 30.0F);
+}
+
+TEST_CASE("vector: little-endian f32 round trip and length checks", "[vector]") {
+    const std::vector<float> values{1.5F, -2.0F, std::numeric_limits<float>::infinity()};
+    std::vector<std::byte> bytes(12, std::byte{0x11});
+    REQUIRE(ringdb::write_f32_le(bytes, values).has_value());
+    CHECK(bytes[0] == std::byte{0x00});
+    CHECK(bytes[3] == std::byte{0x3F});  // 1.5f = 0x3FC00000
+    CHECK(*ringdb::read_f32_le(bytes) == values);
+    std::vector<std::byte> short_target(11, std::byte{0x11});
+    auto refused = ringdb::write_f32_le(short_target, values);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().code == Errc::invalid_argument);
+    CHECK(short_target == std::vector<std::byte>(11, std::byte{0x11}));
+    CHECK(ringdb::read_f32_le(std::span<const std::byte>(bytes).first(7)).error().code ==
+          Errc::invalid_argument);
+}
