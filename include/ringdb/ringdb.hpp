@@ -16,4 +16,5 @@
 #include <ringdb/task_scope.hpp>
 #include <ringdb/transaction.hpp>
 #include <ringdb/vector.hpp>
+#include <ringdb/vector_types.hpp>
 #include <ringdb/when_all.hpp>

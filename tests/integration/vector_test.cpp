@@ -1,6 +1,7 @@
 // The vector operations of <ringdb/vector.hpp>: the reference engine's worked examples,
 // dimension mismatches as errors, zero vectors, scalar quantisation (with the fix for a
-// constant-range vector, docs/vectors.md Q-12), and the little-endian f32 helpers.
+// constant-range vector, docs/vectors.md Q-12), the little-endian f32 helpers, and the vector
+// value types (<ringdb/vector_types.hpp>) stored in tables.
 
 #include <catch2/catch.hpp>
 
@@ -8,9 +9,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
-#include <ringdb/vector.hpp>
+#include <ringdb/ringdb.hpp>
+
+#include "io/file_fixture.hpp"
 
 using ringdb::Errc;
 
@@ -136,4 +140,114 @@ TEST_CASE("vector: little-endian f32 round trip and length checks", "[vector]") 
     CHECK(short_target == std::vector<std::byte>(11, std::byte{0x11}));
     CHECK(ringdb::read_f32_le(std::span<const std::byte>(bytes).first(7)).error().code ==
           Errc::invalid_argument);
+}
+
+namespace {
+
+ringdb::Database create_vector_db(const std::string& path) {
+    auto db = ringdb::sync_wait(ringdb::Database::create(path));
+    REQUIRE(db.has_value());
+    return std::move(*db);
+}
+
+}  // namespace
+
+TEST_CASE("vector types: stored in tables, read back after reopen", "[vector][integration]") {
+    constexpr ringdb::TableDefinition<std::uint64_t, ringdb::FixedVec<4>> kFixed("fixed");
+    constexpr ringdb::TableDefinition<std::uint64_t, ringdb::DynVec> kDyn("dyn");
+    constexpr ringdb::TableDefinition<std::uint64_t, ringdb::BinaryQuantized<2>> kBits("bits");
+    constexpr ringdb::TableDefinition<std::uint64_t, ringdb::ScalarQuantized<4>> kSq("sq");
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("db");
+    const ringdb::FixedVec<4> fixed{{1.0F, -2.5F, 0.0F, 1e30F}};
+    const ringdb::DynVec three{{0.5F, 0.25F, -8.0F}};
+    const ringdb::BinaryQuantized<2> bits{{0xA5, 0x0F}};
+    const ringdb::ScalarQuantized<4> sq{-1.0F, 1.0F, {0, 64, 128, 255}};
+    {
+        auto db = create_vector_db(path);
+        auto txn = ringdb::sync_wait(db.begin_write());
+        REQUIRE(txn.has_value());
+        {
+            auto t = ringdb::sync_wait(txn->open_table(kFixed));
+            REQUIRE(ringdb::sync_wait(t->insert(1, fixed)).has_value());
+            // insert_reserve fills a FixedVec in place.
+            auto reserved = ringdb::sync_wait(t->insert_reserve(2, 16));
+            REQUIRE(reserved.has_value());
+            const float values[4] = {9.0F, 8.0F, 7.0F, 6.0F};
+            REQUIRE(ringdb::write_f32_le(reserved->as_mut(), values).has_value());
+            REQUIRE(ringdb::sync_wait(reserved->finish()).has_value());
+            auto wrong = ringdb::sync_wait(t->insert_reserve(3, 12));
+            REQUIRE_FALSE(wrong.has_value());
+            CHECK(wrong.error().code == Errc::invalid_argument);
+        }
+        {
+            auto t = ringdb::sync_wait(txn->open_table(kDyn));
+            REQUIRE(ringdb::sync_wait(t->insert(1, three)).has_value());
+            REQUIRE(ringdb::sync_wait(t->insert(2, ringdb::DynVec{})).has_value());
+        }
+        {
+            auto t = ringdb::sync_wait(txn->open_table(kBits));
+            REQUIRE(ringdb::sync_wait(t->insert(1, bits)).has_value());
+        }
+        {
+            auto t = ringdb::sync_wait(txn->open_table(kSq));
+            REQUIRE(ringdb::sync_wait(t->insert(1, sq)).has_value());
+        }
+        REQUIRE(ringdb::sync_wait(txn->commit()).has_value());
+        REQUIRE(ringdb::sync_wait(db.close()).has_value());
+    }
+    auto db = ringdb::sync_wait(ringdb::Database::open(path));
+    REQUIRE(db.has_value());
+    auto read = db->begin_read();
+    REQUIRE(read.has_value());
+    auto f = ringdb::sync_wait(read->open_table(kFixed));
+    REQUIRE(f.has_value());
+    CHECK(ringdb::sync_wait(f->get(1)).value()->value().value() == fixed);
+    const ringdb::FixedVec<4> reserved{{9.0F, 8.0F, 7.0F, 6.0F}};
+    CHECK(ringdb::sync_wait(f->get(2)).value()->value().value() == reserved);
+    auto d = ringdb::sync_wait(read->open_table(kDyn));
+    CHECK(ringdb::sync_wait(d->get(1)).value()->value().value() == three);
+    CHECK(ringdb::sync_wait(d->get(2)).value()->value().value().values.empty());
+    auto b = ringdb::sync_wait(read->open_table(kBits));
+    CHECK(ringdb::sync_wait(b->get(1)).value()->value().value() == bits);
+    auto s = ringdb::sync_wait(read->open_table(kSq));
+    const ringdb::ScalarQuantized<4> got = ringdb::sync_wait(s->get(1)).value()->value().value();
+    CHECK(got == sq);
+    CHECK(got.dequantize()[3] == 1.0F);
+    // A table of one vector type does not open as another.
+    constexpr ringdb::TableDefinition<std::uint64_t, ringdb::FixedVec<5>> kFive("fixed");
+    auto mismatch = ringdb::sync_wait(read->open_table(kFive));
+    REQUIRE_FALSE(mismatch.has_value());
+    CHECK(mismatch.error().code == Errc::table_type_mismatch);
+}
+
+TEST_CASE("vector types: encodings, names and malformed bytes", "[vector]") {
+    using ringdb::Codec;
+    CHECK(Codec<ringdb::FixedVec<3>>::type_name() ==
+          ringdb::TypeName::builtin("redb::vec::FixedVec<3>"));
+    CHECK(Codec<ringdb::DynVec>::type_name() == ringdb::TypeName::builtin("redb::vec::DynVec"));
+    CHECK(Codec<ringdb::BinaryQuantized<16>>::type_name() ==
+          ringdb::TypeName::builtin("redb::vec::BinaryQuantized<16>"));
+    CHECK(Codec<ringdb::ScalarQuantized<8>>::type_name() ==
+          ringdb::TypeName::builtin("redb::vec::ScalarQuantized<8>"));
+    CHECK(Codec<ringdb::FixedVec<3>>::fixed_width == 12U);
+    CHECK(Codec<ringdb::ScalarQuantized<8>>::fixed_width == 16U);
+    CHECK(Codec<ringdb::BinaryQuantized<16>>::fixed_width == 16U);
+    CHECK_FALSE(Codec<ringdb::DynVec>::fixed_width.has_value());
+
+    const ringdb::ScalarQuantized<2> sq{1.5F, -2.0F, {7, 9}};
+    const ringdb::Bytes bytes = ringdb::encode(sq);
+    const ringdb::Bytes expected{std::byte{0x00}, std::byte{0x00}, std::byte{0xC0},
+                                 std::byte{0x3F}, std::byte{0x00}, std::byte{0x00},
+                                 std::byte{0x00}, std::byte{0xC0}, std::byte{7},
+                                 std::byte{9}};
+    CHECK(bytes == expected);
+    CHECK(ringdb::decode<ringdb::ScalarQuantized<2>>(bytes).value() == sq);
+
+    const ringdb::Bytes seven(7);
+    CHECK(ringdb::decode<ringdb::FixedVec<2>>(seven).error().code == Errc::corrupted);
+    CHECK(ringdb::decode<ringdb::DynVec>(seven).error().code == Errc::corrupted);
+    CHECK(ringdb::decode<ringdb::BinaryQuantized<8>>(seven).error().code == Errc::corrupted);
+    CHECK(ringdb::decode<ringdb::ScalarQuantized<2>>(seven).error().code == Errc::corrupted);
+    CHECK(ringdb::decode<ringdb::DynVec>(ringdb::Bytes{}).value().values.empty());
 }
