@@ -5,6 +5,7 @@
 #include <ringdb/database.hpp>
 #include <ringdb/error.hpp>
 #include <ringdb/multimap_table.hpp>
+#include <ringdb/nearest.hpp>
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/runtime.hpp>

@@ -8,7 +8,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <limits>
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -250,4 +253,190 @@ TEST_CASE("vector types: encodings, names and malformed bytes", "[vector]") {
     CHECK(ringdb::decode<ringdb::BinaryQuantized<8>>(seven).error().code == Errc::corrupted);
     CHECK(ringdb::decode<ringdb::ScalarQuantized<2>>(seven).error().code == Errc::corrupted);
     CHECK(ringdb::decode<ringdb::DynVec>(ringdb::Bytes{}).value().values.empty());
+}
+
+namespace {
+
+using Embedding = ringdb::FixedVec<8>;
+constexpr ringdb::TableDefinition<std::uint64_t, Embedding> kEmbeddings("embeddings");
+
+std::vector<ringdb::Neighbor<std::uint64_t>> brute_force(
+        const std::map<std::uint64_t, Embedding>& model, std::span<const float> query,
+        std::size_t k, ringdb::DistanceMetric metric, bool even_only = false) {
+    std::vector<ringdb::Neighbor<std::uint64_t>> all;
+    for (const auto& [key, vector] : model) {
+        if (!even_only || key % 2 == 0) {
+            all.push_back({key, *ringdb::distance(metric, query, vector.span())});
+        }
+    }
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
+        return a.distance != b.distance ? a.distance < b.distance : a.key < b.key;
+    });
+    all.resize(std::min(k, all.size()));
+    return all;
+}
+
+void check_same(const std::vector<ringdb::Neighbor<std::uint64_t>>& got,
+                const std::vector<ringdb::Neighbor<std::uint64_t>>& expected) {
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        INFO("rank " << i);
+        CHECK(got[i].key == expected[i].key);
+        CHECK(got[i].distance == expected[i].distance);
+    }
+}
+
+Embedding random_embedding(std::mt19937_64& rng) {
+    std::uniform_int_distribution<int> coarse(-3, 3);  // coarse values: many equal distances
+    Embedding e;
+    for (float& x : e.values) {
+        x = static_cast<float>(coarse(rng)) * 0.5F;
+    }
+    return e;
+}
+
+}  // namespace
+
+TEST_CASE("nearest_k: agrees with brute force, also after reopen and in an old snapshot",
+          "[vector][integration]") {
+    const std::uint64_t seed = std::random_device{}();
+    INFO("seed " << seed);
+    std::mt19937_64 rng(seed);
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("db");
+    std::map<std::uint64_t, Embedding> model;
+    auto db = create_vector_db(path);
+    {
+        auto txn = ringdb::sync_wait(db.begin_write());
+        auto table = ringdb::sync_wait(txn->open_table(kEmbeddings));
+        for (std::uint64_t key = 0; key < 400; ++key) {
+            model[key] = random_embedding(rng);
+            REQUIRE(ringdb::sync_wait(table->insert(key, model[key])).has_value());
+        }
+        REQUIRE(ringdb::sync_wait(txn->commit()).has_value());
+    }
+    auto search = [&](ringdb::Database& on, ringdb::DistanceMetric metric,
+                      std::span<const float> query, std::size_t k, bool even_only) {
+        auto read = on.begin_read();
+        REQUIRE(read.has_value());
+        auto table = ringdb::sync_wait(read->open_table(kEmbeddings));
+        REQUIRE(table.has_value());
+        auto range = table->iter();
+        REQUIRE(range.has_value());
+        auto even = [even_only](const std::uint64_t& key, const Embedding&) {
+            return !even_only || key % 2 == 0;
+        };
+        auto found = ringdb::sync_wait(ringdb::nearest_k_if(*range, query, k, metric, even));
+        REQUIRE(found.has_value());
+        return std::move(*found);
+    };
+    const ringdb::DistanceMetric metrics[] = {
+            ringdb::DistanceMetric::cosine, ringdb::DistanceMetric::euclidean_sq,
+            ringdb::DistanceMetric::dot_product, ringdb::DistanceMetric::manhattan};
+    for (int round = 0; round < 8; ++round) {
+        const Embedding query = random_embedding(rng);
+        for (auto metric : metrics) {
+            for (std::size_t k : {std::size_t{1}, std::size_t{10}, std::size_t{400},
+                                  std::size_t{1000}}) {
+                INFO("metric " << ringdb::to_string(metric) << ", k " << k);
+                check_same(search(db, metric, query.span(), k, false),
+                           brute_force(model, query.span(), k, metric));
+                check_same(search(db, metric, query.span(), k, true),
+                           brute_force(model, query.span(), k, metric, true));
+            }
+        }
+    }
+    // An old snapshot keeps its answer while a writer changes the table.
+    const Embedding query = random_embedding(rng);
+    const auto before = brute_force(model, query.span(), 20, ringdb::DistanceMetric::euclidean_sq);
+    auto old = db.begin_read();
+    REQUIRE(old.has_value());
+    auto old_table = ringdb::sync_wait(old->open_table(kEmbeddings));
+    {
+        auto txn = ringdb::sync_wait(db.begin_write());
+        auto table = ringdb::sync_wait(txn->open_table(kEmbeddings));
+        for (const auto& neighbor : before) {
+            REQUIRE(ringdb::sync_wait(table->remove(neighbor.key)).has_value());
+            model.erase(neighbor.key);
+        }
+        REQUIRE(ringdb::sync_wait(txn->commit()).has_value());
+    }
+    auto old_range = old_table->iter();
+    auto from_old = ringdb::sync_wait(
+            ringdb::nearest_k(*old_range, query.span(), 20, ringdb::DistanceMetric::euclidean_sq));
+    REQUIRE(from_old.has_value());
+    check_same(*from_old, before);
+    REQUIRE(ringdb::sync_wait(db.close()).has_value());
+    auto reopened = ringdb::sync_wait(ringdb::Database::open(path));
+    REQUIRE(reopened.has_value());
+    check_same(search(*reopened, ringdb::DistanceMetric::euclidean_sq, query.span(), 20, false),
+               brute_force(model, query.span(), 20, ringdb::DistanceMetric::euclidean_sq));
+}
+
+TEST_CASE("nearest_k: bad input and edge cases", "[vector][integration]") {
+    constexpr ringdb::TableDefinition<std::string, ringdb::DynVec> kRows("rows");
+    ringdb::test::TempDir dir;
+    auto db = create_vector_db(dir.file("db"));
+    auto txn = ringdb::sync_wait(db.begin_write());
+    auto table = ringdb::sync_wait(txn->open_table(kRows));
+    REQUIRE(table.has_value());
+    const std::vector<float> query{1.0F, 0.0F};
+    {
+        auto range = table->iter();
+        auto empty = ringdb::sync_wait(
+                ringdb::nearest_k(*range, query, 5, ringdb::DistanceMetric::cosine));
+        REQUIRE(empty.has_value());
+        CHECK(empty->empty());
+    }
+    REQUIRE(ringdb::sync_wait(table->insert("a", ringdb::DynVec{{1.0F, 0.0F}})).has_value());
+    REQUIRE(ringdb::sync_wait(table->insert("b", ringdb::DynVec{{0.0F, 1.0F}})).has_value());
+    {
+        auto range = table->iter();
+        auto none = ringdb::sync_wait(
+                ringdb::nearest_k(*range, query, 0, ringdb::DistanceMetric::cosine));
+        REQUIRE(none.has_value());
+        CHECK(none->empty());
+    }
+    {
+        auto range = table->iter();
+        auto both = ringdb::sync_wait(
+                ringdb::nearest_k(*range, query, 9, ringdb::DistanceMetric::cosine));
+        REQUIRE(both.has_value());
+        REQUIRE(both->size() == 2);
+        CHECK((*both)[0].key == "a");
+        CHECK((*both)[0].distance == 0.0F);
+        CHECK((*both)[1].key == "b");
+        CHECK((*both)[1].distance == 1.0F);
+    }
+    {
+        const std::vector<float> nan_query{std::numeric_limits<float>::quiet_NaN(), 0.0F};
+        auto range = table->iter();
+        auto refused = ringdb::sync_wait(
+                ringdb::nearest_k(*range, nan_query, 1, ringdb::DistanceMetric::cosine));
+        REQUIRE_FALSE(refused.has_value());
+        CHECK(refused.error().code == Errc::invalid_argument);
+    }
+    REQUIRE(ringdb::sync_wait(table->insert("c", ringdb::DynVec{{1.0F, 2.0F, 3.0F}})).has_value());
+    {
+        auto range = table->iter();
+        auto mismatch = ringdb::sync_wait(
+                ringdb::nearest_k(*range, query, 1, ringdb::DistanceMetric::euclidean_sq));
+        REQUIRE_FALSE(mismatch.has_value());
+        CHECK(mismatch.error().code == Errc::invalid_argument);
+        CHECK(mismatch.error().detail == 3);
+    }
+    // A stored NaN ranks last.
+    REQUIRE(ringdb::sync_wait(table->remove("c")).has_value());
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    REQUIRE(ringdb::sync_wait(table->insert("0", ringdb::DynVec{{nan, 0.0F}})).has_value());
+    {
+        auto range = table->iter();
+        auto ranked = ringdb::sync_wait(
+                ringdb::nearest_k(*range, query, 3, ringdb::DistanceMetric::euclidean_sq));
+        REQUIRE(ranked.has_value());
+        REQUIRE(ranked->size() == 3);
+        CHECK((*ranked)[0].key == "a");
+        CHECK((*ranked)[1].key == "b");
+        CHECK((*ranked)[2].key == "0");
+    }
 }
