@@ -39,6 +39,12 @@ std::uint8_t code_of(float v, float min, float scale) {
     return static_cast<std::uint8_t>(x);
 }
 
+// The value one code step stands for (0 when every element is min).
+float step_of(const ScalarQuantizedVector& q) {
+    const float range = q.max - q.min;
+    return range == 0.0F ? 0.0F : range / 255.0F;
+}
+
 }  // namespace
 
 std::string_view to_string(DistanceMetric metric) noexcept {
@@ -171,13 +177,10 @@ ScalarQuantizedVector quantize_scalar(std::span<const float> v) {
 }
 
 std::vector<float> dequantize_scalar(const ScalarQuantizedVector& q) {
-    std::vector<float> values(q.codes.size(), q.min);
-    const float range = q.max - q.min;
-    if (range != 0.0F) {
-        const float step = range / 255.0F;
-        for (std::size_t i = 0; i < values.size(); ++i) {
-            values[i] = q.min + static_cast<float>(q.codes[i]) * step;
-        }
+    std::vector<float> values(q.codes.size());
+    const float step = step_of(q);
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        values[i] = q.min + static_cast<float>(q.codes[i]) * step;
     }
     return values;
 }
@@ -187,8 +190,7 @@ Result<float> sq_euclidean_distance_sq(std::span<const float> query,
     if (Status fits = same_length(query.size(), q.codes.size()); !fits) {
         return fits.error();
     }
-    const float range = q.max - q.min;
-    const float step = range == 0.0F ? 0.0F : range / 255.0F;
+    const float step = step_of(q);
     float sum = 0.0F;
     for (std::size_t i = 0; i < query.size(); ++i) {
         const float d = query[i] - (q.min + static_cast<float>(q.codes[i]) * step);
@@ -201,8 +203,7 @@ Result<float> sq_dot_product(std::span<const float> query, const ScalarQuantized
     if (Status fits = same_length(query.size(), q.codes.size()); !fits) {
         return fits.error();
     }
-    const float range = q.max - q.min;
-    const float step = range == 0.0F ? 0.0F : range / 255.0F;
+    const float step = step_of(q);
     float sum = 0.0F;
     for (std::size_t i = 0; i < query.size(); ++i) {
         sum += query[i] * (q.min + static_cast<float>(q.codes[i]) * step);

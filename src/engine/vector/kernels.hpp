@@ -29,6 +29,10 @@ struct DistanceKernels {
     std::uint32_t (*hamming)(const std::uint8_t* a, const std::uint8_t* b, std::size_t n);
 };
 
+/// Hamming distance with 64-bit popcounts, shared by the AVX2 and AVX-512 sets.
+/// REQUIRES: the CPU has POPCNT (every CPU with AVX2 has it).
+std::uint32_t hamming_popcount(const std::uint8_t* a, const std::uint8_t* b, std::size_t n);
+
 /// The plain C++ kernels: the reference the others are checked against.
 const DistanceKernels& scalar_kernels() noexcept;
 /// The AVX2+FMA kernels, or null when this CPU lacks AVX2 or FMA.

@@ -1,7 +1,8 @@
 // The AVX2+FMA distance kernels (kernels.hpp). Each function is compiled for avx2+fma on its
 // own (target attribute), so the rest of the library stays generic x86-64; avx2_kernels()
-// hands them out only when the CPU has both. Two 8-lane accumulators hide the FMA latency; the
-// tail shorter than 8 elements is summed in scalar code.
+// hands them out only when the CPU has both, and POPCNT for hamming_popcount (defined here).
+// Two 8-lane accumulators hide the FMA latency; the tail shorter than 8 elements is summed in
+// scalar code.
 
 #include <immintrin.h>
 
@@ -10,7 +11,7 @@
 
 #include "engine/vector/kernels.hpp"
 
-#define RINGDB_AVX2 __attribute__((target("avx2,fma,popcnt")))
+#define RINGDB_AVX2 __attribute__((target("avx2,fma")))
 
 namespace ringdb::engine {
 
@@ -106,8 +107,9 @@ RINGDB_AVX2 void avx2_dot_norms(const float* a, const float* b, std::size_t n, f
     out[2] = sbb;
 }
 
-RINGDB_AVX2 std::uint32_t avx2_hamming(const std::uint8_t* a, const std::uint8_t* b,
-                                       std::size_t n) {
+__attribute__((target("popcnt"))) std::uint32_t popcount_xor(const std::uint8_t* a,
+                                                             const std::uint8_t* b,
+                                                             std::size_t n) {
     std::uint64_t bits = 0;
     std::size_t i = 0;
     for (; i + 8 <= n; i += 8) {
@@ -124,9 +126,13 @@ RINGDB_AVX2 std::uint32_t avx2_hamming(const std::uint8_t* a, const std::uint8_t
 }
 
 constexpr DistanceKernels kAvx2{"avx2",  &avx2_dot,       &avx2_l2_sq,
-                                &avx2_l1, &avx2_dot_norms, &avx2_hamming};
+                                &avx2_l1, &avx2_dot_norms, &hamming_popcount};
 
 }  // namespace
+
+std::uint32_t hamming_popcount(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
+    return popcount_xor(a, b, n);
+}
 
 const DistanceKernels* avx2_kernels() noexcept {
     static const bool supported = __builtin_cpu_supports("avx2") &&

@@ -1,10 +1,8 @@
 // The AVX-512 distance kernels (kernels.hpp): 16-lane f32 sums with FMA, masked loads for the
 // tail (no scalar remainder loop), compiled per function for avx512f; avx512_kernels() hands
-// them out only when the CPU has AVX-512 F. Hamming distance uses 64-bit popcounts.
+// them out only when the CPU has AVX-512 F. Hamming distance is hamming_popcount.
 
 #include <immintrin.h>
-
-#include <cstring>
 
 #include "engine/vector/kernels.hpp"
 
@@ -91,25 +89,8 @@ RINGDB_AVX512 void avx512_dot_norms(const float* a, const float* b, std::size_t 
     out[2] = _mm512_reduce_add_ps(bb);
 }
 
-RINGDB_AVX512 std::uint32_t avx512_hamming(const std::uint8_t* a, const std::uint8_t* b,
-                                           std::size_t n) {
-    std::uint64_t bits = 0;
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t x = 0;
-        std::uint64_t y = 0;
-        std::memcpy(&x, a + i, 8);
-        std::memcpy(&y, b + i, 8);
-        bits += static_cast<std::uint64_t>(__builtin_popcountll(x ^ y));
-    }
-    for (; i < n; ++i) {
-        bits += static_cast<std::uint64_t>(__builtin_popcount(static_cast<unsigned>(a[i] ^ b[i])));
-    }
-    return static_cast<std::uint32_t>(bits);
-}
-
 constexpr DistanceKernels kAvx512{"avx512",  &avx512_dot,       &avx512_l2_sq,
-                                  &avx512_l1, &avx512_dot_norms, &avx512_hamming};
+                                  &avx512_l1, &avx512_dot_norms, &hamming_popcount};
 
 }  // namespace
 
