@@ -12,6 +12,19 @@ namespace ringdb::engine {
 
 namespace {
 
+// The sum of the 16 lanes. Not _mm512_reduce_add_ps: g++ 12 reports its internal
+// _mm256_undefined_pd as used uninitialized at -O2 (a false positive that -Werror turns into an
+// error), so the lanes go through memory, once per distance.
+RINGDB_AVX512 float sum16(__m512 v) {
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, v);
+    float sum = 0.0F;
+    for (float lane : lanes) {
+        sum += lane;
+    }
+    return sum;
+}
+
 RINGDB_AVX512 __mmask16 tail_mask(std::size_t remaining) {
     return static_cast<__mmask16>((1U << remaining) - 1U);
 }
@@ -31,7 +44,7 @@ RINGDB_AVX512 float avx512_dot(const float* a, const float* b, std::size_t n) {
         const __mmask16 m = tail_mask(n - i);
         s1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), s1);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    return sum16(_mm512_add_ps(s0, s1));
 }
 
 RINGDB_AVX512 float avx512_l2_sq(const float* a, const float* b, std::size_t n) {
@@ -53,7 +66,7 @@ RINGDB_AVX512 float avx512_l2_sq(const float* a, const float* b, std::size_t n) 
         __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
         s1 = _mm512_fmadd_ps(d, d, s1);
     }
-    return _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
+    return sum16(_mm512_add_ps(s0, s1));
 }
 
 RINGDB_AVX512 float avx512_l1(const float* a, const float* b, std::size_t n) {
@@ -68,7 +81,7 @@ RINGDB_AVX512 float avx512_l1(const float* a, const float* b, std::size_t n) {
         __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i));
         s0 = _mm512_add_ps(s0, _mm512_abs_ps(d));
     }
-    return _mm512_reduce_add_ps(s0);
+    return sum16(s0);
 }
 
 RINGDB_AVX512 void avx512_dot_norms(const float* a, const float* b, std::size_t n, float* out) {
@@ -84,9 +97,9 @@ RINGDB_AVX512 void avx512_dot_norms(const float* a, const float* b, std::size_t 
         aa = _mm512_fmadd_ps(x, x, aa);
         bb = _mm512_fmadd_ps(y, y, bb);
     }
-    out[0] = _mm512_reduce_add_ps(ab);
-    out[1] = _mm512_reduce_add_ps(aa);
-    out[2] = _mm512_reduce_add_ps(bb);
+    out[0] = sum16(ab);
+    out[1] = sum16(aa);
+    out[2] = sum16(bb);
 }
 
 constexpr DistanceKernels kAvx512{"avx512",  &avx512_dot,       &avx512_l2_sq,
