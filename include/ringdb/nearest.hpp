@@ -45,6 +45,14 @@ struct IsSearchableVector<FixedVec<N>> : std::true_type {};
 template <>
 struct IsSearchableVector<DynVec> : std::true_type {};
 
+/// The filter of nearest_k: every entry competes, so keys are not decoded during the scan.
+struct AcceptAll {
+    template <class K, class V>
+    bool operator()(const K&, const V&) const noexcept {
+        return true;
+    }
+};
+
 /// The k best candidates seen so far, by (distance, key); NaN distances order last.
 class NearestHeap {
 public:
@@ -75,7 +83,7 @@ template <Key K, Value V>
     requires detail::IsSearchableVector<V>::value
 Task<Result<std::vector<Neighbor<K>>>> nearest_k(Range<K, V>& range, std::span<const float> query,
                                                  std::size_t k, DistanceMetric metric) {
-    auto every = [](const K&, const V&) { return true; };
+    detail::AcceptAll every;
     auto result = co_await nearest_k_if(range, query, k, metric, every);
     co_return result;
 }
@@ -109,10 +117,9 @@ Task<Result<std::vector<Neighbor<K>>>> nearest_k_if(Range<K, V>& range,
         if (vector->values.size() != query.size()) {
             co_return Error{Errc::invalid_argument, 0, vector->values.size()};
         }
-        if constexpr (!std::is_invocable_r_v<bool, Filter, const K&, const V&>) {
-            static_assert(std::is_invocable_r_v<bool, Filter, const K&, const V&>,
-                          "the filter takes (const K&, const V&) and returns bool");
-        } else {
+        static_assert(std::is_invocable_r_v<bool, Filter, const K&, const V&>,
+                      "the filter takes (const K&, const V&) and returns bool");
+        if constexpr (!std::is_same_v<Filter, detail::AcceptAll>) {
             Result<K> key = (*step)->key.value();
             if (!key) {
                 co_return key.error();

@@ -51,9 +51,10 @@ Task<Result<std::optional<RawGuard>>> RawMultimapValue::next_back() { return ste
 
 Task<Result<std::optional<RawGuard>>> RawMultimapValue::step(bool forward) {
     if (impl_ == nullptr) {
-        impl_ = std::make_unique<Impl>();  // an empty set
+        co_return std::optional<RawGuard>{};  // an empty set
     }
-    return impl_->values.step(forward);
+    auto value = co_await impl_->values.step(forward);
+    co_return value;
 }
 
 RawMultimapRange::RawMultimapRange() = default;

@@ -86,9 +86,6 @@ Task<Status> DatabaseCore::close() {
     if (context_.closed()) {
         co_return ok();
     }
-    if (group_committer_ == std::nullopt) {
-        co_return ok();  // never opened
-    }
     if (context_.writer_active() && !group_committer_->busy()) {
         co_return Error{Errc::transaction_in_progress};
     }
