@@ -225,8 +225,10 @@ bool Btree::insert_stays_in_leaf(std::span<const std::byte> key,
     if (new_count == 1 || new_used > page_size || new_count > kMaxLeafEntries) {
         return false;  // a leaf of one entry may need another order: leave it to insert()
     }
-    // An underfull leaf is merged or rebalanced by propagate(), unless it is the root.
-    return leaf_page_.order() == 0 && (leaf_is_root_ || new_used * 3 >= page_size);
+    // A leaf that shrinks below a third of a page is merged or rebalanced by propagate(),
+    // unless it is the root; one that grows (an append after a packed split) stays as it is.
+    return leaf_page_.order() == 0 &&
+           (leaf_is_root_ || new_used >= view.used_length() || new_used * 3 >= page_size);
 }
 
 Result<MutPageRef> Btree::make_writable(PageNumber& page, bool dirty, PageRef& held,
@@ -284,7 +286,7 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
             leaf_insert_in_place(buffer->bytes(), at.index, key, value);
         }
         out.changed = page != leaf_page_;
-        out.underfull = new_used * 3 < page_size;
+        out.underfull = new_used < old_used && new_used * 3 < page_size;
         out.count = 1;
         out.pieces[0] = Piece{page, {}, std::move(buffer), new_used};
         return ok();
@@ -293,18 +295,28 @@ Status Btree::insert_into_leaf(std::span<const std::byte> key, std::span<const s
     seq.add_range(view, 0, at.index);
     seq.add_entry(key, value);
     seq.add_range(view, at.found ? at.index + 1 : at.index, n);
+    // An entry appended after the last key of the tree: pack the leaf full and start the next
+    // (ascending loads then fill their leaves instead of leaving them half empty).
+    const LeafSplit split =
+            !at.found && at.index == n && on_right_edge() ? LeafSplit::packed : LeafSplit::halves;
     if (leaf_dirty_ && leaf_page_.order() == 0) {
         // A split of a dirty leaf: its first piece stays in its block.
         bool reused = false;
-        RINGDB_TRY(build_leaf_pieces(seq, out, leaf_page_, &reused));
+        RINGDB_TRY(build_leaf_pieces(seq, out, leaf_page_, &reused, split));
         if (reused) {
             return ok();
         }
     } else {
-        RINGDB_TRY(build_leaf_pieces(seq, out));
+        RINGDB_TRY(build_leaf_pieces(seq, out, {}, nullptr, split));
     }
     pages_.free(leaf_page_);
     return ok();
+}
+
+bool Btree::on_right_edge() const noexcept {
+    return std::all_of(path_.begin(), path_.end(), [](const PathLevel& level) {
+        return level.child == level.view.key_count();
+    });
 }
 
 Status Btree::remove_from_leaf(LeafView::Search at, Replacement& out) {
@@ -341,10 +353,10 @@ Status Btree::remove_from_leaf(LeafView::Search at, Replacement& out) {
 }
 
 Status Btree::build_leaf_pieces(const EntrySeq& seq, Replacement& out, PageNumber reuse,
-                               bool* reused) {
+                               bool* reused, LeafSplit split) {
     const std::uint32_t page_size = pages_.page_size();
     leaf_prefix_sizes(seq, prefix_);
-    partition_leaf(prefix_, page_size, ends_);
+    partition_leaf(prefix_, page_size, ends_, split);
     RINGDB_ASSERT(!ends_.empty() && ends_.size() <= kMaxPieces);
     // The first piece may go into `reuse` (the dirty leaf being split, which `seq` reads
     // from): it is built aside and copied over once every other piece has been written.

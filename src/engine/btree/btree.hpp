@@ -169,11 +169,14 @@ private:
     Status insert_into_leaf(std::span<const std::byte> key, std::span<const std::byte> value,
                             LeafView::Search at, Replacement& out);
     Status remove_from_leaf(LeafView::Search at, Replacement& out);
+    /// Whether the leaf reached by the descent is the tree's last (path_ takes the last child
+    /// at every level). REQUIRES: path_ holds the descent's views.
+    bool on_right_edge() const noexcept;
     /// Writes `seq` as leaf pieces into new blocks; with `reuse` (a dirty base-page leaf held
     /// in leaf_ref_) the first piece of a split goes into that block instead, and *reused
-    /// says whether it did (then the caller must not free it).
+    /// says whether it did (then the caller must not free it). `split` as partition_leaf.
     Status build_leaf_pieces(const EntrySeq& seq, Replacement& out, PageNumber reuse = {},
-                             bool* reused = nullptr);
+                             bool* reused = nullptr, LeafSplit split = LeafSplit::halves);
     Status build_branch_pieces(std::span<const BranchItem> items, Replacement& out);
     void hold(Replacement& rep);
     void splice_items(std::uint32_t first, std::uint32_t replaced, const Replacement& rep);

@@ -291,11 +291,25 @@ void partition_leaf_range(const std::vector<std::uint64_t>& prefix, std::uint32_
 }  // namespace
 
 void partition_leaf(const std::vector<std::uint64_t>& prefix, std::uint32_t page_size,
-                    std::vector<std::uint32_t>& ends) {
+                    std::vector<std::uint32_t>& ends, LeafSplit split) {
     ends.clear();
     RINGDB_ASSERT(prefix.size() >= 2);
-    partition_leaf_range(prefix, page_size, 0, static_cast<std::uint32_t>(prefix.size() - 1),
-                         ends, 0);
+    const auto count = static_cast<std::uint32_t>(prefix.size() - 1);
+    if (split == LeafSplit::halves) {
+        partition_leaf_range(prefix, page_size, 0, count, ends, 0);
+        return;
+    }
+    // Greedy: each piece takes as many entries as fit (at least one). This is also the
+    // partition with the fewest pieces.
+    std::uint32_t first = 0;
+    while (first < count) {
+        std::uint32_t last = first + 1;
+        while (last < count && leaf_fits(prefix, first, last + 1, page_size)) {
+            ++last;
+        }
+        ends.push_back(last);
+        first = last;
+    }
 }
 
 std::uint32_t write_leaf(std::span<std::byte> target, const EntrySeq& seq, std::uint32_t first,

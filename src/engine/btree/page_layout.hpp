@@ -254,10 +254,15 @@ private:
 /// prefix[j] = bytes that entries [0, j) contribute to a leaf (keys, values, offsets).
 void leaf_prefix_sizes(const EntrySeq& seq, std::vector<std::uint64_t>& prefix);
 
+/// How a leaf that no longer fits is cut: in halves by bytes (design.md section 3), or packed
+/// from the left, each piece as full as it can be (for an entry appended after a leaf's last,
+/// so keys inserted in ascending order fill their leaves instead of leaving them half empty).
+enum class LeafSplit : std::uint8_t { halves, packed };
+
 /// Splits entries [0, prefix.size()-1) into pieces that each fit one base page or hold a
-/// single entry, halving by bytes (design.md section 3). `ends` receives each piece's end.
+/// single entry, as `split` says. `ends` receives each piece's end.
 void partition_leaf(const std::vector<std::uint64_t>& prefix, std::uint32_t page_size,
-                    std::vector<std::uint32_t>& ends);
+                    std::vector<std::uint32_t>& ends, LeafSplit split = LeafSplit::halves);
 
 /// Writes entries [first, last) of `seq` as a leaf into `target` (zeroed, large enough);
 /// returns the used length.

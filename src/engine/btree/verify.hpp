@@ -33,8 +33,8 @@ struct TreeReport {
     std::uint32_t height = 0;         // levels from root to leaves; 0 for an empty tree
     std::uint64_t leaf_pages = 0;
     std::uint64_t branch_pages = 0;
-    /// Smallest used length among non-root pages of one base page (UINT64_MAX if none):
-    /// a measure of how well merging keeps pages filled.
+    /// Smallest used length among non-root pages of one base page, those on the tree's right
+    /// edge excepted (UINT64_MAX if none): a measure of how well merging keeps pages filled.
     std::uint64_t min_fill_bytes = UINT64_MAX;
     std::vector<VerifyProblem> problems;  // at most kMaxProblems, then problems_truncated
     bool problems_truncated = false;

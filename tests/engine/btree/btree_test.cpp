@@ -288,10 +288,36 @@ TEST_CASE("btree stays balanced under bulk inserts and removals", "[engine][btre
     CHECK(pages.live_pages().size() == small.leaf_pages + small.branch_pages);
 }
 
+TEST_CASE("btree ascending inserts fill their leaves", "[engine][btree]") {
+    MemoryTreePages pages(4096);
+    Btree tree(pages, compare_u32_le, BtreeRoot{});
+    Bytes value = filled(100, 3);
+    const std::uint32_t count = 5000;
+    for (std::uint32_t k = 0; k < count; ++k) {
+        insert(tree, u32_key(k), value);
+        if (k % 1000 == 999) {
+            finalize(tree);
+            pages.commit(true);  // later appends copy committed leaves first
+        }
+    }
+    TreeReport report = check_tree(tree);
+    // 36 entries of 4 + 100 bytes (and 8 bytes of offsets) fit a 4 KiB leaf.
+    const std::uint64_t per_leaf = (4096 - 4) / (4 + 100 + 8);
+    CHECK(report.leaf_pages <= (count + per_leaf - 1) / per_leaf + 1);
+    CHECK(report.min_fill_bytes >= 4096 / 3 - 64);
+    // Keys inserted in the middle still split in halves.
+    for (std::uint32_t k = 0; k < 500; ++k) {
+        insert(tree, u32_key(count + 1000 - k), value);
+    }
+    CHECK(check_tree(tree).min_fill_bytes >= 4096 / 3 - 64);
+}
+
 TEST_CASE("btree inserts into a dirty leaf in place", "[engine][btree]") {
     MemoryTreePages pages(4096);
     Btree tree(pages, compare_u32_le, BtreeRoot{});
-    for (std::uint32_t i = 0; i < 2000; ++i) {
+    // Descending inserts split leaves in halves, so they keep room (ascending ones would
+    // pack them full).
+    for (std::uint32_t i = 2000; i-- > 0;) {
         insert(tree, u32_key(i * 2), filled(20, i));
     }
     finalize(tree);
