@@ -211,6 +211,15 @@ void Cursor::next_leaves(Readahead& state, std::uint32_t max, std::vector<PageNu
     state.upto = stop - 1;
 }
 
+std::uint32_t Cursor::following_leaves(std::span<PageNumber> out) {
+    Readahead state;
+    std::vector<PageNumber>& pages = following_;
+    pages.clear();
+    next_leaves(state, static_cast<std::uint32_t>(out.size()), pages);
+    std::copy(pages.begin(), pages.end(), out.begin());
+    return static_cast<std::uint32_t>(pages.size());
+}
+
 void Cursor::leave_leaf(End& end) {
     // Keep the buffer the last returned key lies in; drop any other.
     if (end.last_in_leaf) {

@@ -165,6 +165,9 @@ public:
     /// `state` has not listed yet, and records them in `state`. Lists nothing when the parent
     /// is neither held nor cached (readahead is a hint: the steps read what they need).
     void next_leaves(Readahead& state, std::uint32_t max, std::vector<PageNumber>& out);
+    /// The (up to) out.size() leaves right after the front end's leaf under its parent, for
+    /// prefetching; returns how many were written (0 when the parent is not cached).
+    std::uint32_t following_leaves(std::span<PageNumber> out);
 
     bool finished() const noexcept { return done_; }
     const PageRef& front_page() const noexcept { return front_.leaf; }
@@ -265,6 +268,7 @@ private:
     bool done_ = false;
     bool out_of_order_ = false;  // a key did not move onward: the tree is damaged (corrupted)
     bool run_ready_ = false;     // the last step was a forward one that returned an entry
+    std::vector<PageNumber> following_;  // following_leaves' scratch
     End front_;
     End back_;
 };

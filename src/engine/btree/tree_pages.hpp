@@ -84,6 +84,12 @@ public:
     }
     /// Reads a page (from the device on a cache miss).
     virtual Task<Result<PageRef>> read(PageNumber page) = 0;
+    /// A hint that `page` is about to be read (PageCache::prefetch): its cache slot, or with
+    /// `bytes` > 0 its first bytes, start moving into the CPU's caches. May do nothing.
+    virtual void prefetch(PageNumber page, std::size_t bytes) {
+        (void)page;
+        (void)bytes;
+    }
 
     /// A new zeroed block of at least `bytes` bytes, dirty in this transaction.
     virtual Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t bytes) = 0;

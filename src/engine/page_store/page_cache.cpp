@@ -284,6 +284,26 @@ const PageRef* PageCache::shard_lookup(Shard& shard, PageNumber page, std::uint6
     return &front.ref;
 }
 
+void PageCache::prefetch(PageNumber page, std::size_t bytes) {
+    Shard& shard = shard_for(page);
+    std::shared_lock lock(shard.mutex);
+    if (shard.mask == 0) {
+        return;
+    }
+    if (bytes == 0) {
+        __builtin_prefetch(&shard.slots[shard.home(page.raw())]);
+        return;
+    }
+    const std::size_t i = shard.find(page.raw());
+    if (i == Shard::npos) {
+        return;
+    }
+    const std::byte* data = shard.slots[i].data();
+    for (std::size_t offset = 0; offset < bytes; offset += 64) {
+        __builtin_prefetch(data + offset);
+    }
+}
+
 const PageRef* PageCache::borrow(PageNumber page, PageRef& holder) {
     // The epoch is read before the shared table: an erase that races with this lookup
     // advances it after removing the entry, so a front entry filled from a stale read is

@@ -68,6 +68,10 @@ public:
     /// stays valid until this thread's next call into this cache, or for as long as `holder`
     /// keeps it; copy the PageRef to keep the page longer. Null on a miss.
     const PageRef* borrow(PageNumber page, PageRef& holder);
+    /// A hint for a lookup coming soon, so a scan overlaps its memory misses with work: starts
+    /// loading the page's table slot into the CPU's caches or, with `bytes` > 0, finds the page
+    /// (if cached) and starts loading its first `bytes` bytes. Changes nothing, counts nothing.
+    void prefetch(PageNumber page, std::size_t bytes);
     /// Caches a committed page (after the commit that wrote it).
     void insert(PageNumber page, PageRef buffer);
     /// Forgets a page (its block is being reused).

@@ -133,6 +133,8 @@ public:
     const PageRef* try_borrow(PageNumber page, PageRef& holder) {
         return cache_.borrow(page, holder);
     }
+    /// PageCache::prefetch: a hint, for scans.
+    void prefetch(PageNumber page, std::size_t bytes) { cache_.prefetch(page, bytes); }
     /// Errors: corrupted for a block outside the layout or malformed number; io, previous_io.
     Task<Result<PageRef>> read(PageNumber page);
     /// While set, pages not in the cache are read with BlockDevice::read_uncached: recovery

@@ -3,6 +3,9 @@
 // work that looks at every entry (vector search): the cursor steps once per leaf, not once
 // per entry, and no entry is copied or reference-counted.
 //
+// Prefetch: over cached pages, the scan asks for the next leaf's bytes and the cache slot of
+// the one after it while it visits a leaf, so memory misses overlap with the visit.
+//
 // Readahead: once a step of the scan has had to read a page, the scan keeps up to
 // `readahead` reads of the following leaves in flight through the thread's ring (the leaves
 // under the current leaf's parent branch), so a scan of a table larger than the cache reads

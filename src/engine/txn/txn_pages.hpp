@@ -173,6 +173,7 @@ public:
         return store_.try_borrow(page, holder);
     }
     Task<Result<PageRef>> read(PageNumber page) override { return store_.read(page); }
+    void prefetch(PageNumber page, std::size_t bytes) override { store_.prefetch(page, bytes); }
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t) override {
         return Error{Errc::invalid_argument};
     }
