@@ -244,6 +244,7 @@ bool RingdbVectors::load(const VectorSet& set, std::string& error) {
         return false;
     }
     float_table_bytes_ = stats->stored_bytes + stats->metadata_bytes + stats->fragmented_bytes;
+    float_table_leaves_ = stats->leaf_pages;
     return true;
 }
 

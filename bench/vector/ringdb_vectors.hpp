@@ -58,6 +58,8 @@ public:
 
     /// Bytes of the f32 table's pages (stored, metadata and unused bytes of its blocks).
     std::uint64_t float_table_bytes() const noexcept { return float_table_bytes_; }
+    /// The f32 table's leaf pages.
+    std::uint64_t float_table_leaves() const noexcept { return float_table_leaves_; }
     /// Ends the read transaction and closes the database.
     bool close(std::string& error);
 
@@ -69,6 +71,7 @@ private:
     std::optional<ReadOnlyTable<std::uint64_t, FixedVec<kDim>>> floats_;
     std::optional<ReadOnlyTable<std::uint64_t, BinaryQuantized<kBinaryBytes>>> binary_;
     std::uint64_t float_table_bytes_ = 0;
+    std::uint64_t float_table_leaves_ = 0;
 };
 
 /// One scan of a database that was closed and dropped from the OS page cache.

@@ -241,6 +241,7 @@ bool prepare(const Options& options, const Scratch& scratch, VectorSetup& setup,
     }
     setup.warm_seconds = seconds_since(start);
     setup.table_bytes = warm.db->float_table_bytes();
+    setup.table_leaves = warm.db->float_table_leaves();
     std::error_code size_error;
     setup.db_file_bytes = std::filesystem::file_size(scratch.db_path, size_error);
     std::fprintf(stderr, "vector_bench: building hnswlib's and FAISS's flat indexes\n");

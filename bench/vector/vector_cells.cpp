@@ -16,6 +16,7 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kCycle = 32;  // vectors a kernel query cycles through
 constexpr std::size_t kKernelDims[] = {128, 384, 1536};
+constexpr std::size_t kSlices = 5;  // timed slices per kernel and run, interleaved
 
 // Results land here so no distance call can be optimised away.
 volatile float g_float_sink = 0.0F;
@@ -97,10 +98,20 @@ void time_one_dimension(std::size_t dim, std::size_t calls, std::vector<KernelCe
         auto scalar = [dim, l2](const float* a, const float* b) {
             return l2 ? scalar_l2_sq(a, b, dim) : scalar_inner_product(a, b, dim);
         };
-        cell.ringdb_ns.push_back(ns_per_call(ringdb, query, cycle, dim, calls));
-        cell.hnswlib_ns.push_back(ns_per_call(hnswlib, query, cycle, dim, calls));
-        cell.faiss_ns.push_back(ns_per_call(faiss, query, cycle, dim, calls));
-        cell.scalar_ns.push_back(ns_per_call(scalar, query, cycle, dim, calls));
+        // Interleaved slices, the fastest of each kept: a slice another process interrupts
+        // (the machine is shared) does not count, and all four meet the same conditions.
+        double best[4] = {1e300, 1e300, 1e300, 1e300};
+        const std::size_t slice = std::max<std::size_t>(calls / kSlices, kCycle);
+        for (std::size_t s = 0; s < kSlices; ++s) {
+            best[0] = std::min(best[0], ns_per_call(ringdb, query, cycle, dim, slice));
+            best[1] = std::min(best[1], ns_per_call(hnswlib, query, cycle, dim, slice));
+            best[2] = std::min(best[2], ns_per_call(faiss, query, cycle, dim, slice));
+            best[3] = std::min(best[3], ns_per_call(scalar, query, cycle, dim, slice));
+        }
+        cell.ringdb_ns.push_back(best[0]);
+        cell.hnswlib_ns.push_back(best[1]);
+        cell.faiss_ns.push_back(best[2]);
+        cell.scalar_ns.push_back(best[3]);
     }
 }
 

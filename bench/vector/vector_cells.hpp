@@ -18,8 +18,9 @@
 
 namespace ringdb::bench {
 
-/// Cell 1: ns per call of every kernel at dimensions 128, 384 and 1536, each timed over
-/// `element_budget` / dim calls of one query against a cycle of 32 vectors (in L1 or L2).
+/// Cell 1: ns per call of every kernel at dimensions 128, 384 and 1536: `element_budget` / dim
+/// calls of one query against a cycle of 32 vectors (in L1 or L2), in 5 slices interleaved
+/// between the kernels; each kernel's fastest slice counts.
 void measure_kernels(std::uint64_t element_budget, std::vector<KernelCell>& cells);
 
 /// Cell 2: every query through ringdb's nearest_k, hnswlib's BruteforceSearch and FAISS's

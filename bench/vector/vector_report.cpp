@@ -32,6 +32,19 @@ std::string cpu_model() {
     return "unknown";
 }
 
+/// 1234567 as "1,234,567".
+std::string grouped(std::uint64_t n) {
+    const std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) {
+            out.push_back(',');
+        }
+        out.push_back(digits[i]);
+    }
+    return out;
+}
+
 std::optional<double> median_of(const std::vector<double>& values) {
     if (values.empty()) {
         return std::nullopt;
@@ -67,7 +80,7 @@ void print_check(const char* what, const CheckResult& check) {
 
 void print_kernels(const VectorResults& results) {
     std::printf("\n1. distance kernels, ns per call (one query against a cycle of 32 vectors, "
-                "in L1/L2)\n");
+                "in L1/L2;\n   fastest of 5 interleaved slices per run)\n");
     std::printf("   %-6s %5s %9s %9s %9s %9s %15s\n", "metric", "dim", "ringdb", "hnswlib",
                 "faiss", "scalar", "ringdb/hnswlib");
     for (const KernelCell& c : results.kernels) {
@@ -80,8 +93,8 @@ void print_kernels(const VectorResults& results) {
 }
 
 void print_search(const VectorSetup& setup, const VectorResults& results) {
-    std::printf("\n2. exact top-%zu, %zu x %zu f32 in memory / in ringdb's cache, one thread, "
-                "ms per query\n", setup.k, setup.count, setup.dim);
+    std::printf("\n2. exact top-%zu, %s x %zu f32 in memory / in ringdb's cache, one thread, "
+                "ms per query\n", setup.k, grouped(setup.count).c_str(), setup.dim);
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k (warm read transaction)",
                 median(results.ringdb_ms));
     std::printf("   %-40s %9.2f\n", "hnswlib BruteforceSearch::searchKnn",
@@ -102,8 +115,8 @@ void print_search(const VectorSetup& setup, const VectorResults& results) {
 }
 
 void print_binary(const VectorSetup& setup, const VectorResults& results) {
-    std::printf("\n4. binary: top-%zu by Hamming distance over %zu x %zu-byte codes, warm, "
-                "ms per query\n", setup.k, setup.count, setup.dim / 8);
+    std::printf("\n4. binary: top-%zu by Hamming distance over %s x %zu-byte codes, warm, "
+                "ms per query\n", setup.k, grouped(setup.count).c_str(), setup.dim / 8);
     if (!results.binary_built) {
         std::printf("   not built (VECTOR_BENCH_HAS_BINARY_NEAREST is 0: this branch has no "
                     "Hamming nearest_k yet)\n");
@@ -219,7 +232,7 @@ void print_vector_header(int argc, char** argv, const VectorSetup& setup) {
     std::printf("fio:      %s\n", setup.fio_version.empty() ? setup.fio_missing.c_str()
                                                            : setup.fio_version.c_str());
     std::printf("kernels:  ringdb chooses at run time (RINGDB_SIMD=%s); hnswlib compiled with "
-                "-march=native; FAISS as Debian built it\n",
+                "-march=native;\n          FAISS as the Debian package built it\n",
                 setup.simd.empty() ? "unset" : setup.simd.c_str());
     std::printf("command: ");
     for (int i = 0; i < argc; ++i) {
@@ -229,13 +242,18 @@ void print_vector_header(int argc, char** argv, const VectorSetup& setup) {
 }
 
 void print_vector_report(const VectorSetup& setup, const VectorResults& results) {
-    std::printf("\ndata:     %zu vectors x %zu f32, uniform in [-1, 1), fixed seed; k = %zu; "
+    std::printf("\ndata:     %s vectors x %zu f32, uniform in [-1, 1), fixed seed; k = %zu; "
                 "%zu queries per run; median of %d run(s)%s\n",
-                setup.count, setup.dim, setup.k, setup.queries, setup.runs,
+                grouped(setup.count).c_str(), setup.dim, setup.k, setup.queries, setup.runs,
                 setup.quick ? " (--quick)" : "");
-    std::printf("ringdb:   f32 table %.1f MiB of pages, file %.1f MiB, cache %.0f MiB; loaded "
-                "in %.1f s (non-durable batches, one durable commit), warmed in %.2f s\n",
+    std::printf("ringdb:   f32 table %.1f MiB of pages (%s leaves, %.1f vectors per leaf), "
+                "file %.1f MiB, cache %.0f MiB;\n"
+                "          loaded in %.1f s (10 non-durable batches, one durable commit), "
+                "warmed by one full scan in %.2f s\n",
                 static_cast<double>(setup.table_bytes) / kMiB,
+                grouped(setup.table_leaves).c_str(),
+                static_cast<double>(setup.count) /
+                        static_cast<double>(std::max<std::uint64_t>(setup.table_leaves, 1)),
                 static_cast<double>(setup.db_file_bytes) / kMiB,
                 static_cast<double>(setup.warm_cache_bytes) / kMiB, setup.load_seconds,
                 setup.warm_seconds);

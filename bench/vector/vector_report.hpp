@@ -42,6 +42,7 @@ struct VectorSetup {
     std::uint64_t cold_cache_bytes = 0;
     std::uint64_t array_bytes = 0;        // the in-memory f32 array (count x dim x 4)
     std::uint64_t table_bytes = 0;        // the f32 table's pages
+    std::uint64_t table_leaves = 0;       // the f32 table's leaf pages
     std::uint64_t db_file_bytes = 0;      // the database file after loading
     std::uint64_t fio_file_bytes = 0;
     double load_seconds = 0;
