@@ -54,6 +54,8 @@ struct RawBoundView {
     ByteView key;
 };
 
+struct RawAccess;
+
 /// A double-ended iterator over a key range.
 class RawRange {
 public:
@@ -106,6 +108,7 @@ public:
 
 private:
     friend class RawExtract;  // steps the range's engine state directly
+    friend struct RawAccess;  // whole-range scans (nearest.hpp) reach the engine state
     std::unique_ptr<Impl> impl_;
 };
 
@@ -189,6 +192,7 @@ public:
     struct Impl;
 
 private:
+    friend struct RawAccess;
     explicit RawTable(std::shared_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
     std::shared_ptr<Impl> impl_;
 };

@@ -179,6 +179,9 @@ public:
     Step next() { return Step(raw_.next()); }
     Step next_back() { return Step(raw_.next_back()); }
 
+    /// The untyped range, for library extensions that scan it (<ringdb/nearest.hpp>).
+    Raw& raw() noexcept { return raw_; }
+
 private:
     Raw raw_;
 };
@@ -266,6 +269,9 @@ public:
     }
     /// Every entry.
     Result<Range<K, V>> iter() const { return range(Bound<K>::unbounded(), Bound<K>::unbounded()); }
+
+    /// The untyped table, for library extensions (<ringdb/nearest.hpp>).
+    const detail::RawTable& raw() const noexcept { return raw_; }
 
 protected:
     explicit ReadableTable(detail::RawTable raw) noexcept : raw_(std::move(raw)) {}

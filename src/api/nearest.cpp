@@ -1,65 +1,50 @@
-// The bounded candidate heap of nearest-k search (<ringdb/nearest.hpp>).
+// The searches of <ringdb/nearest.hpp>: the typed templates hand a RawNearestQuery to these,
+// which run the engine's scan (engine/vector/nearest_scan.hpp).
 
 #include <ringdb/nearest.hpp>
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
+#include "api/raw_access.hpp"
+#include "engine/vector/nearest_scan.hpp"
 
 namespace ringdb::detail {
 
 namespace {
 
-// NaN ranks after every number.
-float rank_of(float distance) noexcept {
-    return std::isnan(distance) ? std::numeric_limits<float>::infinity() : distance;
+engine::NearestQuery engine_query(const RawNearestQuery& raw) {
+    engine::NearestQuery query;
+    query.layout = raw.bits ? engine::VectorLayout::bits : engine::VectorLayout::f32;
+    query.floats = raw.floats;
+    query.bits = raw.query_bits;
+    query.fixed_width = raw.fixed_width;
+    query.k = raw.k;
+    query.metric = raw.metric;
+    query.filter = raw.filter;
+    return query;
 }
 
 }  // namespace
 
-bool NearestHeap::before(float distance, ByteView key, const Candidate& other) const noexcept {
-    const float a = rank_of(distance);
-    const float b = rank_of(other.distance);
-    if (a != b) {
-        return a < b;
-    }
-    const bool a_nan = std::isnan(distance);
-    const bool b_nan = std::isnan(other.distance);
-    if (a_nan != b_nan) {
-        return b_nan;  // +inf before NaN
-    }
-    return key_order_(key, other.key) < 0;
+Task<Result<RawNeighbors>> raw_nearest(RawRange& range, const RawNearestQuery& query) {
+    const engine::NearestQuery q = engine_query(query);
+    Result<RawNeighbors> found = co_await engine::nearest_in_range(RawAccess::range(range), q);
+    co_return found;
 }
 
-void NearestHeap::offer(float distance, ByteView key) {
-    auto worse = [this](const Candidate& x, const Candidate& y) {
-        return before(x.distance, x.key, y);
-    };
-    if (heap_.size() < k_) {
-        heap_.push_back(Candidate{distance, Bytes(key.begin(), key.end())});
-        std::push_heap(heap_.begin(), heap_.end(), worse);
-        return;
-    }
-    if (!before(distance, key, heap_.front())) {
-        return;
-    }
-    std::pop_heap(heap_.begin(), heap_.end(), worse);
-    heap_.back() = Candidate{distance, Bytes(key.begin(), key.end())};
-    std::push_heap(heap_.begin(), heap_.end(), worse);
+Task<Result<RawNeighbors>> raw_nearest_parallel(const RawTable& table,
+                                                const RawNearestQuery& query,
+                                                std::span<coro::ThreadContext* const> helpers) {
+    const engine::NearestQuery q = engine_query(query);
+    std::shared_ptr<engine::TableHandle> handle = RawAccess::table(table);
+    Result<RawNeighbors> found = co_await engine::nearest_in_table(handle, q, helpers);
+    co_return found;
 }
 
-std::vector<std::pair<float, Bytes>> NearestHeap::take_sorted() {
-    auto better = [this](const Candidate& x, const Candidate& y) {
-        return before(x.distance, x.key, y);
-    };
-    std::sort(heap_.begin(), heap_.end(), better);
-    std::vector<std::pair<float, Bytes>> sorted;
-    sorted.reserve(heap_.size());
-    for (Candidate& c : heap_) {
-        sorted.emplace_back(c.distance, std::move(c.key));
-    }
-    heap_.clear();
-    return sorted;
+Task<Result<RawNeighbors>> raw_rerank(const RawTable& vectors, RawNeighbors candidates,
+                                      const RawNearestQuery& query) {
+    const engine::NearestQuery q = engine_query(query);
+    Result<RawNeighbors> ranked =
+            co_await engine::rerank(*RawAccess::table(vectors), std::move(candidates), q);
+    co_return ranked;
 }
 
 }  // namespace ringdb::detail

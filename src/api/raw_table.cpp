@@ -3,28 +3,12 @@
 
 #include <ringdb/raw_table.hpp>
 
-#include "engine/table/table_handle.hpp"
+#include "api/raw_access.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
 
 namespace ringdb::detail {
-
-struct RawTable::Impl : engine::TableHandle {
-    using TableHandle::TableHandle;
-};
-
-struct RawRange::Impl : engine::TableRange {
-    using TableRange::TableRange;
-
-    // A range is opened per scan, often many times a second: its state (about 1 KiB, mostly
-    // the cursor's paths) is recycled through the per-thread coroutine frame pool instead of
-    // the global allocator.
-    static void* operator new(std::size_t size) { return coro::detail::frame_allocate(size); }
-    static void operator delete(void* block, std::size_t size) noexcept {
-        coro::detail::frame_deallocate(block, size);
-    }
-};
 
 RawGuard RawGuard::owning(Bytes bytes) {
     auto buffer = std::make_shared<Bytes>(std::move(bytes));

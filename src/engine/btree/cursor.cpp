@@ -9,6 +9,7 @@
 
 #include "engine/btree/cursor.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "util/assert.hpp"
@@ -86,6 +87,9 @@ bool Cursor::in_range_for_back(std::span<const std::byte> key) const {
 
 bool Cursor::try_step(bool forward, Entry& out) {
     End& end = forward ? front_ : back_;
+    if (forward) {
+        run_ready_ = false;
+    }
     if (done_ || !end.positioned || end.generation != tree_->generation()) {
         return false;
     }
@@ -125,7 +129,86 @@ bool Cursor::try_step(bool forward, Entry& out) {
         end.last_leaf.reset();
     }
     out = Entry{key, end.view.value(index)};
+    run_ready_ = forward;
     return true;
+}
+
+Cursor::LeafRun Cursor::take_leaf_run() {
+    End& end = front_;
+    LeafRun run;
+    if (!run_ready_ || !end.positioned || !end.last_in_leaf || end.position == 0 ||
+        end.generation != tree_->generation()) {
+        return run;
+    }
+    run_ready_ = false;
+    run = LeafRun{end.view, end.position - 1, end.position};
+    const std::uint32_t count = end.view.count();
+    if (done_ || end.position >= count) {
+        return run;
+    }
+    if (compare_keys(compare_, end.view.key(end.position), end.last_key) <= 0) {
+        out_of_order_ = true;  // reported by the next step
+        done_ = true;
+        return run;
+    }
+    // The first index past the range: keys ascend in the leaf, so the range is a prefix.
+    std::uint32_t last = count;
+    if (!in_range_for_front(end.view.key(count - 1))) {
+        std::uint32_t lo = end.position;
+        std::uint32_t hi = count - 1;  // out of range
+        while (lo < hi) {
+            std::uint32_t mid = lo + (hi - lo) / 2;
+            if (in_range_for_front(end.view.key(mid))) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        last = lo;
+    }
+    if (last > end.position) {
+        end.position = last;
+        end.last_key = end.view.key(last - 1);
+    }
+    run.last = end.position;
+    return run;
+}
+
+void Cursor::next_leaves(Readahead& state, std::uint32_t max, std::vector<PageNumber>& out) {
+    const End& end = front_;
+    if (!end.positioned || end.depth == 0 || max == 0) {
+        return;
+    }
+    const Level& parent = end.path[end.depth - 1];
+    if (state.parent != parent.page || state.upto < parent.index) {
+        state.parent = parent.page;
+        state.upto = parent.index;
+    }
+    if (state.upto + 1 >= parent.children) {
+        return;
+    }
+    BranchView view = parent.view;
+    PageRef holder;
+    if (parent.ref == nullptr) {
+        TreePages& pages = tree_->pages();
+        const PageRef* ref = pages.try_borrow(parent.page, holder);
+        if (ref == nullptr) {
+            return;
+        }
+        if (ref != &holder) {
+            holder = *ref;  // keep the page while its view is read
+        }
+        Result<BranchView> branch = parse_branch(pages, *holder, parent.page);
+        if (!branch || branch->child_count() != parent.children) {
+            return;  // the step that reaches the damage reports it
+        }
+        view = *branch;
+    }
+    const std::uint32_t stop = std::min(parent.children, state.upto + 1 + max);
+    for (std::uint32_t i = state.upto + 1; i < stop; ++i) {
+        out.push_back(view.child(i));
+    }
+    state.upto = stop - 1;
 }
 
 void Cursor::leave_leaf(End& end) {

@@ -140,6 +140,32 @@ public:
     /// The step, reading pages as needed. Errors: io, corrupted.
     Task<StepResult> step_slow(bool forward);
 
+    /// The entries of one leaf that the front end consumes together: indices [first, last)
+    /// of `view`, in increasing key order, each inside the range.
+    struct LeafRun {
+        LeafView view;
+        std::uint32_t first = 0;
+        std::uint32_t last = 0;
+    };
+    /// After a forward step returned an entry: that entry and the ones that follow it in the
+    /// same leaf and lie in the range (before the upper bound and the back end), the latter
+    /// consumed at once, so a scan pays for one step per leaf instead of one per entry. Its
+    /// spans stay valid like the last entry's (front_page() holds the leaf). Only the run's
+    /// boundary keys are compared: a damaged leaf whose keys are out of order yields them in
+    /// leaf order (every step still moves onward, so a scan ends). Empty (first == last) when
+    /// the last step was not a forward step that returned an entry.
+    LeafRun take_leaf_run();
+    /// Readahead over the leaves that follow the front end's leaf under the same parent branch:
+    /// which children of `parent` were requested already (up to index `upto`).
+    struct Readahead {
+        PageNumber parent;
+        std::uint32_t upto = 0;
+    };
+    /// Appends to `out` up to `max` leaves after the front end's leaf, under its parent, that
+    /// `state` has not listed yet, and records them in `state`. Lists nothing when the parent
+    /// is neither held nor cached (readahead is a hint: the steps read what they need).
+    void next_leaves(Readahead& state, std::uint32_t max, std::vector<PageNumber>& out);
+
     bool finished() const noexcept { return done_; }
     const PageRef& front_page() const noexcept { return front_.leaf; }
     const PageRef& back_page() const noexcept { return back_.leaf; }
@@ -238,6 +264,7 @@ private:
     BoundKey upper_key_;
     bool done_ = false;
     bool out_of_order_ = false;  // a key did not move onward: the tree is damaged (corrupted)
+    bool run_ready_ = false;     // the last step was a forward one that returned an entry
     End front_;
     End back_;
 };

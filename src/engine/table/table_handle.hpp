@@ -98,6 +98,10 @@ public:
     Task<StepResult> step(bool forward);
 
     TableHandle& table() const noexcept { return *table_; }
+    /// The shared handle, for work that opens more ranges over the same table.
+    const std::shared_ptr<TableHandle>& shared_table() const noexcept { return table_; }
+    /// The cursor, for scans that step it directly (table_scan.hpp).
+    Cursor& cursor() noexcept { return cursor_; }
 
 private:
     StepResult entry_of(bool forward, Cursor::StepResult step);

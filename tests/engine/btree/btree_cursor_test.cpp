@@ -1,11 +1,13 @@
 // Range cursors (forward, backward, mixed; every bound kind; empty and inverted ranges;
 // modification while open) and the handling of damaged pages by every tree operation.
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <random>
 
 #include "btree_test_support.hpp"
+#include "engine/btree/split_keys.hpp"
 
 using namespace ringdb::engine;           // NOLINT: test file
 using namespace ringdb::engine::testing;  // NOLINT: test file
@@ -341,5 +343,118 @@ TEST_CASE("damaged committed pages are reported, never trusted", "[engine][btree
             pages.commit();  // keep whatever the failed edits allocated, as committed pages
             pages.forget_frees();
         }
+    }
+}
+
+TEST_CASE("cursor leaf runs consume the range a leaf at a time", "[engine][btree]") {
+    std::uint64_t seed = test_seed();
+    INFO("RINGDB_SEED=" << seed);
+    std::mt19937_64 rng(seed);
+    MemoryTreePages pages(512);
+    Btree tree(pages, compare_u32_le, BtreeRoot{});
+    Model model(ModelLess{compare_u32_le});
+    fill(tree, model, 1500, 20);
+    finalize(tree);
+    pages.commit();
+    int caching = GENERATE(0, 1, 2);
+    pages.cache_misses = caching == 1;
+    pages.miss_one_in = caching == 2 ? 3 : 0;
+    const BoundKind kinds[] = {BoundKind::unbounded, BoundKind::included, BoundKind::excluded};
+    for (int round = 0; round < 200; ++round) {
+        BoundKind lower_kind = kinds[rng() % 3];
+        BoundKind upper_kind = kinds[rng() % 3];
+        Bytes lower = u32_key(static_cast<std::uint32_t>(rng() % 4600));
+        Bytes upper = u32_key(static_cast<std::uint32_t>(rng() % 4600));
+        std::vector<std::pair<Bytes, Bytes>> expected;
+        for (const auto& [k, v] : model) {
+            if (above_lower(model, k, lower_kind, lower) &&
+                below_upper(model, k, upper_kind, upper)) {
+                expected.emplace_back(k, v);
+            }
+        }
+        Cursor cursor(tree, make_bound(lower_kind, lower), make_bound(upper_kind, upper));
+        // Some entries from the back first: the runs must stop where the back end is.
+        std::size_t back = expected.size();
+        for (std::uint64_t n = rng() % 40; n > 0 && step(cursor, false); --n) {
+            --back;
+        }
+        std::size_t front = 0;
+        while (auto entry = step(cursor, true)) {
+            REQUIRE(front < back);
+            REQUIRE(*entry == expected[front]);
+            Cursor::LeafRun run = cursor.take_leaf_run();
+            REQUIRE(run.last > run.first);
+            for (std::uint32_t i = run.first; i < run.last; ++i) {
+                REQUIRE(front < back);
+                REQUIRE(to_bytes(run.view.key(i)) == expected[front].first);
+                REQUIRE(to_bytes(run.view.value(i)) == expected[front].second);
+                ++front;
+            }
+        }
+        CHECK(front == back);
+        // A run right after a backward step, or at the end, is empty.
+        CHECK(cursor.take_leaf_run().first == cursor.take_leaf_run().last);
+    }
+}
+
+TEST_CASE("cursor readahead lists the leaves that follow under the parent", "[engine][btree]") {
+    MemoryTreePages pages(512);
+    Btree tree(pages, compare_u32_le, BtreeRoot{});
+    Model model(ModelLess{compare_u32_le});
+    fill(tree, model, 1500, 20);
+    finalize(tree);
+    pages.commit();
+    Cursor cursor(tree, Bound::unbounded(), Bound::unbounded());
+    Cursor::Readahead state;
+    std::set<PageNumber> listed;
+    std::size_t leaves = 0;
+    while (step(cursor, true)) {
+        (void)cursor.take_leaf_run();
+        ++leaves;
+        std::vector<PageNumber> next;
+        cursor.next_leaves(state, 4, next);
+        CHECK(next.size() <= 4);
+        for (PageNumber page : next) {
+            CHECK(listed.insert(page).second);  // never listed twice
+            PageRef ref = pages.try_read(page);
+            REQUIRE(ref != nullptr);
+            CHECK(page_type(ref->bytes()) == kLeafType);
+        }
+    }
+    // Every leaf but the first under each parent is listed once.
+    CHECK(leaves > 10);
+    CHECK(listed.size() < leaves);
+    CHECK(listed.size() > leaves / 2);
+}
+
+TEST_CASE("split keys cut a tree into non-empty ascending parts", "[engine][btree]") {
+    MemoryTreePages pages(512);
+    Btree tree(pages, compare_u32_le, BtreeRoot{});
+    Model model(ModelLess{compare_u32_le});
+    {
+        auto none = sync_wait(split_keys(tree, 4));
+        REQUIRE(none.has_value());
+        CHECK(none->empty());  // an empty tree
+    }
+    fill(tree, model, 1500, 20);
+    finalize(tree);
+    pages.commit();
+    CHECK(sync_wait(split_keys(tree, 1))->empty());
+    for (std::size_t parts = 2; parts <= 9; ++parts) {
+        INFO("parts " << parts);
+        auto cuts = sync_wait(split_keys(tree, parts));
+        REQUIRE(cuts.has_value());
+        REQUIRE(cuts->size() == parts - 1);
+        std::vector<std::size_t> sizes(parts, 0);
+        for (const auto& [key, value] : model) {
+            std::size_t part = 0;
+            while (part < cuts->size() && compare_u32_le(key, (*cuts)[part]) >= 0) {
+                ++part;
+            }
+            ++sizes[part];
+        }
+        const auto [smallest, largest] = std::minmax_element(sizes.begin(), sizes.end());
+        CHECK(*smallest > 0);
+        CHECK(*largest <= 4 * *smallest);  // balanced within what one level's keys allow
     }
 }

@@ -1,0 +1,42 @@
+#pragma once
+// A forward scan over a table range that hands its entries out leaf by leaf, for whole-table
+// work that looks at every entry (vector search): the cursor steps once per leaf, not once
+// per entry, and no entry is copied or reference-counted.
+//
+// Readahead: once a step of the scan has had to read a page, the scan keeps up to
+// `readahead` reads of the following leaves in flight through the thread's ring (the leaves
+// under the current leaf's parent branch), so a scan of a table larger than the cache reads
+// many pages at once instead of one at a time. A scan that finds every page cached issues
+// none. Every read is joined before scan_runs returns, whatever its result.
+//
+// Errors: the range's (io, corrupted, transaction_finished) and what the visitor returns,
+// which stops the scan.
+
+#include <cstdint>
+
+#include <ringdb/result.hpp>
+#include <ringdb/task.hpp>
+
+#include "engine/btree/page_layout.hpp"
+#include "engine/table/table_handle.hpp"
+
+namespace ringdb::engine {
+
+/// Receives the entries [first, last) of a leaf, in key order. Spans into `leaf` are valid
+/// during the call only.
+class LeafRunVisitor {
+public:
+    virtual Status visit(const LeafView& leaf, std::uint32_t first, std::uint32_t last) = 0;
+
+protected:
+    ~LeafRunVisitor() = default;
+};
+
+/// Leaf reads kept in flight by a scan that met an uncached page.
+inline constexpr std::uint32_t kScanReadahead = 32;
+
+/// Visits every remaining entry of `range` from its front, in key order.
+Task<Status> scan_runs(TableRange& range, LeafRunVisitor& visitor,
+                       std::uint32_t readahead = kScanReadahead);
+
+}  // namespace ringdb::engine

@@ -1,0 +1,49 @@
+#pragma once
+// The bounded candidate heap of nearest-k search: the k best (distance, key) pairs seen so
+// far. Equal distances are ordered by key; NaN distances rank after every number (+inf
+// before NaN), so the result of a search is deterministic.
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include <ringdb/bytes.hpp>
+
+#include "engine/btree/tree_pages.hpp"
+
+namespace ringdb::engine {
+
+/// A candidate: its distance and its key's bytes.
+using Scored = std::pair<float, Bytes>;
+
+class NearestHeap {
+public:
+    NearestHeap(std::size_t k, KeyCompare key_order) noexcept : k_(k), key_order_(key_order) {}
+
+    /// Offers a candidate; `key` is copied only when it is kept.
+    void offer(float distance, ByteView key) {
+        if (heap_.size() == k_ && rank_of(distance) > rank_of(heap_.front().first)) {
+            return;  // the common case of a long scan: worse than the worst kept
+        }
+        offer_slow(distance, key);
+    }
+    /// The kept candidates, best first; the heap is empty afterwards.
+    std::vector<Scored> take_sorted();
+
+    /// NaN ranks as +inf (then after +inf, by before()).
+    static float rank_of(float distance) noexcept {
+        return std::isnan(distance) ? std::numeric_limits<float>::infinity() : distance;
+    }
+
+private:
+    void offer_slow(float distance, ByteView key);
+    bool before(float distance, ByteView key, const Scored& other) const noexcept;
+
+    std::size_t k_;
+    KeyCompare key_order_;
+    std::vector<Scored> heap_;  // a max-heap: the worst candidate first
+};
+
+}  // namespace ringdb::engine
