@@ -126,7 +126,6 @@ Task<Result<Neighbors>> search_floats(const FloatTable& table, std::span<const f
     co_return best;
 }
 
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
 Task<Result<Neighbors>> search_binary(const BinaryTable& table,
                                       std::span<const std::uint8_t> bits, std::size_t k) {
     auto range = table.iter();
@@ -136,9 +135,7 @@ Task<Result<Neighbors>> search_binary(const BinaryTable& table,
     auto best = co_await nearest_k(*range, bits, k);
     co_return best;
 }
-#endif
 
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
 Task<Result<Neighbors>> search_parallel(const FloatTable& table, std::span<const float> query,
                                         std::size_t k,
                                         std::span<coro::ThreadContext* const> helpers) {
@@ -146,7 +143,6 @@ Task<Result<Neighbors>> search_parallel(const FloatTable& table, std::span<const
                                             helpers);
     co_return best;
 }
-#endif
 
 /// fdatasync, then drop the file's pages from the OS page cache.
 bool drop_from_page_cache(const std::string& path, std::string& error) {
@@ -253,12 +249,10 @@ bool RingdbVectors::warm(std::string& error) {
     if (!nearest(query, 1, error)) {
         return false;
     }
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
     std::vector<std::uint8_t> bits(kBinaryBytes, 0);
     if (!nearest_binary(bits, 1, error)) {
         return false;
     }
-#endif
     return true;
 }
 
@@ -272,7 +266,6 @@ std::optional<std::vector<Hit>> RingdbVectors::nearest(std::span<const float> qu
     return to_hits(*best);
 }
 
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
 std::optional<std::vector<Hit>> RingdbVectors::nearest_binary(std::span<const std::uint8_t> bits,
                                                               std::size_t k, std::string& error) {
     auto best = value_or_message(sync_wait(search_binary(*binary_, bits, k)),
@@ -282,9 +275,7 @@ std::optional<std::vector<Hit>> RingdbVectors::nearest_binary(std::span<const st
     }
     return to_hits(*best);
 }
-#endif
 
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
 std::optional<std::vector<Hit>> RingdbVectors::nearest_parallel(
         std::span<const float> query, std::size_t k,
         std::span<coro::ThreadContext* const> helpers, std::string& error) {
@@ -295,7 +286,6 @@ std::optional<std::vector<Hit>> RingdbVectors::nearest_parallel(
     }
     return to_hits(*best);
 }
-#endif
 
 bool RingdbVectors::close(std::string& error) {
     binary_.reset();

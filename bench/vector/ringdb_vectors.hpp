@@ -15,12 +15,6 @@
 
 #include "vector/vector_data.hpp"
 
-// Cells 4 and 6 need API that is being added on main: the Hamming nearest_k over a
-// Range<K, BinaryQuantized<N>> and nearest_k_parallel. Each switch is 1 once this branch has
-// that API; at 0 the cell is compiled out and reported as not built.
-#define VECTOR_BENCH_HAS_BINARY_NEAREST 0
-#define VECTOR_BENCH_HAS_PARALLEL_NEAREST 0
-
 namespace ringdb::bench {
 
 /// The page size the benchmark's database is created with.
@@ -44,17 +38,13 @@ public:
     /// nearest_k(table.iter(), query, k, euclidean_sq) over the f32 table.
     std::optional<std::vector<Hit>> nearest(std::span<const float> query, std::size_t k,
                                             std::string& error);
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
     /// The Hamming nearest_k over the binary table; distances are bit counts.
     std::optional<std::vector<Hit>> nearest_binary(std::span<const std::uint8_t> bits,
                                                    std::size_t k, std::string& error);
-#endif
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
     /// nearest_k_parallel over the f32 table: this thread and each helper scan a part.
     std::optional<std::vector<Hit>> nearest_parallel(
             std::span<const float> query, std::size_t k,
             std::span<coro::ThreadContext* const> helpers, std::string& error);
-#endif
 
     /// Bytes of the f32 table's pages (stored, metadata and unused bytes of its blocks).
     std::uint64_t float_table_bytes() const noexcept { return float_table_bytes_; }

@@ -12,11 +12,11 @@
 //      a mismatch makes the exit status 1.
 //   3. memory bandwidth: one thread streaming through the N x 128 x 4 bytes in memory.
 //   4. binary: the same vectors binary-quantised in a Table<u64, BinaryQuantized<16>>, top-10
-//      by Hamming distance (compiled out until this branch has that nearest_k).
+//      by Hamming distance, checked against a brute-force scan.
 //   5. cold scan: the f32 table with a cache of a tenth of its size, after a close and with
 //      the file dropped from the OS page cache, against fio's sequential O_DIRECT read.
-//   6. two threads: nearest_k_parallel with one helper thread against cell 2 (compiled out
-//      until this branch has nearest_k_parallel).
+//   6. two threads: nearest_k_parallel with one helper thread against cell 2, checked against
+//      cell 2's results.
 
 #include <unistd.h>
 
@@ -254,11 +254,7 @@ bool prepare(const Options& options, const Scratch& scratch, VectorSetup& setup,
 /// run r, which the cold scan of run r searches again.
 bool run_warm_cells(const Options& options, WarmPhase& warm, VectorResults& results,
                     std::vector<std::vector<Hit>>& cold_reference) {
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
     coro::WorkerThread helper;
-    results.parallel_built = true;
-#endif
-    results.binary_built = VECTOR_BENCH_HAS_BINARY_NEAREST != 0;
     std::string error;
     std::vector<std::vector<Hit>> hits;
     for (int run = 0; run < options.runs; ++run) {
@@ -269,13 +265,9 @@ bool run_warm_cells(const Options& options, WarmPhase& warm, VectorResults& resu
         bool ok = measure_search(*warm.db, *warm.hnsw, *warm.faiss, queries, kNeighbours,
                                  results, hits, error);
         results.stream_seconds.push_back(measure_stream(warm.data));
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
         ok = ok && measure_binary(*warm.db, warm.codes, queries, kNeighbours, results, error);
-#endif
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
         ok = ok && measure_parallel(*warm.db, helper.context(), queries, kNeighbours, hits,
                                     results, error);
-#endif
         if (!ok) {
             std::fprintf(stderr, "vector_bench: %s\n", error.c_str());
             return false;

@@ -115,7 +115,6 @@ void time_one_dimension(std::size_t dim, std::size_t calls, std::vector<KernelCe
     }
 }
 
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
 /// The k rows of `codes` nearest to `bits` in Hamming distance, ties by row.
 std::vector<Hit> brute_force_hamming(std::span<const std::uint8_t> codes,
                                      std::span<const std::uint8_t> bits, std::size_t k) {
@@ -138,7 +137,6 @@ std::vector<Hit> brute_force_hamming(std::span<const std::uint8_t> codes,
     all.resize(k);
     return all;
 }
-#endif
 
 }  // namespace
 
@@ -191,7 +189,6 @@ double measure_stream(const VectorSet& set) {
     return seconds_since(start);
 }
 
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
 bool measure_binary(RingdbVectors& db, std::span<const std::uint8_t> codes,
                     const VectorSet& queries, std::size_t k, VectorResults& results,
                     std::string& error) {
@@ -212,9 +209,7 @@ bool measure_binary(RingdbVectors& db, std::span<const std::uint8_t> codes,
     results.binary_ms.push_back(seconds * 1000 / static_cast<double>(queries.count));
     return true;
 }
-#endif
 
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
 bool measure_parallel(RingdbVectors& db, coro::ThreadContext& helper, const VectorSet& queries,
                       std::size_t k, const std::vector<std::vector<Hit>>& single,
                       VectorResults& results, std::string& error) {
@@ -234,6 +229,5 @@ bool measure_parallel(RingdbVectors& db, coro::ThreadContext& helper, const Vect
     results.parallel_ms.push_back(seconds * 1000 / static_cast<double>(queries.count));
     return true;
 }
-#endif
 
 }  // namespace ringdb::bench

@@ -34,19 +34,15 @@ bool measure_search(RingdbVectors& db, const HnswBruteForce& hnsw, const FaissFl
 /// Cell 3: seconds of one streaming read of the whole array.
 double measure_stream(const VectorSet& set);
 
-#if VECTOR_BENCH_HAS_BINARY_NEAREST
 /// Cell 4: the Hamming nearest_k of each query's quantisation (ms per query), checked against
 /// a brute-force scan of `codes` (kBinaryBytes per vector, row order).
 bool measure_binary(RingdbVectors& db, std::span<const std::uint8_t> codes,
                     const VectorSet& queries, std::size_t k, VectorResults& results,
                     std::string& error);
-#endif
 
-#if VECTOR_BENCH_HAS_PARALLEL_NEAREST
 /// Cell 6: nearest_k_parallel with `helper` (ms per query), checked against `single`.
 bool measure_parallel(RingdbVectors& db, coro::ThreadContext& helper, const VectorSet& queries,
                       std::size_t k, const std::vector<std::vector<Hit>>& single,
                       VectorResults& results, std::string& error);
-#endif
 
 }  // namespace ringdb::bench

@@ -117,11 +117,6 @@ void print_search(const VectorSetup& setup, const VectorResults& results) {
 void print_binary(const VectorSetup& setup, const VectorResults& results) {
     std::printf("\n4. binary: top-%zu by Hamming distance over %s x %zu-byte codes, warm, "
                 "ms per query\n", setup.k, grouped(setup.count).c_str(), setup.dim / 8);
-    if (!results.binary_built) {
-        std::printf("   not built (VECTOR_BENCH_HAS_BINARY_NEAREST is 0: this branch has no "
-                    "Hamming nearest_k yet)\n");
-        return;
-    }
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k (BinaryQuantized<16>)",
                 median(results.binary_ms));
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k (FixedVec<128>, cell 2)",
@@ -156,11 +151,6 @@ void print_cold(const VectorSetup& setup, const VectorResults& results) {
 void print_parallel(const VectorResults& results) {
     std::printf("\n6. two threads: nearest_k_parallel with one helper WorkerThread, warm, "
                 "ms per query\n");
-    if (!results.parallel_built) {
-        std::printf("   not built (VECTOR_BENCH_HAS_PARALLEL_NEAREST is 0: this branch has no "
-                    "nearest_k_parallel yet)\n");
-        return;
-    }
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k_parallel, 2 threads",
                 median(results.parallel_ms));
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k, 1 thread (cell 2)",
@@ -184,7 +174,7 @@ void print_ratios(const VectorSetup& setup, const VectorResults& results) {
                                                                       : std::optional<double>()),
                 "no search cell");
     print_ratio("binary_vs_float_scan", ratio_of(median_of(results.binary_ms), ringdb_ms),
-                "cell 4 not built");
+                "no binary cell");
     std::optional<double> cold_bps;
     if (const auto seconds = median_of(results.cold_seconds)) {
         cold_bps = static_cast<double>(setup.table_bytes) / *seconds;
@@ -192,7 +182,7 @@ void print_ratios(const VectorSetup& setup, const VectorResults& results) {
     print_ratio("cold_scan_vs_fio_seq_read",
                 ratio_of(cold_bps, median_of(results.fio_bytes_per_second)), "fio not run");
     print_ratio("two_threads_vs_one", ratio_of(median_of(results.parallel_ms), ringdb_ms),
-                "cell 6 not built");
+                "no two-thread cell");
 }
 
 }  // namespace

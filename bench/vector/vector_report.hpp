@@ -58,10 +58,8 @@ struct VectorResults {
     std::vector<double> faiss_ms;
     CheckResult search_check;        // ringdb against hnswlib and FAISS
     std::vector<double> stream_seconds;  // cell 3: one pass over the array
-    bool binary_built = false;
     std::vector<double> binary_ms;   // cell 4
     CheckResult binary_check;        // against a brute-force Hamming scan
-    bool parallel_built = false;
     std::vector<double> parallel_ms;  // cell 6, one helper
     CheckResult parallel_check;       // against the single-thread nearest_k
     std::vector<double> cold_seconds;  // cell 5: one scan after a reopen
