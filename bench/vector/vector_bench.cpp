@@ -342,6 +342,7 @@ bool start_setup(const Options& options, const Scratch& scratch, const FioRunner
     setup.array_bytes = std::uint64_t{4} * kDim * options.count;
     const char* simd = std::getenv("RINGDB_SIMD");
     setup.simd = simd != nullptr ? simd : "";
+    setup.load_before = load_average();
     std::string error;
     if (auto version = fio.version(error)) {
         setup.fio_version = *version;

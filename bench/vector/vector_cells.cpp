@@ -2,6 +2,8 @@
 
 #include "vector/vector_cells.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <numeric>
@@ -21,6 +23,16 @@ constexpr std::size_t kSlices = 5;  // timed slices per kernel and run, interlea
 // Results land here so no distance call can be optimised away.
 volatile float g_float_sink = 0.0F;
 volatile std::uint64_t g_bits_sink = 0;
+
+/// CPU seconds (user and system) of every thread of this process so far.
+double process_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
@@ -215,10 +227,13 @@ bool measure_parallel(RingdbVectors& db, coro::ThreadContext& helper, const Vect
                       VectorResults& results, std::string& error) {
     coro::ThreadContext* const helpers[] = {&helper};
     double seconds = 0;
+    double cpu_seconds = 0;
     for (std::size_t q = 0; q < queries.count; ++q) {
+        const double cpu_start = process_cpu_seconds();
         const auto start = Clock::now();
         auto ours = db.nearest_parallel(queries.row(q), k, helpers, error);
         seconds += seconds_since(start);
+        cpu_seconds += process_cpu_seconds() - cpu_start;
         if (!ours) {
             return false;
         }
@@ -227,6 +242,7 @@ bool measure_parallel(RingdbVectors& db, coro::ThreadContext& helper, const Vect
         results.parallel_check.add(same, "query " + std::to_string(q) + ": " + why);
     }
     results.parallel_ms.push_back(seconds * 1000 / static_cast<double>(queries.count));
+    results.parallel_cpu_share.push_back(cpu_seconds / seconds);
     return true;
 }
 

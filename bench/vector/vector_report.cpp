@@ -32,6 +32,17 @@ std::string cpu_model() {
     return "unknown";
 }
 
+}  // namespace
+
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    in >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
+}
+
+namespace {
+
 /// 1234567 as "1,234,567".
 std::string grouped(std::uint64_t n) {
     const std::string digits = std::to_string(n);
@@ -148,13 +159,17 @@ void print_cold(const VectorSetup& setup, const VectorResults& results) {
     print_check("against the warm scan of the same query", results.cold_check);
 }
 
-void print_parallel(const VectorResults& results) {
+void print_parallel(const VectorSetup& setup, const VectorResults& results) {
     std::printf("\n6. two threads: nearest_k_parallel with one helper WorkerThread, warm, "
                 "ms per query\n");
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k_parallel, 2 threads",
                 median(results.parallel_ms));
     std::printf("   %-40s %9.2f\n", "ringdb nearest_k, 1 thread (cell 2)",
                 median(results.ringdb_ms));
+    std::printf("   (the process used %.2f CPUs during these scans: the machine has %ld, and its\n"
+                "   load average was %s at the start and %s at the end)\n",
+                median(results.parallel_cpu_share), ::sysconf(_SC_NPROCESSORS_ONLN),
+                setup.load_before.c_str(), load_average().c_str());
     print_check("against the single-thread nearest_k", results.parallel_check);
 }
 
@@ -251,7 +266,7 @@ void print_vector_report(const VectorSetup& setup, const VectorResults& results)
     print_search(setup, results);
     print_binary(setup, results);
     print_cold(setup, results);
-    print_parallel(results);
+    print_parallel(setup, results);
     print_ratios(setup, results);
 }
 

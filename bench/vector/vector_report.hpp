@@ -48,6 +48,7 @@ struct VectorSetup {
     double load_seconds = 0;
     double warm_seconds = 0;
     std::string simd;  // RINGDB_SIMD, or "" when unset
+    std::string load_before;  // /proc/loadavg's first three fields at the start
 };
 
 /// Every measurement, one value per run.
@@ -61,6 +62,7 @@ struct VectorResults {
     std::vector<double> binary_ms;   // cell 4
     CheckResult binary_check;        // against a brute-force Hamming scan
     std::vector<double> parallel_ms;  // cell 6, one helper
+    std::vector<double> parallel_cpu_share;  // the process's CPU seconds per second in cell 6
     CheckResult parallel_check;       // against the single-thread nearest_k
     std::vector<double> cold_seconds;  // cell 5: one scan after a reopen
     std::vector<double> fio_bytes_per_second;
@@ -68,6 +70,9 @@ struct VectorResults {
 
     bool all_checks_passed() const;
 };
+
+/// /proc/loadavg's 1, 5 and 15 minute load averages.
+std::string load_average();
 
 void print_vector_header(int argc, char** argv, const VectorSetup& setup);
 /// The table of medians, the checks, and the ratio lines last.
