@@ -178,10 +178,12 @@ Task<Result<ColdScan>> scan_cold(std::string path, DatabaseOptions options,
         if (!table) {
             co_return table.error();
         }
+        const double cpu_start = process_cpu_seconds();
         const auto start = std::chrono::steady_clock::now();
         auto best = co_await search_floats(*table, query, k);
         scan.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
                                .count();
+        scan.cpu_seconds = process_cpu_seconds() - cpu_start;
         if (!best) {
             co_return best.error();
         }

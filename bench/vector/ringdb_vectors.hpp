@@ -67,6 +67,7 @@ private:
 /// One scan of a database that was closed and dropped from the OS page cache.
 struct ColdScan {
     double seconds = 0;  // iter() and nearest_k only (not the open)
+    double cpu_seconds = 0;  // the process's CPU time during those
     std::vector<Hit> hits;
 };
 

@@ -314,6 +314,7 @@ bool run_cold_cells(const Options& options, const Scratch& scratch, const FioRun
             return false;
         }
         results.cold_seconds.push_back(scan->seconds);
+        results.cold_cpu_share.push_back(scan->cpu_seconds / scan->seconds);
         std::string why;
         bool same = same_top_k(scan->hits, reference[static_cast<std::size_t>(run)], why);
         results.cold_check.add(same, "run " + std::to_string(run + 1) + ": " + why);

@@ -2,8 +2,6 @@
 
 #include "vector/vector_cells.hpp"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <numeric>
@@ -23,16 +21,6 @@ constexpr std::size_t kSlices = 5;  // timed slices per kernel and run, interlea
 // Results land here so no distance call can be optimised away.
 volatile float g_float_sink = 0.0F;
 volatile std::uint64_t g_bits_sink = 0;
-
-/// CPU seconds (user and system) of every thread of this process so far.
-double process_cpu_seconds() {
-    rusage usage{};
-    ::getrusage(RUSAGE_SELF, &usage);
-    const auto seconds = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
 
 double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();

@@ -4,6 +4,7 @@
 #include "vector/vector_data.hpp"
 
 #include <immintrin.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cmath>
@@ -133,6 +134,15 @@ bool same_top_k(std::span<const Hit> a, std::span<const Hit> b, std::string& why
         return false;
     }
     return extras_are_ties(a, b, kth_b, why) && extras_are_ties(b, a, kth_a, why);
+}
+
+double process_cpu_seconds() {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const auto seconds = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
 std::uint64_t stream_read(const void* data, std::size_t bytes) {

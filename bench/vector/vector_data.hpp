@@ -63,6 +63,9 @@ struct Hit {
 /// last bits). On a mismatch, `why` says which key differs and by how much.
 bool same_top_k(std::span<const Hit> a, std::span<const Hit> b, std::string& why);
 
+/// CPU seconds (user and system) of every thread of this process so far.
+double process_cpu_seconds();
+
 /// Reads `bytes` bytes at `data` once from start to end with the widest loads this CPU has
 /// (AVX2 when present, else SSE2), one thread, and returns a checksum of what was read (sink
 /// it so the read is not optimised away). REQUIRES: data is 64-byte aligned and bytes is a

@@ -144,8 +144,10 @@ void print_cold(const VectorSetup& setup, const VectorResults& results) {
                 static_cast<double>(setup.cold_cache_bytes) / kMiB);
     const std::optional<double> seconds = median_of(results.cold_seconds);
     if (seconds) {
-        std::printf("   %-40s %9.1f ms %7.1f MB/s\n", "ringdb nearest_k, one scan",
-                    *seconds * 1000, static_cast<double>(setup.table_bytes) / *seconds / 1e6);
+        std::printf("   %-40s %9.1f ms %7.1f MB/s  (CPU busy %.0f%%)\n",
+                    "ringdb nearest_k, one scan", *seconds * 1000,
+                    static_cast<double>(setup.table_bytes) / *seconds / 1e6,
+                    median(results.cold_cpu_share) * 100);
     }
     if (const std::optional<double> fio = median_of(results.fio_bytes_per_second)) {
         std::printf("   %-40s %9.1f ms %7.1f MB/s\n",

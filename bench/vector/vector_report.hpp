@@ -65,6 +65,7 @@ struct VectorResults {
     std::vector<double> parallel_cpu_share;  // the process's CPU seconds per second in cell 6
     CheckResult parallel_check;       // against the single-thread nearest_k
     std::vector<double> cold_seconds;  // cell 5: one scan after a reopen
+    std::vector<double> cold_cpu_share;  // the process's CPU seconds per second of that scan
     std::vector<double> fio_bytes_per_second;
     CheckResult cold_check;            // against the warm scan of the same query
 
