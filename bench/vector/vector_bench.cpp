@@ -242,6 +242,12 @@ bool prepare(const Options& options, const Scratch& scratch, VectorSetup& setup,
     setup.warm_seconds = seconds_since(start);
     setup.table_bytes = warm.db->float_table_bytes();
     setup.table_leaves = warm.db->float_table_leaves();
+    if (setup.table_bytes > setup.warm_cache_bytes) {
+        std::fprintf(stderr, "vector_bench: warning: the f32 table (%llu MiB) exceeds the cache "
+                             "(--cache-mib %llu): the warm cells will read from the file\n",
+                     static_cast<unsigned long long>(setup.table_bytes >> 20),
+                     static_cast<unsigned long long>(setup.warm_cache_bytes >> 20));
+    }
     std::error_code size_error;
     setup.db_file_bytes = std::filesystem::file_size(scratch.db_path, size_error);
     std::fprintf(stderr, "vector_bench: building hnswlib's and FAISS's flat indexes\n");
