@@ -47,6 +47,40 @@ concept Key = Value<T> && requires(ByteView a, ByteView b) {
     { Codec<T>::compare(a, b) } -> std::same_as<int>;
 };
 
+/// A type a multimap table can hold as its values, which it keeps sorted and unique per key:
+/// a Key (sorted by Codec<T>::compare), or a Value whose codec declares
+/// `static constexpr bool multimap_bytewise = true` (sorted by its encoded bytes: for types
+/// without a natural order, such as vectors; equal values are equal bytes).
+template <class T>
+concept MultimapValueType = Key<T> || (Value<T> && requires {
+    requires Codec<T>::multimap_bytewise;
+});
+
+namespace detail {
+
+/// Order of encoded bytes: shorter first on a common prefix, like memcmp otherwise.
+inline int bytewise_order(ByteView a, ByteView b) noexcept {
+    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] != b[i]) {
+            return a[i] < b[i] ? -1 : 1;
+        }
+    }
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+/// The order a multimap keeps its values of type T in.
+template <MultimapValueType T>
+constexpr auto multimap_value_order() noexcept -> int (*)(ByteView, ByteView) {
+    if constexpr (Key<T>) {
+        return &Codec<T>::compare;
+    } else {
+        return &bytewise_order;
+    }
+}
+
+}  // namespace detail
+
 /// The fixed encoded width of T in bytes, or nullopt when T is variable-width.
 template <Value T>
 inline constexpr std::optional<std::size_t> fixed_width_v = Codec<T>::fixed_width;

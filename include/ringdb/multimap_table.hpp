@@ -1,6 +1,8 @@
 #pragma once
 // Multimap tables (docs/api.md, "Multimap tables"): each key maps to a sorted set of values.
-// Both K and V are Keys: values are kept in Codec<V>::compare order and are unique per key.
+// K is a Key; V is a MultimapValueType (<ringdb/codec_base.hpp>): a Key, kept in
+// Codec<V>::compare order, or a type without a natural order (vectors), kept in the order of
+// its encoded bytes. Values are unique per key.
 //
 // MultimapTable<K, V> comes from WriteTransaction::open_multimap_table and sees the
 // transaction's own changes; ReadOnlyMultimapTable<K, V> comes from
@@ -127,7 +129,7 @@ private:
 namespace ringdb {
 
 /// The values of one key (see the header comment for validity rules).
-template <Key V>
+template <MultimapValueType V>
 class MultimapValue {
 public:
     explicit MultimapValue(detail::RawMultimapValue raw) noexcept : raw_(std::move(raw)) {}
@@ -157,14 +159,14 @@ private:
 };
 
 /// A key and its values.
-template <Key K, Key V>
+template <Key K, MultimapValueType V>
 struct MultimapEntry {
     AccessGuard<K> key;
     MultimapValue<V> values;
 };
 
 /// (key, values) in key order, from both ends; an empty or inverted range yields nothing.
-template <Key K, Key V>
+template <Key K, MultimapValueType V>
 class MultimapRange {
 public:
     explicit MultimapRange(detail::RawMultimapRange raw) noexcept : raw_(std::move(raw)) {}
@@ -196,7 +198,7 @@ private:
 };
 
 /// Read operations shared by MultimapTable and ReadOnlyMultimapTable.
-template <Key K, Key V>
+template <Key K, MultimapValueType V>
 class ReadableMultimapTable {
 public:
     using KeyType = K;
@@ -235,7 +237,7 @@ protected:
 };
 
 /// A multimap of a write transaction.
-template <Key K, Key V>
+template <Key K, MultimapValueType V>
 class MultimapTable : public ReadableMultimapTable<K, V> {
 public:
     explicit MultimapTable(detail::RawMultimap raw) noexcept
@@ -285,7 +287,7 @@ public:
 };
 
 /// A multimap of a read transaction's snapshot.
-template <Key K, Key V>
+template <Key K, MultimapValueType V>
 class ReadOnlyMultimapTable : public ReadableMultimapTable<K, V> {
 public:
     explicit ReadOnlyMultimapTable(detail::RawMultimap raw) noexcept

@@ -83,8 +83,9 @@ private:
     std::string_view name_;
 };
 
-/// A table mapping each K to a set of V; values are ordered too, so V must be a Key.
-template <Key K, Key V>
+/// A table mapping each K to a set of V; values are kept sorted, so V is a Key or a
+/// bytewise-ordered value type (MultimapValueType).
+template <Key K, MultimapValueType V>
 class MultimapTableDefinition {
     static_assert(detail::table_width_fits<K>, "the key's fixed width exceeds kMaxValueLength");
     static_assert(detail::table_width_fits<V>, "the value's fixed width exceeds kMaxValueLength");

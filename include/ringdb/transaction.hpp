@@ -93,7 +93,7 @@ public:
     /// table_is_not_multimap (a normal table has that name), table_type_mismatch,
     /// type_definition_changed, invalid_argument (bad name), transaction_finished, io,
     /// corrupted.
-    template <Key K, Key V>
+    template <Key K, MultimapValueType V>
     Task<Result<MultimapTable<K, V>>> open_multimap_table(
             const MultimapTableDefinition<K, V>& definition) {
         if (txn_ == nullptr) {
@@ -103,7 +103,7 @@ public:
         std::shared_ptr<engine::WriteTxn> txn = txn_;
         auto raw = co_await detail::RawMultimap::open_write(std::move(txn), std::move(schema),
                                                             &Codec<K>::compare,
-                                                            &Codec<V>::compare);
+                                                            detail::multimap_value_order<V>());
         if (!raw) {
             co_return raw.error();
         }
@@ -235,7 +235,7 @@ public:
 
     /// Opens a multimap table of the snapshot. Errors: table_does_not_exist,
     /// table_is_not_multimap, table_type_mismatch, type_definition_changed, io, corrupted.
-    template <Key K, Key V>
+    template <Key K, MultimapValueType V>
     Task<Result<ReadOnlyMultimapTable<K, V>>> open_multimap_table(
             const MultimapTableDefinition<K, V>& definition) {
         if (txn_ == nullptr) {
@@ -245,7 +245,7 @@ public:
         std::shared_ptr<engine::ReadTxn> txn = txn_;
         auto raw = co_await detail::RawMultimap::open_read(std::move(txn), std::move(schema),
                                                            &Codec<K>::compare,
-                                                           &Codec<V>::compare);
+                                                           detail::multimap_value_order<V>());
         if (!raw) {
             co_return raw.error();
         }

@@ -96,6 +96,7 @@ struct Codec<FixedVec<N>> {
         return TypeName::builtin(detail::sized_vector_name("FixedVec", N));
     }
     static constexpr std::optional<std::size_t> fixed_width = 4 * N;
+    static constexpr bool multimap_bytewise = true;  // no natural order
     static std::size_t encoded_size(const FixedVec<N>&) noexcept { return 4 * N; }
     /// REQUIRES: target.size() == 4 N.
     static void encode(const FixedVec<N>& value, std::span<std::byte> target) noexcept {
@@ -116,6 +117,7 @@ template <>
 struct Codec<DynVec> {
     static TypeName type_name() { return TypeName::builtin("redb::vec::DynVec"); }
     static constexpr std::optional<std::size_t> fixed_width = std::nullopt;
+    static constexpr bool multimap_bytewise = true;  // no natural order
     static std::size_t encoded_size(const DynVec& value) noexcept {
         return 4 * value.values.size();
     }
@@ -141,6 +143,7 @@ struct Codec<BinaryQuantized<N>> {
         return TypeName::builtin(detail::sized_vector_name("BinaryQuantized", N));
     }
     static constexpr std::optional<std::size_t> fixed_width = N;
+    static constexpr bool multimap_bytewise = true;  // no natural order
     static std::size_t encoded_size(const BinaryQuantized<N>&) noexcept { return N; }
     /// REQUIRES: target.size() == N.
     static void encode(const BinaryQuantized<N>& value, std::span<std::byte> target) noexcept {
@@ -167,6 +170,7 @@ struct Codec<ScalarQuantized<N>> {
         return TypeName::builtin(detail::sized_vector_name("ScalarQuantized", N));
     }
     static constexpr std::optional<std::size_t> fixed_width = 8 + N;
+    static constexpr bool multimap_bytewise = true;  // no natural order
     static std::size_t encoded_size(const ScalarQuantized<N>&) noexcept { return 8 + N; }
     /// REQUIRES: target.size() == 8 + N.
     static void encode(const ScalarQuantized<N>& value, std::span<std::byte> target) noexcept {

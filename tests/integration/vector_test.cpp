@@ -440,3 +440,71 @@ TEST_CASE("nearest_k: bad input and edge cases", "[vector][integration]") {
         CHECK((*ranked)[2].key == "0");
     }
 }
+
+namespace {
+
+// The values stored under `key`, in the multimap's order, as their encoded bytes.
+template <class Table>
+std::vector<ringdb::Bytes> multimap_values(Table& table, std::uint64_t key) {
+    auto values = ringdb::sync_wait(table.get(key));
+    REQUIRE(values.has_value());
+    std::vector<ringdb::Bytes> out;
+    while (true) {
+        auto value = ringdb::sync_wait(values->next());
+        REQUIRE(value.has_value());
+        if (!*value) {
+            break;
+        }
+        out.emplace_back((*value)->bytes().begin(), (*value)->bytes().end());
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("vector types: multimap values, unique per key in byte order", "[vector][integration]") {
+    constexpr ringdb::MultimapTableDefinition<std::uint64_t, ringdb::FixedVec<2>> kFixed("mf");
+    constexpr ringdb::MultimapTableDefinition<std::uint64_t, ringdb::DynVec> kDyn("md");
+    constexpr ringdb::MultimapTableDefinition<std::uint64_t, ringdb::BinaryQuantized<2>> kBits(
+            "mb");
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("db");
+    const std::vector<ringdb::FixedVec<2>> fixed{{{1.0F, 2.0F}}, {{-1.0F, 0.5F}}, {{0.0F, 0.0F}}};
+    {
+        auto db = create_vector_db(path);
+        auto txn = ringdb::sync_wait(db.begin_write());
+        auto f = ringdb::sync_wait(txn->open_multimap_table(kFixed));
+        auto d = ringdb::sync_wait(txn->open_multimap_table(kDyn));
+        auto b = ringdb::sync_wait(txn->open_multimap_table(kBits));
+        REQUIRE((f.has_value() && d.has_value() && b.has_value()));
+        for (const auto& v : fixed) {
+            CHECK_FALSE(*ringdb::sync_wait(f->insert(7, v)));
+        }
+        CHECK(*ringdb::sync_wait(f->insert(7, fixed[1])));  // already there
+        CHECK_FALSE(*ringdb::sync_wait(d->insert(1, ringdb::DynVec{{1.0F}})));
+        CHECK_FALSE(*ringdb::sync_wait(d->insert(1, ringdb::DynVec{{1.0F, 2.0F, 3.0F}})));
+        CHECK_FALSE(*ringdb::sync_wait(b->insert(2, ringdb::BinaryQuantized<2>{{0xFF, 0x00}})));
+        CHECK_FALSE(*ringdb::sync_wait(b->insert(2, ringdb::BinaryQuantized<2>{{0x0F, 0x01}})));
+        CHECK(*ringdb::sync_wait(f->remove(7, fixed[2])));
+        REQUIRE(ringdb::sync_wait(txn->commit()).has_value());
+        REQUIRE(ringdb::sync_wait(db.close()).has_value());
+    }
+    auto db = ringdb::sync_wait(ringdb::Database::open(path));
+    REQUIRE(db.has_value());
+    auto read = db->begin_read();
+    auto f = ringdb::sync_wait(read->open_multimap_table(kFixed));
+    auto d = ringdb::sync_wait(read->open_multimap_table(kDyn));
+    auto b = ringdb::sync_wait(read->open_multimap_table(kBits));
+    REQUIRE((f.has_value() && d.has_value() && b.has_value()));
+    std::vector<ringdb::Bytes> expected{ringdb::encode(fixed[0]), ringdb::encode(fixed[1])};
+    std::sort(expected.begin(), expected.end());  // byte order
+    CHECK(multimap_values(*f, 7) == expected);
+    const auto dyn = multimap_values(*d, 1);
+    REQUIRE(dyn.size() == 2);
+    CHECK(dyn[0].size() == 4);  // a prefix sorts first
+    CHECK(dyn[1].size() == 12);
+    const auto bits = multimap_values(*b, 2);
+    REQUIRE(bits.size() == 2);
+    CHECK(bits[0][0] == std::byte{0x0F});
+    CHECK(bits[1][0] == std::byte{0xFF});
+}
