@@ -12,8 +12,10 @@ packages=(
     liburing-dev libasio-dev libxxhash-dev liblz4-dev libzstd-dev libssl-dev
     # tests and benchmarks
     catch2 libbenchmark-dev fio
-    # peers for the comparison benchmark
+    # peers for the comparison benchmarks (kv_bench; vector_bench: hnswlib, FAISS and the
+    # BLAS/LAPACK FAISS links against)
     liblmdb-dev librocksdb-dev libsqlite3-dev libleveldb-dev
+    libhnswlib-dev libfaiss-dev liblapack-dev libblas-dev
 )
 
 missing=()
