@@ -2,6 +2,7 @@
 
 #include "engine/table/table_scan.hpp"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@ Task<void> prefetch(TreePages* pages, PageNumber page) {
     Result<PageRef> loaded = co_await pages->read(page);
     (void)loaded;
 }
+
+// How many leaves ahead a scan over cached pages asks for.
+constexpr std::uint32_t kPrefetchLeaves = 2;
 
 class ScanLoop {
 public:
@@ -57,16 +61,17 @@ public:
 
 private:
     // Pipelines the memory misses of a scan over cached pages: while this leaf is visited,
-    // the next leaf's bytes and the cache slot of the one after it move into the CPU caches.
+    // the bytes of the leaf kPrefetchLeaves ahead and the cache slot of the one after it move
+    // into the CPU caches (the leaves in between were asked for by the previous visits).
     void prefetch_following(Cursor& cursor) {
-        std::array<PageNumber, 2> next;
+        std::array<PageNumber, kPrefetchLeaves + 1> next;
         const std::uint32_t n = cursor.following_leaves(next);
         TreePages& pages = range_.table().tree().pages();
-        if (n == 2) {
-            pages.prefetch(next[1], 0);
+        if (n == next.size()) {
+            pages.prefetch(next[kPrefetchLeaves], 0);
         }
-        if (n >= 1) {
-            pages.prefetch(next[0], pages.page_size());
+        if (n >= kPrefetchLeaves) {
+            pages.prefetch(next[kPrefetchLeaves - 1], pages.page_size());
         }
     }
 

@@ -12,14 +12,19 @@ namespace ringdb::engine {
 
 namespace {
 
-// The sum of the 16 lanes, by halving: 16 -> 8 -> 4 -> 2 -> 1. Not _mm512_reduce_add_ps: g++ 12
-// reports its internal _mm256_undefined_pd as used uninitialized at -O2 (a false positive that
-// -Werror turns into an error). The upper half comes out through the f64 extract, which
-// AVX-512 F has (the f32 one needs DQ).
+// The sum of the 16 lanes, by halving: 16 -> 8 -> 4 -> 2 -> 1. Not _mm512_reduce_add_ps, nor
+// the plain extract and cast intrinsics: g++ 12 reports their internal _mm256_undefined_pd as
+// used uninitialized at -O2 (a false positive that -Werror turns into an error), so the halves
+// come out through the masked f64 extract (AVX-512 F; the f32 one needs DQ) with a zero source.
+RINGDB_AVX512 __m256 half_of(__m512 v, int upper) {
+    const __m512d d = _mm512_castps_pd(v);
+    const __m256d zero = _mm256_setzero_pd();
+    return _mm256_castpd_ps(upper != 0 ? _mm512_mask_extractf64x4_pd(zero, 0xFF, d, 1)
+                                       : _mm512_mask_extractf64x4_pd(zero, 0xFF, d, 0));
+}
+
 RINGDB_AVX512 float sum16(__m512 v) {
-    const __m256 low = _mm512_castps512_ps256(v);
-    const __m256 high = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
-    const __m256 eight = _mm256_add_ps(low, high);
+    const __m256 eight = _mm256_add_ps(half_of(v, 0), half_of(v, 1));
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 0x55));
