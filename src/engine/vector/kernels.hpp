@@ -27,11 +27,19 @@ struct DistanceKernels {
     void (*dot_norms)(const float* a, const float* b, std::size_t n, float* out);
     /// Bits that differ between a and b.
     std::uint32_t (*hamming)(const std::uint8_t* a, const std::uint8_t* b, std::size_t n);
+    /// hamming(a, base + j * stride, n) into out[j] for each j < count: the codes of a leaf,
+    /// which lie one after another, in one call. REQUIRES: base + (count-1) * stride + n bytes
+    /// readable.
+    void (*hamming_many)(const std::uint8_t* a, const std::uint8_t* base, std::size_t stride,
+                         std::size_t count, std::size_t n, std::uint32_t* out);
 };
 
 /// Hamming distance with 64-bit popcounts, shared by the AVX2 and AVX-512 sets.
 /// REQUIRES: the CPU has POPCNT (every CPU with AVX2 has it).
 std::uint32_t hamming_popcount(const std::uint8_t* a, const std::uint8_t* b, std::size_t n);
+/// hamming_many with 64-bit popcounts. REQUIRES: as hamming_popcount.
+void hamming_popcount_many(const std::uint8_t* a, const std::uint8_t* base, std::size_t stride,
+                           std::size_t count, std::size_t n, std::uint32_t* out);
 
 /// The plain C++ kernels: the reference the others are checked against.
 const DistanceKernels& scalar_kernels() noexcept;

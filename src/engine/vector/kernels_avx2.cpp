@@ -125,13 +125,28 @@ __attribute__((target("popcnt"))) std::uint32_t popcount_xor(const std::uint8_t*
     return static_cast<std::uint32_t>(bits);
 }
 
-constexpr DistanceKernels kAvx2{"avx2",  &avx2_dot,       &avx2_l2_sq,
-                                &avx2_l1, &avx2_dot_norms, &hamming_popcount};
+__attribute__((target("popcnt"))) void popcount_xor_many(const std::uint8_t* a,
+                                                         const std::uint8_t* base,
+                                                         std::size_t stride, std::size_t count,
+                                                         std::size_t n, std::uint32_t* out) {
+    for (std::size_t j = 0; j < count; ++j) {
+        out[j] = popcount_xor(a, base + j * stride, n);  // inlined: same target
+    }
+}
+
+constexpr DistanceKernels kAvx2{"avx2",  &avx2_dot,       &avx2_l2_sq,     &avx2_l1,
+                                &avx2_dot_norms,          &hamming_popcount,
+                                &hamming_popcount_many};
 
 }  // namespace
 
 std::uint32_t hamming_popcount(const std::uint8_t* a, const std::uint8_t* b, std::size_t n) {
     return popcount_xor(a, b, n);
+}
+
+void hamming_popcount_many(const std::uint8_t* a, const std::uint8_t* base, std::size_t stride,
+                           std::size_t count, std::size_t n, std::uint32_t* out) {
+    popcount_xor_many(a, base, stride, count, n, out);
 }
 
 const DistanceKernels* avx2_kernels() noexcept {

@@ -108,8 +108,9 @@ RINGDB_AVX512 void avx512_dot_norms(const float* a, const float* b, std::size_t 
     out[2] = sum16(bb);
 }
 
-constexpr DistanceKernels kAvx512{"avx512",  &avx512_dot,       &avx512_l2_sq,
-                                  &avx512_l1, &avx512_dot_norms, &hamming_popcount};
+constexpr DistanceKernels kAvx512{"avx512",         &avx512_dot,       &avx512_l2_sq,
+                                  &avx512_l1,        &avx512_dot_norms, &hamming_popcount,
+                                  &hamming_popcount_many};
 
 }  // namespace
 

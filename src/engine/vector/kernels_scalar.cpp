@@ -58,8 +58,16 @@ std::uint32_t scalar_hamming(const std::uint8_t* a, const std::uint8_t* b, std::
     return bits;
 }
 
-constexpr DistanceKernels kScalar{"scalar",         &scalar_dot,       &scalar_l2_sq,
-                                  &scalar_l1,       &scalar_dot_norms, &scalar_hamming};
+void scalar_hamming_many(const std::uint8_t* a, const std::uint8_t* base, std::size_t stride,
+                         std::size_t count, std::size_t n, std::uint32_t* out) {
+    for (std::size_t j = 0; j < count; ++j) {
+        out[j] = scalar_hamming(a, base + j * stride, n);
+    }
+}
+
+constexpr DistanceKernels kScalar{"scalar",          &scalar_dot,       &scalar_l2_sq,
+                                  &scalar_l1,        &scalar_dot_norms, &scalar_hamming,
+                                  &scalar_hamming_many};
 
 const DistanceKernels& choose() noexcept {
     const char* cap = std::getenv("RINGDB_SIMD");

@@ -20,12 +20,23 @@ using Scored = std::pair<float, Bytes>;
 
 class NearestHeap {
 public:
-    NearestHeap(std::size_t k, KeyCompare key_order) noexcept : k_(k), key_order_(key_order) {}
+    /// With `ascending_keys`, the caller promises to offer keys in increasing key order (a
+    /// forward scan): a candidate that ties with the worst kept then loses without a key
+    /// comparison, since its key comes after every key kept.
+    NearestHeap(std::size_t k, KeyCompare key_order, bool ascending_keys = false) noexcept
+        : k_(k), key_order_(key_order), ascending_keys_(ascending_keys) {}
 
     /// Offers a candidate; `key` is copied only when it is kept.
     void offer(float distance, ByteView key) {
-        if (heap_.size() == k_ && rank_of(distance) > rank_of(heap_.front().first)) {
-            return;  // the common case of a long scan: worse than the worst kept
+        if (heap_.size() == k_) {
+            // The common case of a long scan: no better than the worst kept.
+            const float worst = heap_.front().first;
+            const float rank = rank_of(distance);
+            if (rank > rank_of(worst) ||
+                (ascending_keys_ && rank == rank_of(worst) &&
+                 std::isnan(distance) == std::isnan(worst))) {
+                return;
+            }
         }
         offer_slow(distance, key);
     }
@@ -43,6 +54,7 @@ private:
 
     std::size_t k_;
     KeyCompare key_order_;
+    bool ascending_keys_;
     std::vector<Scored> heap_;  // a max-heap: the worst candidate first
 };
 

@@ -87,9 +87,15 @@ private:
 class NearestVisitor final : public LeafRunVisitor {
 public:
     NearestVisitor(const NearestQuery& query, KeyCompare key_order)
-        : query_(query), distance_(query), heap_(query.k, key_order) {}
+        : query_(query),
+          kernels_(kernels()),
+          distance_(query),
+          heap_(query.k, key_order, /*ascending_keys=*/true) {}
 
     Status visit(const LeafView& leaf, std::uint32_t first, std::uint32_t last) override {
+        if (query_.layout == VectorLayout::bits && query_.filter == nullptr) {
+            return visit_codes(leaf, first, last);
+        }
         for (std::uint32_t i = first; i < last; ++i) {
             const ByteView value = leaf.value(i);
             float d = 0.0F;
@@ -113,9 +119,31 @@ public:
     std::vector<Scored> take_sorted() { return heap_.take_sorted(); }
 
 private:
+    // Binary codes without a filter: a leaf's values lie one after another (each begins where
+    // the previous ends), so once every size is checked the whole run goes to one kernel call.
+    Status visit_codes(const LeafView& leaf, std::uint32_t first, std::uint32_t last) {
+        const std::size_t width = query_.bits.size();
+        for (std::uint32_t i = first; i < last; ++i) {
+            if (leaf.value(i).size() != width) {
+                return Error{Errc::corrupted};  // the type's width is the query's (checked)
+            }
+        }
+        const std::size_t count = last - first;
+        distances_.resize(count);
+        const auto* base = reinterpret_cast<const std::uint8_t*>(leaf.value(first).data());
+        kernels_.hamming_many(query_.bits.data(), base, width, count, width, distances_.data());
+        for (std::size_t j = 0; j < count; ++j) {
+            heap_.offer(static_cast<float>(distances_[j]),
+                        leaf.key(first + static_cast<std::uint32_t>(j)));
+        }
+        return ok();
+    }
+
     const NearestQuery& query_;
+    const DistanceKernels& kernels_;
     VectorDistance distance_;
     NearestHeap heap_;
+    std::vector<std::uint32_t> distances_;
 };
 
 Status check_query(const NearestQuery& query) {

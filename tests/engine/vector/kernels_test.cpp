@@ -130,6 +130,18 @@ TEST_CASE("vector kernels: hamming distance is exact for every set and length", 
             INFO("n = " << n);
             CHECK(set->hamming(a.data(), b.data(), n) == expected);
             CHECK(reference.hamming(a.data(), b.data(), n) == expected);
+            // Many codes at a stride (a gap of 3 bytes between them), each against `a`.
+            const std::size_t stride = n + 3;
+            const std::size_t count = 5;
+            std::vector<std::uint8_t> codes(stride * count);
+            for (auto& byte : codes) {
+                byte = static_cast<std::uint8_t>(rng());
+            }
+            std::vector<std::uint32_t> many(count);
+            set->hamming_many(a.data(), codes.data(), stride, count, n, many.data());
+            for (std::size_t j = 0; j < count; ++j) {
+                CHECK(many[j] == reference.hamming(a.data(), codes.data() + j * stride, n));
+            }
         }
     }
 }
