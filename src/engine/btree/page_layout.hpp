@@ -115,6 +115,19 @@ public:
         return i == 0 ? key_end(count_ - 1) : value_end(i - 1);
     }
     std::uint32_t used_length() const noexcept { return value_end(count_ - 1); }
+    /// Whether values [first, last) are each `width` bytes long (they then lie one after
+    /// another from value(first)). REQUIRES: first < last <= count().
+    bool values_have_width(std::uint32_t first, std::uint32_t last,
+                           std::uint32_t width) const noexcept {
+        std::uint32_t begin = value_offset(first);
+        std::uint32_t mismatches = 0;
+        for (std::uint32_t i = first; i < last; ++i) {
+            const std::uint32_t end = value_end(i);
+            mismatches += end - begin != width ? 1U : 0U;
+            begin = end;
+        }
+        return mismatches == 0;
+    }
     /// Bytes entry i contributes to the page: its key, its value and two offsets.
     std::uint32_t entry_size(std::uint32_t i) const noexcept {
         return static_cast<std::uint32_t>(key(i).size() + value(i).size() + 8);

@@ -40,6 +40,13 @@ public:
         }
         offer_slow(distance, key);
     }
+    /// A candidate must rank below this to be kept (+inf until k are kept): a cheap filter
+    /// for a loop over many distances, which may skip offer() for the others (with
+    /// ascending keys; otherwise ties with the bound may still be kept).
+    float bound() const noexcept {
+        return heap_.size() == k_ ? rank_of(heap_.front().first)
+                                  : std::numeric_limits<float>::infinity();
+    }
     /// The kept candidates, best first; the heap is empty afterwards.
     std::vector<Scored> take_sorted();
 

@@ -123,18 +123,21 @@ private:
     // the previous ends), so once every size is checked the whole run goes to one kernel call.
     Status visit_codes(const LeafView& leaf, std::uint32_t first, std::uint32_t last) {
         const std::size_t width = query_.bits.size();
-        for (std::uint32_t i = first; i < last; ++i) {
-            if (leaf.value(i).size() != width) {
-                return Error{Errc::corrupted};  // the type's width is the query's (checked)
-            }
+        if (!leaf.values_have_width(first, last, static_cast<std::uint32_t>(width))) {
+            return Error{Errc::corrupted};  // the type's width is the query's (checked)
         }
         const std::size_t count = last - first;
         distances_.resize(count);
         const auto* base = reinterpret_cast<const std::uint8_t*>(leaf.value(first).data());
         kernels_.hamming_many(query_.bits.data(), base, width, count, width, distances_.data());
+        // Keys ascend: a distance that does not beat the bound cannot be kept.
+        float bound = heap_.bound();
         for (std::size_t j = 0; j < count; ++j) {
-            heap_.offer(static_cast<float>(distances_[j]),
-                        leaf.key(first + static_cast<std::uint32_t>(j)));
+            const auto d = static_cast<float>(distances_[j]);
+            if (d < bound) {
+                heap_.offer(d, leaf.key(first + static_cast<std::uint32_t>(j)));
+                bound = heap_.bound();
+            }
         }
         return ok();
     }

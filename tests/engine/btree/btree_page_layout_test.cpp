@@ -365,3 +365,23 @@ TEST_CASE("threads validating one branch at once share one search index",
         REQUIRE(buffer->search_index() != nullptr);
     }
 }
+
+TEST_CASE("a leaf tells whether a run of values has one width", "[engine][btree]") {
+    const Bytes same = build_in_place({{bytes_of("a"), filled(4, 1)},
+                                       {bytes_of("b"), filled(4, 2)},
+                                       {bytes_of("c"), filled(4, 3)}});
+    auto leaf = LeafView::parse(same, PageNumber::from_raw(0));
+    REQUIRE(leaf.has_value());
+    CHECK(leaf->values_have_width(0, 3, 4));
+    CHECK(leaf->values_have_width(1, 2, 4));
+    CHECK_FALSE(leaf->values_have_width(0, 3, 3));
+    // Widths 4, 5 and 3 total 12, as three of 4 would: each one is checked.
+    const Bytes mixed = build_in_place({{bytes_of("a"), filled(4, 1)},
+                                        {bytes_of("b"), filled(5, 2)},
+                                        {bytes_of("c"), filled(3, 3)}});
+    auto uneven = LeafView::parse(mixed, PageNumber::from_raw(0));
+    REQUIRE(uneven.has_value());
+    CHECK_FALSE(uneven->values_have_width(0, 3, 4));
+    CHECK(uneven->values_have_width(0, 1, 4));
+    CHECK(uneven->values_have_width(2, 3, 3));
+}
