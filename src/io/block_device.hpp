@@ -101,6 +101,39 @@ public:
         co_return ok();
     }
 
+    /// Reads `parts` back to back from `offset` (the first part at offset, the next one where
+    /// it ends, ...) as ONE operation where the device can: file devices submit one vectored
+    /// read (io_uring IORING_OP_READV, or preadv) per call, continuing after a short transfer.
+    /// With `direct`, the read bypasses the operating system's cache where the device can
+    /// (file devices with an O_DIRECT descriptor, when the offset and every part's length and
+    /// address are aligned), as read_uncached() does. Same contract and errors as read()
+    /// (out_of_range past the end of the file). The default reads the parts one after the
+    /// other with read() or read_uncached(), stopping at the first failure. `parts` and the
+    /// bytes they name must stay valid until the returned task completes.
+    virtual Task<Status> read_vectored(std::uint64_t offset,
+                                       std::span<const std::span<std::byte>> parts,
+                                       bool direct) {
+        std::uint64_t at = offset;
+        for (std::span<std::byte> part : parts) {
+            if (part.empty()) {
+                continue;
+            }
+            if (direct) {
+                Status read_part = co_await read_uncached(at, part);
+                if (!read_part) {
+                    co_return read_part;
+                }
+            } else {
+                Status read_part = co_await read(at, part);
+                if (!read_part) {
+                    co_return read_part;
+                }
+            }
+            at += part.size();
+        }
+        co_return ok();
+    }
+
     /// Required alignment of offsets, lengths and buffer addresses (1 unless O_DIRECT).
     virtual std::size_t alignment() const noexcept { return 1; }
     /// A short name for logs and benchmarks: "uring", "posix", "memory", "sim".

@@ -64,6 +64,9 @@ struct PosixBackend {
     static Immediate writev(int fd, const iovec* iov, unsigned count, std::uint64_t off) {
         return {neg_errno_or(::pwritev(fd, iov, static_cast<int>(count), static_cast<off_t>(off)))};
     }
+    static Immediate readv(int fd, const iovec* iov, unsigned count, std::uint64_t off) {
+        return {neg_errno_or(::preadv(fd, iov, static_cast<int>(count), static_cast<off_t>(off)))};
+    }
     static Immediate fsync(int fd, bool datasync) {
         return {neg_errno_or(datasync ? ::fdatasync(fd) : ::fsync(fd))};
     }
@@ -110,6 +113,18 @@ struct UringBackend {
         static void prep(RingOp& op, io_uring_sqe* sqe) {
             auto& self = static_cast<WritevOp&>(op);
             io_uring_prep_writev(sqe, self.fd, self.iov, self.count, self.off);
+        }
+        int fd;
+        const iovec* iov;
+        unsigned count;
+        std::uint64_t off;
+    };
+    struct ReadvOp : RingOp {
+        ReadvOp(int f, const iovec* v, unsigned n, std::uint64_t o)
+            : RingOp(&prep), fd(f), iov(v), count(n), off(o) {}
+        static void prep(RingOp& op, io_uring_sqe* sqe) {
+            auto& self = static_cast<ReadvOp&>(op);
+            io_uring_prep_readv(sqe, self.fd, self.iov, self.count, self.off);
         }
         int fd;
         const iovec* iov;
@@ -192,6 +207,9 @@ struct UringBackend {
                                     std::uint64_t off) {
         return Awaiter<WritevOp>(fd, iov, count, off);
     }
+    static Awaiter<ReadvOp> readv(int fd, const iovec* iov, unsigned count, std::uint64_t off) {
+        return Awaiter<ReadvOp>(fd, iov, count, off);
+    }
     static Awaiter<FsyncOp> fsync(int fd, bool datasync) {
         return Awaiter<FsyncOp>(fd, datasync);
     }
@@ -234,6 +252,8 @@ public:
     Task<Status> write_vectored(std::uint64_t offset,
                                 std::span<const std::span<const std::byte>> parts,
                                 bool direct) override;
+    Task<Status> read_vectored(std::uint64_t offset, std::span<const std::span<std::byte>> parts,
+                               bool direct) override;
     Task<Status> sync_data() override { return sync(true); }
     Task<Status> sync_all() override { return sync(false); }
     Task<Status> set_length(std::uint64_t length) override;
@@ -248,6 +268,9 @@ private:
     /// Writes the iovecs from `offset`, resuming after short transfers (the vector is
     /// consumed). REQUIRES: no iovec is empty.
     Task<Status> writev_to(int fd, std::uint64_t offset, std::vector<iovec> iov);
+    /// Reads into the iovecs from `offset`, resuming after short transfers (the vector is
+    /// consumed); out_of_range at the end of the file. REQUIRES: no iovec is empty.
+    Task<Status> readv_from(int fd, std::uint64_t offset, std::vector<iovec> iov);
     Status check_usable() const;
     Status check_alignment(std::uint64_t offset, const void* address, std::size_t size) const;
     Status check_writable() const;
@@ -456,6 +479,71 @@ Task<Status> FileDevice<Backend>::write_vectored(std::uint64_t offset,
     const int fd = direct && direct_writes_ && aligned ? direct_fd_ : fd_;
     Status written = co_await writev_to(fd, offset, std::move(iov));
     co_return written;
+}
+
+template <typename Backend>
+Task<Status> FileDevice<Backend>::read_vectored(std::uint64_t offset,
+                                                std::span<const std::span<std::byte>> parts,
+                                                bool direct) {
+    RINGDB_CO_TRY(check_usable());
+    std::vector<iovec> iov;
+    iov.reserve(parts.size());
+    bool aligned = offset % kDirectAlignment == 0;
+    std::uint64_t at = offset;
+    for (std::span<std::byte> part : parts) {
+        if (part.empty()) {
+            continue;
+        }
+        RINGDB_CO_TRY(check_alignment(at, part.data(), part.size()));
+        auto a = std::bit_cast<std::uintptr_t>(part.data());
+        aligned = aligned && part.size() % kDirectAlignment == 0 && a % kDirectAlignment == 0;
+        iov.push_back(iovec{part.data(), part.size()});
+        at += part.size();
+    }
+    if (iov.empty()) {
+        co_return ok();
+    }
+    const int fd = direct && !direct_ && direct_fd_ >= 0 && aligned ? direct_fd_ : fd_;
+    Status read = co_await readv_from(fd, offset, std::move(iov));
+    co_return read;
+}
+
+template <typename Backend>
+Task<Status> FileDevice<Backend>::readv_from(int fd, std::uint64_t offset,
+                                             std::vector<iovec> iov) {
+    std::size_t first = 0;  // the first iovec not completely read
+    std::uint64_t done = 0;
+    int retries = 0;
+    while (first < iov.size()) {
+        auto count = static_cast<unsigned>(std::min(iov.size() - first, kIovecMax));
+        std::int32_t r = co_await Backend::readv(fd, iov.data() + first, count, offset + done);
+        if (r == -EINTR || r == -EAGAIN) {
+            if (++retries > kRetryMax) {
+                co_return Error::from_errno(-r, offset + done);
+            }
+            continue;
+        }
+        if (r < 0) {
+            co_return Error::from_errno(-r, offset + done);
+        }
+        if (r == 0) {
+            co_return Error{Errc::out_of_range, 0, offset + done};
+        }
+        done += static_cast<std::size_t>(r);
+        std::size_t left = static_cast<std::size_t>(r);
+        while (left > 0) {
+            iovec& head = iov[first];
+            if (left >= head.iov_len) {
+                left -= head.iov_len;
+                ++first;
+            } else {
+                head.iov_base = static_cast<std::byte*>(head.iov_base) + left;
+                head.iov_len -= left;
+                left = 0;
+            }
+        }
+    }
+    co_return ok();
 }
 
 template <typename Backend>

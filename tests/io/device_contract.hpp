@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <span>
 #include <cstdint>
 #include <functional>
@@ -128,6 +129,34 @@ inline void check_device_contract(const DeviceFactory& make) {
         std::vector<std::span<const std::byte>> nothing{empty, empty};
         REQUIRE(sync_wait(device->write_vectored(1 << 20, nothing, false)).has_value());
         REQUIRE(*sync_wait(device->length()) == 4096 + joined.size());
+    }
+    SECTION("read_vectored reads its parts back to back") {
+        auto device = make();
+        auto bytes = pattern(6 * 4096, 31);
+        REQUIRE(sync_wait(device->write(0, bytes)).has_value());
+        for (bool direct : {false, true}) {
+            INFO("direct " << direct);
+            // Page-aligned parts (the direct path where the device has one), an empty part,
+            // and a part that is not a multiple of the alignment (always through the cache).
+            auto* raw = static_cast<std::byte*>(std::aligned_alloc(4096, 5 * 4096));
+            REQUIRE(raw != nullptr);
+            std::vector<std::byte> odd(100);
+            std::vector<std::span<std::byte>> parts{std::span(raw, 4096), {},
+                                                    std::span(raw + 4096, 2 * 4096)};
+            REQUIRE(sync_wait(device->read_vectored(4096, parts, direct)).has_value());
+            CHECK(std::equal(raw, raw + 3 * 4096, bytes.begin() + 4096));
+            std::vector<std::span<std::byte>> mixed{std::span(raw + 3 * 4096, 4096), odd};
+            REQUIRE(sync_wait(device->read_vectored(0, mixed, direct)).has_value());
+            CHECK(std::equal(raw + 3 * 4096, raw + 4 * 4096, bytes.begin()));
+            CHECK(std::equal(odd.begin(), odd.end(), bytes.begin() + 4096));
+            // Past the end of the file: out_of_range.
+            std::vector<std::span<std::byte>> beyond{std::span(raw, 4096),
+                                                     std::span(raw + 4096, 4096)};
+            auto past = sync_wait(device->read_vectored(5 * 4096, beyond, direct));
+            REQUIRE_FALSE(past.has_value());
+            CHECK(past.error().code == ringdb::Errc::out_of_range);
+            std::free(raw);
+        }
     }
     SECTION("write_vectored with more parts than one system call takes") {
         auto device = make();

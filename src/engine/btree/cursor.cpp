@@ -174,41 +174,88 @@ Cursor::LeafRun Cursor::take_leaf_run() {
     return run;
 }
 
+std::optional<BranchView> Cursor::cached_branch(const Level& level, PageNumber page,
+                                                PageRef& holder) {
+    if (level.ref != nullptr && level.page == page) {
+        return level.view;
+    }
+    TreePages& pages = tree_->pages();
+    const PageRef* ref = pages.try_borrow(page, holder);
+    if (ref == nullptr) {
+        return std::nullopt;
+    }
+    if (ref != &holder) {
+        holder = *ref;  // keep the page while its view is read
+    }
+    if (page_type(holder->bytes()) != kBranchType) {
+        return std::nullopt;
+    }
+    Result<BranchView> branch = parse_branch(pages, *holder, page);
+    if (!branch) {
+        return std::nullopt;  // the step that reaches the damage reports it
+    }
+    return *branch;
+}
+
 void Cursor::next_leaves(Readahead& state, std::uint32_t max, std::vector<PageNumber>& out) {
     const End& end = front_;
     if (!end.positioned || end.depth == 0 || max == 0) {
         return;
     }
     const Level& parent = end.path[end.depth - 1];
-    if (state.parent != parent.page || state.upto < parent.index) {
-        state.parent = parent.page;
-        state.upto = parent.index;
+    const Level* grand = end.depth >= 2 ? &end.path[end.depth - 2] : nullptr;
+    const PageNumber grand_page = grand != nullptr ? grand->page : PageNumber{};
+    const std::uint32_t at = grand != nullptr ? grand->index : 0;
+    // Start over at the front end's leaf unless the state lists further ahead in its tree.
+    const bool behind = state.grand != grand_page || state.parent_index < at ||
+                        (state.parent_index == at && state.next <= parent.index);
+    if (behind) {
+        // Parents already listed to be read stay listed.
+        const std::uint32_t requested =
+                state.grand == grand_page ? std::max(state.requested_upto, at) : at;
+        state = Readahead{grand_page, at, parent.page, parent.index + 1, requested};
     }
-    if (state.upto + 1 >= parent.children) {
-        return;
-    }
-    BranchView view = parent.view;
-    PageRef holder;
-    if (parent.ref == nullptr) {
-        TreePages& pages = tree_->pages();
-        const PageRef* ref = pages.try_borrow(parent.page, holder);
-        if (ref == nullptr) {
+    std::optional<BranchView> grand_view;
+    PageRef grand_holder;
+    const std::size_t limit = out.size() + max;
+    while (out.size() < limit) {
+        PageRef holder;
+        std::optional<BranchView> view = cached_branch(parent, state.parent, holder);
+        if (view) {
+            while (state.next < view->child_count() && out.size() < limit) {
+                out.push_back(view->child(state.next++));
+            }
+            if (state.next < view->child_count()) {
+                return;
+            }
+        }
+        // On to the next parent under the grandparent (a deeper crossing is not looked for).
+        if (grand == nullptr) {
             return;
         }
-        if (ref != &holder) {
-            holder = *ref;  // keep the page while its view is read
+        if (!grand_view) {
+            grand_view = cached_branch(*grand, grand_page, grand_holder);
+            if (!grand_view || grand_view->child_count() != grand->children) {
+                return;
+            }
         }
-        Result<BranchView> branch = parse_branch(pages, *holder, parent.page);
-        if (!branch || branch->child_count() != parent.children) {
-            return;  // the step that reaches the damage reports it
+        if (!view) {
+            // The parent is not cached: read it, and the few after it, before their leaves.
+            const std::uint32_t stop = std::min(grand->children, state.parent_index + 4);
+            for (std::uint32_t i = std::max(state.requested_upto + 1, state.parent_index);
+                 i < stop; ++i) {
+                out.push_back(grand_view->child(i));
+                state.requested_upto = i;
+            }
+            return;
         }
-        view = *branch;
+        if (state.parent_index + 1 >= grand->children) {
+            return;
+        }
+        state.parent_index += 1;
+        state.parent = grand_view->child(state.parent_index);
+        state.next = 0;
     }
-    const std::uint32_t stop = std::min(parent.children, state.upto + 1 + max);
-    for (std::uint32_t i = state.upto + 1; i < stop; ++i) {
-        out.push_back(view.child(i));
-    }
-    state.upto = stop - 1;
 }
 
 std::uint32_t Cursor::following_leaves(std::span<PageNumber> out) {

@@ -155,15 +155,23 @@ public:
     /// leaf order (every step still moves onward, so a scan ends). Empty (first == last) when
     /// the last step was not a forward step that returned an entry.
     LeafRun take_leaf_run();
-    /// Readahead over the leaves that follow the front end's leaf under the same parent branch:
-    /// which children of `parent` were requested already (up to index `upto`).
+    /// Readahead over the leaves that follow the front end's leaf: the parent branch whose
+    /// children are being listed (the leaf's parent, or one after it under the same
+    /// grandparent), its index in the grandparent, the next child of it to list, and the
+    /// last parent index whose branch was listed to be read.
     struct Readahead {
+        PageNumber grand;
+        std::uint32_t parent_index = 0;
         PageNumber parent;
-        std::uint32_t upto = 0;
+        std::uint32_t next = 0;
+        std::uint32_t requested_upto = 0;
     };
-    /// Appends to `out` up to `max` leaves after the front end's leaf, under its parent, that
-    /// `state` has not listed yet, and records them in `state`. Lists nothing when the parent
-    /// is neither held nor cached (readahead is a hint: the steps read what they need).
+    /// Appends to `out` up to `max` pages a forward scan will read next, after what `state`
+    /// listed already, and records them in `state`: the leaves after the front end's leaf
+    /// under its parent, then those under the following parents of the same grandparent. A
+    /// parent that is not cached is listed itself (with the next few), to be read before its
+    /// leaves. Lists nothing where the grandparent is neither held nor cached; readahead is
+    /// a hint (the steps read what they need).
     void next_leaves(Readahead& state, std::uint32_t max, std::vector<PageNumber>& out);
     /// The (up to) out.size() leaves right after the front end's leaf under its parent, for
     /// prefetching; returns how many were written (0 when the parent is not cached).
@@ -228,6 +236,10 @@ private:
     /// seek() / advance() over cached pages: none when a page is not cached.
     std::optional<Status> seek_cached(bool forward);
     std::optional<Status> advance_cached(bool forward);
+    /// The branch `page`: the view `level` holds when it is that page, else the cached page
+    /// (borrowed into `holder`); none when not cached or not a well-formed branch.
+    std::optional<BranchView> cached_branch(const Level& level, PageNumber page, PageRef& holder);
+
     /// Follows the first or last child from `page` down to a leaf over cached pages.
     std::optional<Status> descend_edge_cached(End& end, PageNumber page, bool forward);
     /// The child of `level` at its index, from its held view or by borrowing its page again;

@@ -84,6 +84,14 @@ public:
     }
     /// Reads a page (from the device on a cache miss).
     virtual Task<Result<PageRef>> read(PageNumber page) = 0;
+    /// Readahead: loads `pages` (base pages in ascending order, close together in the file)
+    /// into the cache with one read where it can, so a scan's later read() finds them. A hint:
+    /// may load nothing. Errors: the device's (a later read() of a page that failed reports
+    /// its own error).
+    virtual Task<Status> read_span(std::span<const PageNumber> pages) {
+        (void)pages;
+        co_return ok();
+    }
     /// A hint that `page` is about to be read (PageCache::prefetch): its cache slot, or with
     /// `bytes` > 0 its first bytes, start moving into the CPU's caches. May do nothing.
     virtual void prefetch(PageNumber page, std::size_t bytes) {

@@ -108,6 +108,11 @@ public:
         std::memset(buffer->data_, 0, size);
         return buffer;
     }
+    /// A buffer of `size` bytes whose contents are unspecified, for a read that fills all of
+    /// it (the caller drops it if the read fails).
+    static std::shared_ptr<PageBuffer> make_for_read(std::size_t size) {
+        return std::make_shared<PageBuffer>(Key{}, size);
+    }
     /// A copy of `source`.
     static std::shared_ptr<PageBuffer> copy_of(const PageBuffer& source) {
         auto copy = std::make_shared<PageBuffer>(Key{}, source.size());
@@ -115,7 +120,7 @@ public:
         return copy;
     }
 
-    /// Only make() can name Key: use make() or copy_of().
+    /// Only make() can name Key: use make(), make_for_read() or copy_of().
     struct Key {
     private:
         friend class PageBuffer;
@@ -177,7 +182,8 @@ public:
     }
 
 private:
-    /// Uninitialised bytes: make() zeroes them, copy_of() overwrites them.
+    /// Uninitialised bytes: make() zeroes them, copy_of() overwrites them, make_for_read()'s
+    /// caller reads into them.
     explicit PageBuffer(std::size_t size)
         : data_(size == PageBlockPool::kBlockSize ? PageBlockPool::take() : nullptr),
           size_(size),

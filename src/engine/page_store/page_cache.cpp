@@ -6,6 +6,7 @@
 #include <shared_mutex>
 
 #include "coro/event.hpp"
+#include "util/assert.hpp"
 
 namespace ringdb::engine {
 
@@ -418,6 +419,27 @@ Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t pag
         Status read = co_await device.read(page.byte_offset(page_size), buffer->bytes());
         status = read;
     }
+    finish_load(page, flight, buffer, status);
+    if (!status) {
+        co_return status.error();
+    }
+    co_return PageRef(std::move(buffer));
+}
+
+std::shared_ptr<PageCache::InFlight> PageCache::claim(PageNumber page) {
+    Shard& shard = shard_for(page);
+    std::unique_lock lock(shard.mutex);
+    if (shard.find(page.raw()) != Shard::npos || shard.loading.contains(page)) {
+        return nullptr;
+    }
+    auto flight = std::make_shared<InFlight>();
+    shard.loading.emplace(page, flight);
+    return flight;
+}
+
+void PageCache::finish_load(PageNumber page, const std::shared_ptr<InFlight>& flight,
+                            const MutPageRef& buffer, const Status& status) {
+    Shard& shard = shard_for(page);
     bool replaced = false;
     {
         std::unique_lock lock(shard.mutex);
@@ -433,10 +455,52 @@ Task<Result<PageRef>> PageCache::read(io::BlockDevice& device, std::uint32_t pag
         epoch_.fetch_add(1, std::memory_order_acq_rel);
     }
     flight->done.set();
-    if (!status) {
-        co_return status.error();
+}
+
+Task<Status> PageCache::read_span(io::BlockDevice& device, std::uint32_t page_size,
+                                  std::span<const PageNumber> pages, bool direct) {
+    struct Claimed {
+        PageNumber page;
+        std::shared_ptr<InFlight> flight;
+        MutPageRef buffer;
+    };
+    std::vector<Claimed> claimed;
+    claimed.reserve(pages.size());
+    for (PageNumber page : pages) {
+        RINGDB_ASSERT(page.order() == 0);
+        RINGDB_ASSERT(claimed.empty() || page.index() > claimed.back().page.index());
+        if (std::shared_ptr<InFlight> flight = claim(page)) {
+            claimed.push_back(
+                    Claimed{page, std::move(flight), PageBuffer::make_for_read(page_size)});
+        }
     }
-    co_return PageRef(std::move(buffer));
+    if (claimed.empty()) {
+        co_return ok();
+    }
+    const std::uint64_t first = claimed.front().page.index();
+    const std::uint64_t span = claimed.back().page.index() - first + 1;
+    RINGDB_ASSERT(span <= kMaxSpanPages);
+    misses_.fetch_add(claimed.size(), std::memory_order_relaxed);
+    // Every page of the span gets a part: its own buffer, or the scratch page.
+    MutPageRef scratch;
+    std::vector<std::span<std::byte>> parts;
+    parts.reserve(span);
+    std::size_t next = 0;
+    for (std::uint64_t index = first; index < first + span; ++index) {
+        if (claimed[next].page.index() == index) {
+            parts.push_back(claimed[next++].buffer->bytes());
+            continue;
+        }
+        if (scratch == nullptr) {
+            scratch = PageBuffer::make_for_read(page_size);
+        }
+        parts.push_back(scratch->bytes());
+    }
+    Status status = co_await device.read_vectored(first * page_size, parts, direct);
+    for (const Claimed& c : claimed) {
+        finish_load(c.page, c.flight, c.buffer, status);
+    }
+    co_return status;
 }
 
 PageCacheStats PageCache::stats() const {

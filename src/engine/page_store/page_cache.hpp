@@ -87,6 +87,16 @@ public:
     /// Errors: those of BlockDevice::read (io, previous_io, out_of_range...).
     Task<Result<PageRef>> read(io::BlockDevice& device, std::uint32_t page_size, PageNumber page,
                                bool uncached = false);
+    /// Loads `pages` (base pages in ascending order, spanning at most kMaxSpanPages of the
+    /// file from the first to the last) into the cache, those not cached and not being
+    /// loaded already, with ONE vectored device read over the whole span: the pages in
+    /// between that are not loaded here (gaps, pages cached or being loaded) are read into a
+    /// scratch page and dropped. `direct` as BlockDevice::read_vectored. Readers of the
+    /// loaded pages meanwhile wait for this load, as for read(). For readahead: the pages are
+    /// not returned. Errors: the device's (the pages are then not cached).
+    Task<Status> read_span(io::BlockDevice& device, std::uint32_t page_size,
+                           std::span<const PageNumber> pages, bool direct);
+    static constexpr std::uint32_t kMaxSpanPages = 256;
 
     PageCacheStats stats() const;
 
@@ -102,6 +112,11 @@ private:
     const PageRef* shard_lookup(Shard& shard, PageNumber page, std::uint64_t epoch,
                                 PageRef& holder);
     static Task<Result<PageRef>> wait_for(std::shared_ptr<InFlight> flight);
+    /// Registers this thread as the loader of `page` unless it is cached or being loaded.
+    std::shared_ptr<InFlight> claim(PageNumber page);
+    /// Ends the load of `page`: caches `buffer` if `status` is ok, wakes its waiters.
+    void finish_load(PageNumber page, const std::shared_ptr<InFlight>& flight,
+                     const MutPageRef& buffer, const Status& status);
 
     const std::uint64_t id_;  // distinguishes caches in the per-thread front tables
     std::uint64_t capacity_bytes_;

@@ -238,6 +238,24 @@ Task<Result<PageRef>> PageStore::read(PageNumber page) {
     co_return result;
 }
 
+Task<Status> PageStore::read_span(std::span<const PageNumber> pages) {
+    if (pages.empty() || uncached_reads_ || has_unwritten_.load(std::memory_order_acquire)) {
+        co_return ok();
+    }
+    const PageNumber last = pages.back();
+    if (!pages.front().is_valid() || !last.is_valid() || last.index() + 1 > layout_pages() ||
+        last.index() - pages.front().index() >= PageCache::kMaxSpanPages) {
+        co_return ok();
+    }
+    for (PageNumber page : pages) {
+        if (page.order() != 0) {
+            co_return ok();
+        }
+    }
+    Status read = co_await cache_.read_span(*device_, page_size_, pages, false);
+    co_return read;
+}
+
 Status PageStore::check_allocatable(unsigned order) const {
     if (poisoned_) {
         return Error{Errc::previous_io};

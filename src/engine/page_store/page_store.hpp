@@ -133,6 +133,12 @@ public:
     const PageRef* try_borrow(PageNumber page, PageRef& holder) {
         return cache_.borrow(page, holder);
     }
+    /// Readahead of `pages` (PageCache::read_span: ascending base pages, one read over their
+    /// span), through the operating system's cache like every other read (measured against
+    /// direct reads in docs/performance.md, "The cold scan"). A hint: pages outside the
+    /// layout, pages a pipelined commit holds unwritten, and recovery's uncached reads make it
+    /// read nothing. Errors: the device's.
+    Task<Status> read_span(std::span<const PageNumber> pages);
     /// PageCache::prefetch: a hint, for scans.
     void prefetch(PageNumber page, std::size_t bytes) { cache_.prefetch(page, bytes); }
     /// Errors: corrupted for a block outside the layout or malformed number; io, previous_io.

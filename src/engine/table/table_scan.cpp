@@ -13,10 +13,23 @@ namespace ringdb::engine {
 
 namespace {
 
-// Loads one page into the cache; a failure is left for the scan's own read to report.
-Task<void> prefetch(TreePages* pages, PageNumber page) {
-    Result<PageRef> loaded = co_await pages->read(page);
-    (void)loaded;
+// One readahead read covers at most this many pages of the file, and reads across gaps of up
+// to kMaxGapPages pages between two leaves it wants (a branch, a freed block): reading a few
+// pages for nothing costs less than another request.
+constexpr std::uint32_t kMaxSpanPages = 64;
+constexpr std::uint32_t kMaxGapPages = 4;
+
+// Loads `pages` (one span, or one larger block) into the cache, then counts them off
+// `in_flight`. A failure is left for the scan's own read to report.
+Task<void> prefetch(TreePages* pages, std::vector<PageNumber> wanted, std::uint32_t* in_flight) {
+    if (wanted.size() == 1 && wanted.front().order() != 0) {
+        Result<PageRef> loaded = co_await pages->read(wanted.front());
+        (void)loaded;
+    } else {
+        Status loaded = co_await pages->read_span(wanted);
+        (void)loaded;
+    }
+    *in_flight -= static_cast<std::uint32_t>(wanted.size());
 }
 
 // How many leaves ahead a scan over cached pages asks for.
@@ -76,16 +89,33 @@ private:
     }
 
     // Tops the reads in flight up to the readahead when half of them are done.
+    // Base pages close together in the file go out as one read (an ascending load lays
+    // leaves out nearly in order).
     void read_ahead(Cursor& cursor) {
-        const std::size_t active = reads_.active();
-        if (readahead_ == 0 || active > readahead_ / 2) {
+        if (readahead_ == 0 || in_flight_ > readahead_ / 2) {
             return;
         }
         pages_.clear();
-        cursor.next_leaves(state_, readahead_ - static_cast<std::uint32_t>(active), pages_);
-        for (PageNumber page : pages_) {
-            reads_.spawn(prefetch(&range_.table().tree().pages(), page));
+        cursor.next_leaves(state_, readahead_ - in_flight_, pages_);
+        TreePages* pages = &range_.table().tree().pages();
+        for (std::size_t begin = 0; begin < pages_.size();) {
+            std::size_t end = begin + 1;
+            while (end < pages_.size() && joins_span(pages_[begin], pages_[end - 1], pages_[end])) {
+                ++end;
+            }
+            std::vector<PageNumber> wanted(pages_.begin() + static_cast<std::ptrdiff_t>(begin),
+                                           pages_.begin() + static_cast<std::ptrdiff_t>(end));
+            in_flight_ += static_cast<std::uint32_t>(wanted.size());
+            reads_.spawn(prefetch(pages, std::move(wanted), &in_flight_));
+            begin = end;
         }
+    }
+
+    // Whether `next` extends the span from `first` whose last page so far is `last`.
+    static bool joins_span(PageNumber first, PageNumber last, PageNumber next) noexcept {
+        return first.order() == 0 && next.order() == 0 && next.index() > last.index() &&
+               next.index() - last.index() <= kMaxGapPages + 1 &&
+               next.index() - first.index() < kMaxSpanPages;
     }
 
     TableRange& range_;
@@ -93,6 +123,7 @@ private:
     std::uint32_t readahead_;
     coro::TaskScope& reads_;
     bool cold_ = false;
+    std::uint32_t in_flight_ = 0;  // pages of readahead reads not finished yet
     Cursor::Readahead state_;
     std::vector<PageNumber> pages_;
 };

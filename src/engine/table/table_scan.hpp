@@ -7,10 +7,11 @@
 // the one after it while it visits a leaf, so memory misses overlap with the visit.
 //
 // Readahead: once a step of the scan has had to read a page, the scan keeps up to
-// `readahead` reads of the following leaves in flight through the thread's ring (the leaves
-// under the current leaf's parent branch), so a scan of a table larger than the cache reads
-// many pages at once instead of one at a time. A scan that finds every page cached issues
-// none. Every read is joined before scan_runs returns, whatever its result.
+// `readahead` pages of the following leaves in flight through the thread's ring (those under
+// the current leaf's parent branch, then under the parents after it), reading leaves that lie
+// close together in the file with one vectored read each, so a scan of a table larger than
+// the cache does not wait for its pages one at a time. A scan that finds every page cached
+// issues none. Every read is joined before scan_runs returns, whatever its result.
 //
 // Errors: the range's (io, corrupted, transaction_finished) and what the visitor returns,
 // which stops the scan.
@@ -35,8 +36,9 @@ protected:
     ~LeafRunVisitor() = default;
 };
 
-/// Leaf reads kept in flight by a scan that met an uncached page.
-inline constexpr std::uint32_t kScanReadahead = 32;
+/// Pages of readahead kept in flight by a scan that met an uncached page (1 MiB of 4 KiB
+/// pages; 4 MiB measured no better).
+inline constexpr std::uint32_t kScanReadahead = 256;
 
 /// Visits every remaining entry of `range` from its front, in key order.
 Task<Status> scan_runs(TableRange& range, LeafRunVisitor& visitor,

@@ -174,6 +174,9 @@ public:
     }
     Task<Result<PageRef>> read(PageNumber page) override { return store_.read(page); }
     void prefetch(PageNumber page, std::size_t bytes) override { store_.prefetch(page, bytes); }
+    Task<Status> read_span(std::span<const PageNumber> pages) override {
+        return store_.read_span(pages);
+    }
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t) override {
         return Error{Errc::invalid_argument};
     }
