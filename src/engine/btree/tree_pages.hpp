@@ -92,6 +92,10 @@ public:
         (void)pages;
         co_return ok();
     }
+    /// How many base pages a readahead may keep in flight without evicting what it read
+    /// before the scan reaches it (a quarter of the cache); unlimited where reads are not
+    /// cached.
+    virtual std::uint64_t readahead_budget() const noexcept { return UINT64_MAX; }
     /// A hint that `page` is about to be read (PageCache::prefetch): its cache slot, or with
     /// `bytes` > 0 its first bytes, start moving into the CPU's caches. May do nothing.
     virtual void prefetch(PageNumber page, std::size_t bytes) {

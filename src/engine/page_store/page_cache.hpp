@@ -99,6 +99,7 @@ public:
     static constexpr std::uint32_t kMaxSpanPages = 256;
 
     PageCacheStats stats() const;
+    std::uint64_t capacity_bytes() const noexcept { return capacity_bytes_; }
 
 private:
     struct InFlight;

@@ -139,6 +139,8 @@ public:
     /// layout, pages a pipelined commit holds unwritten, and recovery's uncached reads make it
     /// read nothing. Errors: the device's.
     Task<Status> read_span(std::span<const PageNumber> pages);
+    /// The page cache's budget in bytes.
+    std::uint64_t cache_capacity_bytes() const noexcept { return cache_.capacity_bytes(); }
     /// PageCache::prefetch: a hint, for scans.
     void prefetch(PageNumber page, std::size_t bytes) { cache_.prefetch(page, bytes); }
     /// Errors: corrupted for a block outside the layout or malformed number; io, previous_io.

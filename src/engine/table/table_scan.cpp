@@ -88,9 +88,9 @@ private:
         }
     }
 
-    // Tops the reads in flight up to the readahead when half of them are done.
-    // Base pages close together in the file go out as one read (an ascending load lays
-    // leaves out nearly in order).
+    // Tops the pages in flight up to the readahead when half of them are done. Base pages
+    // close together in the file go out as one read (an ascending load lays leaves out
+    // nearly in order).
     void read_ahead(Cursor& cursor) {
         if (readahead_ == 0 || in_flight_ > readahead_ / 2) {
             return;
@@ -131,6 +131,11 @@ private:
 }  // namespace
 
 Task<Status> scan_runs(TableRange& range, LeafRunVisitor& visitor, std::uint32_t readahead) {
+    if (Status usable = range.table().usable(); !usable) {
+        co_return usable;  // the tree may be gone
+    }
+    const std::uint64_t budget = range.table().tree().pages().readahead_budget();
+    readahead = static_cast<std::uint32_t>(std::min<std::uint64_t>(readahead, budget));
     coro::TaskScope reads;
     ScanLoop loop(range, visitor, readahead, reads);
     Status result = co_await loop.run();

@@ -40,7 +40,8 @@ protected:
 /// pages; 4 MiB measured no better).
 inline constexpr std::uint32_t kScanReadahead = 256;
 
-/// Visits every remaining entry of `range` from its front, in key order.
+/// Visits every remaining entry of `range` from its front, in key order. The readahead is
+/// capped by the tree's TreePages::readahead_budget() (a quarter of the cache).
 Task<Status> scan_runs(TableRange& range, LeafRunVisitor& visitor,
                        std::uint32_t readahead = kScanReadahead);
 

@@ -177,6 +177,9 @@ public:
     Task<Status> read_span(std::span<const PageNumber> pages) override {
         return store_.read_span(pages);
     }
+    std::uint64_t readahead_budget() const noexcept override {
+        return store_.cache_capacity_bytes() / 4 / store_.page_size();
+    }
     Result<std::pair<PageNumber, MutPageRef>> allocate(std::size_t) override {
         return Error{Errc::invalid_argument};
     }
