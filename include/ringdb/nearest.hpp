@@ -93,6 +93,21 @@ Result<RawNearestQuery> f32_query(std::span<const float> query, std::size_t k,
     return raw;
 }
 
+/// The Hamming query over BinaryQuantized<N> codes; invalid_argument when `bits` is not N
+/// bytes long.
+template <std::size_t N>
+Result<RawNearestQuery> bits_query(std::span<const std::uint8_t> bits, std::size_t k) {
+    if (bits.size() != N) {
+        return Error{Errc::invalid_argument, 0, N};
+    }
+    RawNearestQuery raw;
+    raw.bits = true;
+    raw.query_bits = bits;
+    raw.fixed_width = N;
+    raw.k = k;
+    return raw;
+}
+
 template <Key K>
 Result<std::vector<Neighbor<K>>> typed_neighbors(Result<RawNeighbors> raw) {
     if (!raw) {
@@ -151,15 +166,11 @@ template <Key K, std::size_t N>
 Task<Result<std::vector<Neighbor<K>>>> nearest_k(Range<K, BinaryQuantized<N>>& range,
                                                  std::span<const std::uint8_t> query_bits,
                                                  std::size_t k) {
-    if (query_bits.size() != N) {
-        co_return Error{Errc::invalid_argument, 0, N};
+    Result<detail::RawNearestQuery> raw = detail::bits_query<N>(query_bits, k);
+    if (!raw) {
+        co_return raw.error();
     }
-    detail::RawNearestQuery raw;
-    raw.bits = true;
-    raw.query_bits = query_bits;
-    raw.fixed_width = N;
-    raw.k = k;
-    Result<detail::RawNeighbors> found = co_await detail::raw_nearest(range.raw(), raw);
+    Result<detail::RawNeighbors> found = co_await detail::raw_nearest(range.raw(), *raw);
     co_return detail::typed_neighbors<K>(std::move(found));
 }
 
@@ -180,15 +191,12 @@ Task<Result<std::vector<Neighbor<K>>>> nearest_k_reranked(Range<K, BinaryQuantiz
         co_return exact.error();
     }
     const std::vector<std::uint8_t> query_bits = quantize_binary(query);
-    if (query_bits.size() != N) {
-        co_return Error{Errc::invalid_argument, 0, N};
+    Result<detail::RawNearestQuery> coarse =
+            detail::bits_query<N>(query_bits, candidates < k ? k : candidates);
+    if (!coarse) {
+        co_return coarse.error();
     }
-    detail::RawNearestQuery coarse;
-    coarse.bits = true;
-    coarse.query_bits = query_bits;
-    coarse.fixed_width = N;
-    coarse.k = candidates < k ? k : candidates;
-    Result<detail::RawNeighbors> found = co_await detail::raw_nearest(bits.raw(), coarse);
+    Result<detail::RawNeighbors> found = co_await detail::raw_nearest(bits.raw(), *coarse);
     if (!found) {
         co_return found.error();
     }

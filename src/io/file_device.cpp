@@ -36,8 +36,24 @@ namespace {
 
 // Largest single transfer handed to the kernel (read/write lengths are 32-bit in io_uring).
 constexpr std::size_t kChunkMax = std::size_t{1} << 30;
-// Most iovecs handed to one vectored write (Linux's IOV_MAX).
+// Most iovecs handed to one vectored read or write (Linux's IOV_MAX).
 constexpr std::size_t kIovecMax = 1024;
+
+// Moves past `bytes` transferred from iov[first...]: whole iovecs advance `first`, a partial
+// one is shortened in place.
+void consume_iovecs(std::vector<iovec>& iov, std::size_t& first, std::size_t bytes) noexcept {
+    while (bytes > 0) {
+        iovec& head = iov[first];
+        if (bytes >= head.iov_len) {
+            bytes -= head.iov_len;
+            ++first;
+        } else {
+            head.iov_base = static_cast<std::byte*>(head.iov_base) + bytes;
+            head.iov_len -= bytes;
+            bytes = 0;
+        }
+    }
+}
 // EINTR/EAGAIN retries allowed per call before the error is reported.
 constexpr int kRetryMax = 64;
 
@@ -291,6 +307,25 @@ private:
     /// bytes written (> 0), 0 to retry (EINTR or EAGAIN, at most kRetryMax times per call, counted
     /// in `retries`), or the error, which poisons the device. A write of nothing for a
     /// non-empty buffer would loop forever, so it is reported as EIO.
+    /// The bytes a read transferred, 0 for a retry (EINTR or EAGAIN, at most kRetryMax in a
+    /// row, counted in `retries`), or the error: out_of_range at the end of the file. A read
+    /// never poisons the device.
+    static Result<std::size_t> read_or_retry(std::int32_t r, int& retries,
+                                             std::uint64_t at) noexcept {
+        if (r == -EINTR || r == -EAGAIN) {
+            if (++retries > kRetryMax) {
+                return Error::from_errno(-r, at);
+            }
+            return std::size_t{0};
+        }
+        if (r < 0) {
+            return Error::from_errno(-r, at);
+        }
+        if (r == 0) {
+            return Error{Errc::out_of_range, 0, at};
+        }
+        return static_cast<std::size_t>(r);
+    }
     Result<std::size_t> written_or_retry(std::int32_t r, int& retries, std::uint64_t at) noexcept {
         if (r == -EINTR || r == -EAGAIN) {
             if (++retries > kRetryMax) {
@@ -370,19 +405,8 @@ Task<Status> FileDevice<Backend>::read(std::uint64_t offset, std::span<std::byte
     while (done < buffer.size()) {
         auto chunk = static_cast<unsigned>(std::min(buffer.size() - done, kChunkMax));
         std::int32_t r = co_await Backend::read(fd_, buffer.data() + done, chunk, offset + done);
-        if (r == -EINTR || r == -EAGAIN) {
-            if (++retries > kRetryMax) {
-                co_return Error::from_errno(-r, offset + done);
-            }
-            continue;
-        }
-        if (r < 0) {
-            co_return Error::from_errno(-r, offset + done);
-        }
-        if (r == 0) {
-            co_return Error{Errc::out_of_range, 0, offset + done};
-        }
-        done += static_cast<std::size_t>(r);
+        RINGDB_CO_TRY_ASSIGN(std::size_t read, read_or_retry(r, retries, offset + done));
+        done += read;
     }
     co_return ok();
 }
@@ -417,19 +441,8 @@ Task<Status> FileDevice<Backend>::read_uncached(std::uint64_t offset,
     while (done < needed) {
         auto chunk = static_cast<unsigned>(std::min(span - done, kChunkMax));
         std::int32_t r = co_await Backend::read(fd, bounce.get() + done, chunk, start + done);
-        if (r == -EINTR || r == -EAGAIN) {
-            if (++retries > kRetryMax) {
-                co_return Error::from_errno(-r, start + done);
-            }
-            continue;
-        }
-        if (r < 0) {
-            co_return Error::from_errno(-r, start + done);
-        }
-        if (r == 0) {
-            co_return Error{Errc::out_of_range, 0, start + done};
-        }
-        done += static_cast<std::size_t>(r);
+        RINGDB_CO_TRY_ASSIGN(std::size_t read, read_or_retry(r, retries, start + done));
+        done += read;
     }
     std::memcpy(buffer.data(), bounce.get() + (offset - start), buffer.size());
     co_return ok();
@@ -517,31 +530,9 @@ Task<Status> FileDevice<Backend>::readv_from(int fd, std::uint64_t offset,
     while (first < iov.size()) {
         auto count = static_cast<unsigned>(std::min(iov.size() - first, kIovecMax));
         std::int32_t r = co_await Backend::readv(fd, iov.data() + first, count, offset + done);
-        if (r == -EINTR || r == -EAGAIN) {
-            if (++retries > kRetryMax) {
-                co_return Error::from_errno(-r, offset + done);
-            }
-            continue;
-        }
-        if (r < 0) {
-            co_return Error::from_errno(-r, offset + done);
-        }
-        if (r == 0) {
-            co_return Error{Errc::out_of_range, 0, offset + done};
-        }
-        done += static_cast<std::size_t>(r);
-        std::size_t left = static_cast<std::size_t>(r);
-        while (left > 0) {
-            iovec& head = iov[first];
-            if (left >= head.iov_len) {
-                left -= head.iov_len;
-                ++first;
-            } else {
-                head.iov_base = static_cast<std::byte*>(head.iov_base) + left;
-                head.iov_len -= left;
-                left = 0;
-            }
-        }
+        RINGDB_CO_TRY_ASSIGN(std::size_t read, read_or_retry(r, retries, offset + done));
+        done += read;
+        consume_iovecs(iov, first, read);
     }
     co_return ok();
 }
@@ -556,18 +547,7 @@ Task<Status> FileDevice<Backend>::writev_to(int fd, std::uint64_t offset, std::v
         std::int32_t r = co_await Backend::writev(fd, iov.data() + first, count, offset + done);
         RINGDB_CO_TRY_ASSIGN(std::size_t written, written_or_retry(r, retries, offset + done));
         done += written;
-        std::size_t left = written;
-        while (left > 0) {
-            iovec& head = iov[first];
-            if (left >= head.iov_len) {
-                left -= head.iov_len;
-                ++first;
-            } else {
-                head.iov_base = static_cast<std::byte*>(head.iov_base) + left;
-                head.iov_len -= left;
-                left = 0;
-            }
-        }
+        consume_iovecs(iov, first, written);
     }
     co_return ok();
 }

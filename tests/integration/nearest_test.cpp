@@ -17,6 +17,7 @@
 
 #include <ringdb/ringdb.hpp>
 
+#include "sim_workload.hpp"
 #include "io/file_fixture.hpp"
 
 using ringdb::Errc;
@@ -103,17 +104,12 @@ std::map<std::uint64_t, Floats> fill(ringdb::Database& db, std::mt19937_64& rng,
     return model;
 }
 
-std::uint64_t test_seed() {
-    const std::uint64_t seed = std::random_device{}();
-    return seed;
-}
-
 }  // namespace
 
 TEST_CASE("nearest_k: a bounded range, also with its back end partly consumed",
           "[vector][integration]") {
-    const std::uint64_t seed = test_seed();
-    INFO("seed " << seed);
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     ringdb::test::TempDir dir;
     auto db = create_db(dir.file("db"));
@@ -150,8 +146,8 @@ TEST_CASE("nearest_k: a bounded range, also with its back end partly consumed",
 }
 
 TEST_CASE("nearest_k: binary vectors by Hamming distance", "[vector][integration]") {
-    const std::uint64_t seed = test_seed();
-    INFO("seed " << seed);
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     ringdb::test::TempDir dir;
     auto db = create_db(dir.file("db"));
@@ -184,8 +180,8 @@ TEST_CASE("nearest_k: binary vectors by Hamming distance", "[vector][integration
 
 TEST_CASE("nearest_k_reranked: Hamming candidates re-ranked by exact distance",
           "[vector][integration]") {
-    const std::uint64_t seed = test_seed();
-    INFO("seed " << seed);
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     ringdb::test::TempDir dir;
     auto db = create_db(dir.file("db"));
@@ -241,8 +237,8 @@ TEST_CASE("nearest_k_reranked: Hamming candidates re-ranked by exact distance",
 
 TEST_CASE("nearest_k_parallel: the same answer from one, two and four threads",
           "[vector][integration]") {
-    const std::uint64_t seed = test_seed();
-    INFO("seed " << seed);
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     ringdb::test::TempDir dir;
     auto db = create_db(dir.file("db"));
@@ -295,8 +291,8 @@ TEST_CASE("nearest_k_parallel: the same answer from one, two and four threads",
 }
 
 TEST_CASE("nearest_k: a table many times the cache, read cold", "[vector][integration]") {
-    const std::uint64_t seed = test_seed();
-    INFO("seed " << seed);
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     ringdb::test::TempDir dir;
     const std::string path = dir.file("db");

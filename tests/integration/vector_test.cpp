@@ -17,6 +17,7 @@
 
 #include <ringdb/ringdb.hpp>
 
+#include "sim_workload.hpp"
 #include "io/file_fixture.hpp"
 
 using ringdb::Errc;
@@ -299,8 +300,8 @@ Embedding random_embedding(std::mt19937_64& rng) {
 
 TEST_CASE("nearest_k: agrees with brute force, also after reopen and in an old snapshot",
           "[vector][integration]") {
-    const std::uint64_t seed = std::random_device{}();
-    INFO("seed " << seed);
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
     ringdb::test::TempDir dir;
     const std::string path = dir.file("db");
