@@ -15,10 +15,27 @@ enum class IoBackend { automatic, uring, posix };
 
 }  // namespace ringdb
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 
 namespace ringdb {
+
+/// A wall clock: milliseconds since the Unix epoch. TTL expiry and the database's hybrid
+/// logical clock read it, so tests can drive time (DatabaseOptions::clock).
+using WallClock = std::function<std::int64_t()>;
+
+/// The clock's time, or the system clock's when it is empty; times before the epoch are 0.
+inline std::uint64_t now_ms(const WallClock& clock) {
+    std::int64_t ms = 0;
+    if (clock) {
+        ms = clock();
+    } else {
+        auto since = std::chrono::system_clock::now().time_since_epoch();
+        ms = std::chrono::duration_cast<std::chrono::milliseconds>(since).count();
+    }
+    return ms < 0 ? 0 : static_cast<std::uint64_t>(ms);
+}
 
 /// Options of Database::create / Database::open / ReadOnlyDatabase::open.
 struct DatabaseOptions {
@@ -41,6 +58,9 @@ struct DatabaseOptions {
     /// Called while a database that was not closed cleanly is repaired, with an estimate of the
     /// progress in [0, 1). Returning false aborts the open with Errc::repair_aborted.
     std::function<bool(double progress)> repair_callback;
+    /// The wall clock of TTL expiry and of the database's hybrid logical clock; empty means
+    /// the system clock. Called from any thread that reads a TTL table.
+    WallClock clock;
 };
 
 /// When a commit is durable. immediate: when commit() completes, the transaction survives a

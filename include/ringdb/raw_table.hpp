@@ -13,6 +13,7 @@
 #include <optional>
 
 #include <ringdb/bytes.hpp>
+#include <ringdb/merge.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/stats.hpp>
 #include <ringdb/table_schema.hpp>
@@ -116,6 +117,9 @@ private:
 /// the operation and is returned.
 using RawPredicate = std::function<Result<bool>(ByteView key, ByteView value)>;
 
+/// Whether bytes are a valid value of a table's value type.
+using RawValueCheck = bool (*)(ByteView value);
+
 /// A range that removes each entry it yields (extract_if): entries the predicate rejects are
 /// skipped and kept; entries never reached (the caller stops early) are kept.
 class RawExtract {
@@ -174,6 +178,11 @@ public:
     /// (then call insert()). Same errors as insert().
     std::optional<Result<std::optional<RawGuard>>> try_insert(ByteView key, ByteView value);
     Task<Result<std::optional<RawGuard>>> remove(ByteView key);
+    /// Replaces the key's value with op(key, value or none, operand), or removes the key when
+    /// op returns none (<ringdb/merge.hpp>). A result `valid_value` rejects is invalid_argument
+    /// (kMergeResultInvalid). On any error, or an exception from op, the table is unchanged.
+    Task<Status> merge(ByteView key, ByteView operand, const MergeOperator& op,
+                       RawValueCheck valid_value);
     Task<Result<std::optional<RawEntry>>> pop_first();
     Task<Result<std::optional<RawEntry>>> pop_last();
     /// REQUIRES for the bounds' keys: encoded with the table's key codec.

@@ -4,6 +4,8 @@
 #include <ringdb/codec.hpp>
 #include <ringdb/database.hpp>
 #include <ringdb/error.hpp>
+#include <ringdb/hlc.hpp>
+#include <ringdb/merge.hpp>
 #include <ringdb/multimap_table.hpp>
 #include <ringdb/nearest.hpp>
 #include <ringdb/options.hpp>
@@ -16,6 +18,7 @@
 #include <ringdb/task.hpp>
 #include <ringdb/task_scope.hpp>
 #include <ringdb/transaction.hpp>
+#include <ringdb/ttl_table.hpp>
 #include <ringdb/vector.hpp>
 #include <ringdb/vector_types.hpp>
 #include <ringdb/when_all.hpp>

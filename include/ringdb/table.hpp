@@ -105,6 +105,17 @@ private:
 
 namespace detail {
 
+/// Whether `bytes` decode as a T (RawValueCheck).
+template <Value T>
+bool decodes_as(ByteView bytes) {
+    if constexpr (Codec<T>::fixed_width.has_value()) {
+        if (bytes.size() != *Codec<T>::fixed_width) {
+            return false;
+        }
+    }
+    return Codec<T>::decode(bytes).has_value();
+}
+
 template <Value K, Value V>
 std::optional<Entry<K, V>> typed_entry(std::optional<RawEntry> raw) {
     if (!raw) {
@@ -377,6 +388,31 @@ public:
         }
         co_return detail::typed_guard<V>(std::move(*raw));
     }
+    /// Replaces `key`'s value with op(key, encoded value or none, operand), or removes the key
+    /// when op returns none (<ringdb/merge.hpp>, docs/merge.md). Atomic within the
+    /// transaction. Errors: what op returns (the built-ins: invalid_argument with
+    /// kMergeWidthMismatch or kMergeUnsupportedWidth), invalid_argument with kMergeResultInvalid
+    /// when the result does not decode as V, value_too_large, no_space. On an error, or an
+    /// exception thrown by op (it comes out of the co_await), the table is unchanged.
+    Task<Status> merge(const K& key, ByteView operand, const MergeOperator& op) {
+        std::array<std::byte, 64> small_key;
+        Bytes large_key;
+        ByteView k = detail::encode_into(key, small_key, large_key);
+        auto merged = co_await this->raw_.merge(k, operand, op, &detail::decodes_as<V>);
+        co_return merged;
+    }
+    /// merge() with the operand encoded as V.
+    Task<Status> merge_in(const K& key, const V& operand, const MergeOperator& op) {
+        std::array<std::byte, 64> small_key;
+        std::array<std::byte, 256> small_value;
+        Bytes large_key;
+        Bytes large_value;
+        ByteView k = detail::encode_into(key, small_key, large_key);
+        ByteView v = detail::encode_into(operand, small_value, large_value);
+        auto merged = co_await this->raw_.merge(k, v, op, &detail::decodes_as<V>);
+        co_return merged;
+    }
+
     /// Removes and returns the entry with the smallest / largest key, or none.
     Task<Result<std::optional<Entry<K, V>>>> pop_first() {
         auto raw = co_await this->raw_.pop_first();

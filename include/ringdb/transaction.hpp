@@ -33,6 +33,7 @@
 #include <ringdb/table.hpp>
 #include <ringdb/table_definition.hpp>
 #include <ringdb/task.hpp>
+#include <ringdb/ttl_table.hpp>
 
 namespace ringdb::engine {
 class SavepointHandle;
@@ -87,6 +88,23 @@ public:
             co_return raw.error();
         }
         co_return Table<K, V>(std::move(*raw));
+    }
+
+    /// Opens a TTL table (<ringdb/ttl_table.hpp>), creating it if missing. Errors: as
+    /// open_table; table_type_mismatch when the name holds a plain table (or the other way).
+    template <Key K, Value V>
+    Task<Result<TtlTable<K, V>>> open_ttl_table(const TtlTableDefinition<K, V>& definition) {
+        if (txn_ == nullptr) {
+            co_return Error{Errc::transaction_finished};  // moved from
+        }
+        TableSchema schema = definition.schema();
+        std::shared_ptr<engine::WriteTxn> txn = txn_;
+        auto raw = co_await detail::RawTable::open_write(std::move(txn), std::move(schema),
+                                                         &Codec<K>::compare);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return TtlTable<K, V>(std::move(*raw), clock());
     }
 
     /// Opens a multimap table, creating it if missing. Errors: table_already_open,
@@ -198,6 +216,7 @@ private:
     struct BatchState {
         bool abort_requested = false;
     };
+    std::shared_ptr<const WallClock> clock() const;
     explicit WriteTransaction(std::shared_ptr<engine::WriteTxn> txn,
                               BatchState* batch = nullptr) noexcept
         : txn_(std::move(txn)), batch_(batch) {}
@@ -233,6 +252,23 @@ public:
         co_return ReadOnlyTable<K, V>(std::move(*raw));
     }
 
+    /// Opens a TTL table of the snapshot. Errors: as open_table.
+    template <Key K, Value V>
+    Task<Result<ReadOnlyTtlTable<K, V>>> open_ttl_table(
+            const TtlTableDefinition<K, V>& definition) {
+        if (txn_ == nullptr) {
+            co_return Error{Errc::transaction_finished};  // moved from
+        }
+        TableSchema schema = definition.schema();
+        std::shared_ptr<engine::ReadTxn> txn = txn_;
+        auto raw = co_await detail::RawTable::open_read(std::move(txn), std::move(schema),
+                                                        &Codec<K>::compare);
+        if (!raw) {
+            co_return raw.error();
+        }
+        co_return ReadOnlyTtlTable<K, V>(std::move(*raw), clock());
+    }
+
     /// Opens a multimap table of the snapshot. Errors: table_does_not_exist,
     /// table_is_not_multimap, table_type_mismatch, type_definition_changed, io, corrupted.
     template <Key K, MultimapValueType V>
@@ -263,6 +299,7 @@ public:
 private:
     friend class Database;
     friend class ReadOnlyDatabase;
+    std::shared_ptr<const WallClock> clock() const;
     explicit ReadTransaction(std::shared_ptr<engine::ReadTxn> txn) noexcept
         : txn_(std::move(txn)) {}
 

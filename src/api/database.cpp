@@ -253,6 +253,10 @@ void WriteTransaction::abort() {
     }
 }
 
+std::shared_ptr<const WallClock> WriteTransaction::clock() const {
+    return txn_->context().clock();
+}
+
 std::uint64_t WriteTransaction::id() const { return txn_ != nullptr ? txn_->id() : 0; }
 
 Task<Result<DatabaseStats>> WriteTransaction::stats() {
@@ -360,6 +364,10 @@ Task<Result<std::vector<std::string>>> ReadTransaction::list_multimap_tables() {
     }
     auto names = co_await txn_->list_tables(TableKind::multimap);
     co_return names;
+}
+
+std::shared_ptr<const WallClock> ReadTransaction::clock() const {
+    return txn_->context().clock();
 }
 
 std::uint64_t ReadTransaction::id() const { return txn_ != nullptr ? txn_->id() : 0; }

@@ -4,6 +4,7 @@
 #include <ringdb/raw_table.hpp>
 
 #include "api/raw_access.hpp"
+#include "engine/merge/table_merge.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
@@ -83,6 +84,11 @@ std::optional<Result<std::optional<RawGuard>>> RawTable::try_insert(ByteView key
 
 Task<Result<std::optional<RawGuard>>> RawTable::remove(ByteView key) {
     return impl_->remove(key);
+}
+
+Task<Status> RawTable::merge(ByteView key, ByteView operand, const MergeOperator& op,
+                            RawValueCheck valid_value) {
+    return engine::merge_value(*impl_, key, operand, op, valid_value);
 }
 
 Task<Result<std::optional<RawEntry>>> RawTable::pop_first() { return impl_->pop(true); }

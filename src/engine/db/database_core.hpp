@@ -71,7 +71,9 @@ public:
 
 private:
     DatabaseCore(DatabaseOptions options, OpenMode mode)
-        : options_(std::move(options)), mode_(mode), context_(mode.read_only) {}
+        : options_(std::move(options)), mode_(mode), context_(mode.read_only) {
+        context_.set_clock(options_.clock);
+    }
     static Task<Result<std::shared_ptr<DatabaseCore>>> start(
             std::shared_ptr<DatabaseCore> core, std::unique_ptr<io::BlockDevice> device);
     /// Recovery after an unclean close, with every page read past the OS page cache.

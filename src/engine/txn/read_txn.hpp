@@ -30,6 +30,7 @@ public:
 
     std::uint64_t id() const noexcept { return slot_.transaction_id; }
     const CommitSlot& slot() const noexcept { return slot_; }
+    TransactionContext& context() noexcept { return *context_; }
 
     /// The table, owned by the caller, which must keep this transaction alive while it uses it.
     /// Errors: table_does_not_exist, table_is_multimap / table_is_not_multimap,

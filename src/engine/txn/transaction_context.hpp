@@ -20,6 +20,8 @@
 #include <mutex>
 #include <vector>
 
+#include <ringdb/options.hpp>
+
 #include "coro/async_mutex.hpp"
 #include "engine/page_store/page_store.hpp"
 #include "engine/txn/transaction_tracker.hpp"
@@ -39,6 +41,11 @@ public:
     TransactionTracker& tracker() noexcept { return tracker_; }
     coro::AsyncMutex& writer_mutex() noexcept { return writer_mutex_; }
     bool read_only() const noexcept { return read_only_; }
+    /// The wall clock of TTL tables and the hybrid logical clock (DatabaseOptions::clock).
+    void set_clock(WallClock clock) {
+        clock_ = std::make_shared<const WallClock>(std::move(clock));
+    }
+    const std::shared_ptr<const WallClock>& clock() const noexcept { return clock_; }
 
     /// Set by the database once it is closed: new transactions get database_closed.
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -80,6 +87,7 @@ private:
     std::mutex snapshot_mutex_;
     std::uint64_t next_transaction_id_ = 1;
     std::vector<DeferredFree> deferred_frees_;  // ascending by transaction; writer only
+    std::shared_ptr<const WallClock> clock_ = std::make_shared<const WallClock>();
     bool writer_active_ = false;
     std::atomic<bool> closed_{false};
 };

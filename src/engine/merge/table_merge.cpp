@@ -1,0 +1,36 @@
+#include "engine/merge/table_merge.hpp"
+
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+Task<Status> merge_value(TableHandle& table, ByteView key, ByteView operand,
+                         const MergeOperator& op, detail::RawValueCheck valid_value) {
+    RINGDB_CO_TRY(table.writable());
+    // The guard keeps the existing value's page alive while the operator reads it.
+    RINGDB_CO_TRY_ASSIGN(std::optional<RawGuard> existing, co_await table.get(key));
+    std::optional<ByteView> old_value;
+    if (existing) {
+        old_value = existing->bytes;
+    }
+    RINGDB_CO_TRY_ASSIGN(std::optional<Bytes> merged, op.apply(key, old_value, operand));
+    if (!merged) {
+        if (existing) {
+            RINGDB_CO_TRY(co_await table.remove(key));
+        }
+        co_return ok();
+    }
+    if (valid_value != nullptr && !valid_value(*merged)) {
+        co_return Error{Errc::invalid_argument, 0, kMergeResultInvalid};
+    }
+    existing.reset();
+    auto stored = table.try_insert(key, *merged);
+    if (!stored) {
+        auto inserted = co_await table.insert(key, *merged);
+        stored.emplace(std::move(inserted));
+    }
+    RINGDB_CO_TRY(*stored);
+    co_return ok();
+}
+
+}  // namespace ringdb::engine

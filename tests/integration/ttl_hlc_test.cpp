@@ -1,0 +1,321 @@
+// TTL tables (<ringdb/ttl_table.hpp>) against a model clock, and hybrid logical clock
+// timestamps (<ringdb/hlc.hpp>) against the reference's arithmetic.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include <ringdb/ringdb.hpp>
+
+#include "io/file_fixture.hpp"
+#include "sim_workload.hpp"
+
+using ringdb::Errc;
+using ringdb::HybridLogicalClock;
+using ringdb::sync_wait;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr ringdb::TtlTableDefinition<std::string_view, std::uint64_t> kSessions("sessions");
+constexpr ringdb::TtlTableDefinition<std::uint64_t, std::string_view> kNotes("notes");
+
+/// A clock the test moves by hand.
+struct ModelClock {
+    std::shared_ptr<std::atomic<std::int64_t>> now =
+            std::make_shared<std::atomic<std::int64_t>>(1'000'000);
+    ringdb::WallClock clock() const {
+        return [now = now] { return now->load(); };
+    }
+    void advance(std::int64_t ms) const { now->fetch_add(ms); }
+};
+
+ringdb::DatabaseOptions with_clock(const ModelClock& clock) {
+    ringdb::DatabaseOptions options;
+    options.clock = clock.clock();
+    return options;
+}
+
+template <class Range>
+std::vector<std::string> live_keys(Range& range) {
+    std::vector<std::string> keys;
+    for (;;) {
+        auto entry = sync_wait(range.next());
+        REQUIRE(entry.has_value());
+        if (!*entry) {
+            return keys;
+        }
+        keys.emplace_back(*(*entry)->key.value());
+    }
+}
+
+}  // namespace
+
+TEST_CASE("ttl: insert, expiry, get, remove, len", "[ttl][integration]") {
+    ModelClock clock;
+    ringdb::test::TempDir dir;
+    auto db = sync_wait(ringdb::Database::create(dir.file("db"), with_clock(clock)));
+    REQUIRE(db.has_value());
+    auto txn = sync_wait(db->begin_write());
+    auto t = sync_wait(txn->open_ttl_table(kSessions));
+    REQUIRE(t.has_value());
+    CHECK(t->now_ms() == 1'000'000);
+    REQUIRE(sync_wait(t->insert_with_ttl("a", 1, milliseconds(60'000))).has_value());
+    REQUIRE(sync_wait(t->insert("forever", 2)).has_value());
+    REQUIRE(sync_wait(t->insert_with_ttl("b", 3, milliseconds(10))).has_value());
+    auto a = sync_wait(t->get("a")).value();
+    REQUIRE(a.has_value());
+    CHECK(*a->value() == 1);
+    CHECK(a->expires_at_ms() == 1'060'000);
+    CHECK(sync_wait(t->get("forever")).value()->expires_at_ms() == 0);
+    CHECK(sync_wait(t->get("b")).value().has_value());
+    clock.advance(10);  // expiry exactly now counts as expired
+    CHECK_FALSE(sync_wait(t->get("b")).value().has_value());
+    CHECK(t->len() == 3);
+    CHECK(t->len_with_expired() == 3);
+    // Overwriting returns the previous entry even when it expired.
+    auto previous = sync_wait(t->insert("b", 4)).value();
+    REQUIRE(previous.has_value());
+    CHECK(*previous->value() == 3);
+    CHECK(*sync_wait(t->get("b")).value()->value() == 4);
+    // Zero and negative durations store an entry that is expired at once.
+    REQUIRE(sync_wait(t->insert_with_ttl("zero", 5, milliseconds(0))).has_value());
+    REQUIRE(sync_wait(t->insert_with_ttl("neg", 5, milliseconds(-5))).has_value());
+    CHECK_FALSE(sync_wait(t->get("zero")).value().has_value());
+    CHECK_FALSE(sync_wait(t->get("neg")).value().has_value());
+    // The largest duration does not wrap into the past.
+    REQUIRE(sync_wait(t->insert_with_ttl("huge", 6, milliseconds::max())).has_value());
+    CHECK(sync_wait(t->get("huge")).value()->expires_at_ms() ==
+          1'000'010 + static_cast<std::uint64_t>(milliseconds::max().count()));
+    // The deadline arithmetic saturates and is never 0 ("never").
+    CHECK(ringdb::detail::ttl_deadline(std::numeric_limits<std::uint64_t>::max() - 3,
+                                       milliseconds(10)) ==
+          std::numeric_limits<std::uint64_t>::max());
+    CHECK(ringdb::detail::ttl_deadline(0, milliseconds(0)) == 1);
+    auto removed = sync_wait(t->remove("zero")).value();
+    REQUIRE(removed.has_value());
+    CHECK(*removed->value() == 5);
+    CHECK_FALSE(sync_wait(t->remove("zero")).value().has_value());
+    REQUIRE(sync_wait(txn->commit()).has_value());
+
+    // A read transaction sees entries expire as the clock moves (expiry is read-time).
+    auto read = db->begin_read();
+    auto r = sync_wait(read->open_ttl_table(kSessions));
+    REQUIRE(r.has_value());
+    CHECK(sync_wait(r->get("a")).value().has_value());
+    clock.advance(60'000);
+    CHECK_FALSE(sync_wait(r->get("a")).value().has_value());
+    auto range = r->iter();
+    REQUIRE(range.has_value());
+    CHECK(live_keys(*range) == std::vector<std::string>{"b", "forever", "huge"});
+    // Plain and TTL definitions of one name do not mix.
+    constexpr ringdb::TableDefinition<std::string_view, std::uint64_t> kPlain("sessions");
+    CHECK(sync_wait(read->open_table(kPlain)).error().code == Errc::table_type_mismatch);
+}
+
+TEST_CASE("ttl: ranges skip expired entries from both ends; purge counts", "[ttl][integration]") {
+    ModelClock clock;
+    ringdb::test::TempDir dir;
+    auto db = sync_wait(ringdb::Database::create(dir.file("db"), with_clock(clock)));
+    auto txn = sync_wait(db->begin_write());
+    auto t = sync_wait(txn->open_ttl_table(kNotes));
+    for (std::uint64_t k = 0; k < 8; ++k) {
+        if (k % 2 == 0) {
+            REQUIRE(sync_wait(t->insert_with_ttl(k, "soon", milliseconds(5))).has_value());
+        } else {
+            REQUIRE(sync_wait(t->insert(k, "kept")).has_value());
+        }
+    }
+    clock.advance(5);
+    auto range = t->range(ringdb::Bound<std::uint64_t>::included(0),
+                          ringdb::Bound<std::uint64_t>::included(7));
+    std::vector<std::uint64_t> from_back;
+    for (;;) {
+        auto entry = sync_wait(range->next_back());
+        REQUIRE(entry.has_value());
+        if (!*entry) {
+            break;
+        }
+        from_back.push_back(*(*entry)->key.value());
+        CHECK(*(*entry)->value.value() == "kept");
+    }
+    CHECK(from_back == std::vector<std::uint64_t>{7, 5, 3, 1});
+    CHECK(sync_wait(t->purge_expired()).value() == 4);
+    CHECK(t->len() == 4);
+    CHECK(sync_wait(t->purge_expired()).value() == 0);
+    REQUIRE(sync_wait(txn->commit()).has_value());
+}
+
+TEST_CASE("ttl: seeded model against a model clock, across reopen", "[ttl][integration][model]") {
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
+    std::mt19937_64 rng(seed);
+    ModelClock clock;
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("db");
+    std::map<std::uint64_t, std::pair<std::string, std::uint64_t>> model;  // value, expiry
+    auto db = sync_wait(ringdb::Database::create(path, with_clock(clock)));
+    REQUIRE(db.has_value());
+    for (int round = 0; round < 10; ++round) {
+        auto txn = sync_wait(db->begin_write());
+        auto t = sync_wait(txn->open_ttl_table(kNotes));
+        for (int i = 0; i < 200; ++i) {
+            const std::uint64_t key = rng() % 100;
+            const std::string value = std::to_string(rng() % 1000);
+            const std::uint64_t now = t->now_ms();
+            switch (rng() % 4) {
+            case 0:
+                REQUIRE(sync_wait(t->insert(key, value)).has_value());
+                model[key] = {value, 0};
+                break;
+            case 1: {
+                const auto ttl = static_cast<std::int64_t>(rng() % 50);
+                REQUIRE(sync_wait(t->insert_with_ttl(key, value, milliseconds(ttl))).has_value());
+                model[key] = {value, now + static_cast<std::uint64_t>(ttl)};
+                break;
+            }
+            case 2:
+                REQUIRE(sync_wait(t->remove(key)).has_value());
+                model.erase(key);
+                break;
+            default:
+                clock.advance(static_cast<std::int64_t>(rng() % 7));
+            }
+        }
+        if (round % 3 == 2) {
+            const std::uint64_t now = t->now_ms();
+            std::uint64_t expected = 0;
+            for (auto it = model.begin(); it != model.end();) {
+                if (it->second.second != 0 && it->second.second <= now) {
+                    it = model.erase(it);
+                    ++expected;
+                } else {
+                    ++it;
+                }
+            }
+            CHECK(sync_wait(t->purge_expired()).value() == expected);
+        }
+        CHECK(t->len_with_expired() == model.size());
+        REQUIRE(sync_wait(txn->commit()).has_value());
+        if (round % 4 == 3) {
+            REQUIRE(sync_wait(db->close()).has_value());
+            db = sync_wait(ringdb::Database::open(path, with_clock(clock)));
+            REQUIRE(db.has_value());
+        }
+    }
+    auto read = db->begin_read();
+    auto t = sync_wait(read->open_ttl_table(kNotes));
+    const std::uint64_t now = t->now_ms();
+    std::vector<std::string> expected_live;
+    for (const auto& [key, entry] : model) {
+        const bool live = entry.second == 0 || entry.second > now;
+        auto got = sync_wait(t->get(key));
+        REQUIRE(got.has_value());
+        CHECK(got->has_value() == live);
+        if (live) {
+            CHECK(*(*got)->value() == entry.first);
+            CHECK((*got)->expires_at_ms() == entry.second);
+            expected_live.push_back(std::to_string(key));
+        }
+    }
+    auto range = t->iter();
+    std::vector<std::string> seen;
+    for (;;) {
+        auto entry = sync_wait(range->next());
+        REQUIRE(entry.has_value());
+        if (!*entry) {
+            break;
+        }
+        seen.push_back(std::to_string(*(*entry)->key.value()));
+    }
+    CHECK(seen == expected_live);
+}
+
+TEST_CASE("ttl: a clock before the epoch counts as 0", "[ttl][integration]") {
+    ringdb::test::TempDir dir;
+    ringdb::DatabaseOptions options;
+    options.clock = [] { return std::int64_t{-5000}; };
+    auto db = sync_wait(ringdb::Database::create(dir.file("db"), options));
+    auto txn = sync_wait(db->begin_write());
+    auto t = sync_wait(txn->open_ttl_table(kNotes));
+    CHECK(t->now_ms() == 0);
+    REQUIRE(sync_wait(t->insert_with_ttl(1, "x", milliseconds(0))).has_value());
+    REQUIRE(sync_wait(t->insert_with_ttl(2, "y", milliseconds(100))).has_value());
+    // At the epoch a zero duration gives expiry 1 ms (0 would mean "never").
+    CHECK(sync_wait(t->get(1)).value()->expires_at_ms() == 1);
+    CHECK(sync_wait(t->get(2)).value()->expires_at_ms() == 100);
+    REQUIRE(sync_wait(txn->commit()).has_value());
+}
+
+TEST_CASE("hlc: parts, tick, ordering and conversions", "[hlc]") {
+    const auto t = HybridLogicalClock::from_parts(1000, 5);
+    CHECK(t.physical_ms() == 1000);
+    CHECK(t.logical() == 5);
+    CHECK(t.raw() == ((1000ULL << 16) | 5));
+    CHECK(HybridLogicalClock::from_raw(t.raw()) == t);
+    CHECK(t.tick() == HybridLogicalClock::from_parts(1000, 6));
+    const auto full = HybridLogicalClock::from_parts(1000, 65535);
+    CHECK(full.tick() == HybridLogicalClock::from_parts(1001, 0));
+    CHECK(HybridLogicalClock::from_parts(999, 65535) < HybridLogicalClock::from_parts(1000, 0));
+    CHECK(HybridLogicalClock::from_wall_ns(1'234'567'890) ==
+          HybridLogicalClock::from_parts(1234, 0));
+    CHECK(HybridLogicalClock::zero().raw() == 0);
+    CHECK(HybridLogicalClock::min() == HybridLogicalClock::zero());
+    CHECK(HybridLogicalClock::max().raw() == ~0ULL);
+    CHECK(t.to_string() == "1000:5");
+    // Bits of the physical part above 48 are shifted out.
+    CHECK(HybridLogicalClock::from_parts((1ULL << 48) + 7, 1).physical_ms() == 7);
+    // As a key: raw u64 little-endian, numeric order.
+    const auto bytes = ringdb::encode(t);
+    CHECK(bytes.size() == 8);
+    CHECK(*ringdb::decode<HybridLogicalClock>(bytes) == t);
+    CHECK(ringdb::decode<HybridLogicalClock>(ringdb::ByteView(bytes).first(7)).error().code ==
+          Errc::corrupted);
+    const auto later = ringdb::encode(HybridLogicalClock::from_parts(1000, 256));
+    CHECK(ringdb::compare_keys<HybridLogicalClock>(bytes, later) < 0);
+    CHECK(ringdb::Codec<HybridLogicalClock>::type_name().name() == "ringdb::HLC");
+}
+
+TEST_CASE("hlc: advance and merge follow the reference's branches", "[hlc]") {
+    const auto t = HybridLogicalClock::from_parts(1000, 3);
+    // advance: wall ahead -> wall, logical 0; otherwise tick.
+    CHECK(t.advance(2000) == HybridLogicalClock::from_parts(2000, 0));
+    CHECK(t.advance(1000) == HybridLogicalClock::from_parts(1000, 4));
+    CHECK(t.advance(10) == HybridLogicalClock::from_parts(1000, 4));
+    // merge (1): wall ahead of both.
+    const auto other = HybridLogicalClock::from_parts(1500, 9);
+    CHECK(t.merge(other, 3000) == HybridLogicalClock::now(3000));
+    // (2): equal physical parts, wall behind: max logical + 1, overflow to the next ms.
+    const auto same = HybridLogicalClock::from_parts(1000, 7);
+    CHECK(t.merge(same, 5) == HybridLogicalClock::from_parts(1000, 8));
+    const auto full = HybridLogicalClock::from_parts(1000, 65535);
+    CHECK(t.merge(full, 5) == HybridLogicalClock::from_parts(1001, 0));
+    // (3) self ahead; (4) other ahead (also when the wall is between them).
+    CHECK(other.merge(t, 5) == other.tick());
+    CHECK(t.merge(other, 5) == other.tick());
+    CHECK(t.merge(other, 1200) == other.tick());
+    // Always greater than both inputs.
+    std::mt19937_64 rng(ringdb::test::base_seed());
+    for (int i = 0; i < 1000; ++i) {
+        const auto a = HybridLogicalClock::from_parts(rng() % 50, static_cast<std::uint16_t>(
+                                                                          rng() % 65536));
+        const auto b = HybridLogicalClock::from_parts(rng() % 50, static_cast<std::uint16_t>(
+                                                                          rng() % 65536));
+        const auto m = a.merge(b, rng() % 60);
+        CHECK(m > a);
+        CHECK(m > b);
+        CHECK(a.advance(rng() % 60) > a);
+    }
+    // The system-clock forms are monotonic.
+    const auto first = HybridLogicalClock::now();
+    CHECK(first.advance() > first);
+    CHECK(first.merge(first) > first);
+}
