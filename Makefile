@@ -78,6 +78,7 @@ bench: setup release
 	$(BUILD)/release/bench/commit_bench --dir $(BUILD)
 	$(BUILD)/release/bench/peer_commit_bench --dir $(BUILD)
 	$(BUILD)/release/bench/vector_bench --dir $(BUILD)
+	$(BUILD)/release/bench/feature_bench --dir $(BUILD)
 
 # Benchmarks are not tests: CI only checks that they build and run (one short iteration).
 bench-smoke: release
@@ -86,6 +87,7 @@ bench-smoke: release
 	$(BUILD)/release/bench/commit_bench --quick --dir $(BUILD)
 	$(BUILD)/release/bench/peer_commit_bench --quick --dir $(BUILD)
 	$(BUILD)/release/bench/vector_bench --quick --dir $(BUILD)
+	$(BUILD)/release/bench/feature_bench --quick --dir $(BUILD)
 
 test-debug: debug
 	cd $(BUILD)/debug && ctest --output-on-failure -j$(JOBS)

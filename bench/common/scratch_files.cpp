@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "common/bench_report.hpp"
 #include "common/fio_runner.hpp"
@@ -22,6 +24,23 @@ constexpr std::size_t kPathMax = 4096;
 constexpr std::size_t kScratchMax = 8;
 char g_scratch_paths[kScratchMax][kPathMax];  // files, then the directory last
 volatile std::sig_atomic_t g_scratch_count = 0;
+
+char g_scratch_tree[kPathMax];  // register_scratch_tree's directory
+volatile std::sig_atomic_t g_scratch_tree_set = 0;
+
+extern "C" void on_tree_signal(int signal_number) {
+    if (g_scratch_tree_set != 0) {
+        pid_t child = ::fork();
+        if (child == 0) {
+            ::execl("/bin/rm", "rm", "-rf", g_scratch_tree, static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        if (child > 0) {
+            ::waitpid(child, nullptr, 0);
+        }
+    }
+    ::_exit(128 + signal_number);
+}
 
 extern "C" void on_terminate_signal(int signal_number) {
     // fio writes into the scratch directory: stop it first, so the directory can be removed.
@@ -61,6 +80,25 @@ void register_scratch(const std::vector<std::string>& files, const std::string& 
     g_scratch_count = static_cast<std::sig_atomic_t>(count);
     std::signal(SIGINT, on_terminate_signal);
     std::signal(SIGTERM, on_terminate_signal);
+}
+
+void register_scratch_tree(const std::string& dir, const char* program) {
+    if (dir.size() + 1 > kPathMax) {
+        std::fprintf(stderr, "%s: scratch path too long\n", program);
+        std::abort();
+    }
+    std::snprintf(g_scratch_tree, kPathMax, "%s", dir.c_str());
+    g_scratch_tree_set = 1;
+    std::signal(SIGINT, on_tree_signal);
+    std::signal(SIGTERM, on_tree_signal);
+}
+
+void cleanup_scratch_tree() {
+    if (g_scratch_tree_set != 0) {
+        g_scratch_tree_set = 0;
+        std::error_code ignored;
+        std::filesystem::remove_all(g_scratch_tree, ignored);
+    }
 }
 
 std::optional<std::string> choose_base_dir(const std::string& dir, const char* program,
