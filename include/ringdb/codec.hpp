@@ -34,6 +34,14 @@
 //       for malformed input (its result is then unspecified; the built-ins fall back to byte
 //       order). It must be pure: the B-tree calls it for every key comparison.
 //
+// Optional members:
+//
+//   static constexpr bool multimap_bytewise = true;
+//       Lets a Value that is not a Key be a multimap table's value type, ordered by its bytes.
+//   static constexpr bool compressible = false;
+//       Keeps the type's values uncompressed in a compressed database (the vector types do:
+//       nearest_k reads them in place). Like the type name, it must not change for a table.
+//
 // Specialise Codec in namespace ringdb, before the first use of the type with a table. Example
 // (a u64 key ordered from largest to smallest):
 //

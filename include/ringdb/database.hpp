@@ -25,6 +25,7 @@
 #include <memory>
 #include <string>
 
+#include <ringdb/hlc.hpp>
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/stats.hpp>
@@ -53,7 +54,9 @@ class Database {
 public:
     /// Opens `path`, creating a new database if the file is missing or empty.
     /// Errors: database_already_open, corrupted (the file is not a ringdb database or is
-    /// damaged beyond recovery), upgrade_required, repair_aborted, io (with errno).
+    /// damaged beyond recovery), upgrade_required, repair_aborted, io (with errno),
+    /// invalid_argument (options.compression out of range: detail 1 algorithm, 2 level; no
+    /// file is created or changed).
     static Task<Result<Database>> create(std::string path, DatabaseOptions options = {});
     /// Opens an existing database. Errors: as create, and io with ENOENT for a missing file;
     /// an empty file is corrupted.
@@ -82,6 +85,17 @@ public:
 
     /// A snapshot of the latest commit. Errors: database_closed.
     Result<ReadTransaction> begin_read();
+
+    /// The file's value compression (chosen at creation; docs/compression.md).
+    Compression compression() const;
+
+    /// The database's hybrid logical clock (docs/hlc.md): a timestamp greater than every one
+    /// this database issued before, across reopen, even when the wall clock (DatabaseOptions::
+    /// clock) went back. Each commit and the close record the highest timestamp issued; after
+    /// a crash the guarantee covers every timestamp issued before the last durable commit (so
+    /// every timestamp a committed transaction stored). Thread-safe. Errors: none (a closed
+    /// database still counts).
+    HybridLogicalClock hlc_now();
 
     /// Checks the latest commit at `level`, beside readers and writers (its snapshot is pinned
     /// while it runs). Damage is reported in the VerifyReport, not as an error; at

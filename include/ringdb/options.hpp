@@ -37,6 +37,20 @@ inline std::uint64_t now_ms(const WallClock& clock) {
     return ms < 0 ? 0 : static_cast<std::uint64_t>(ms);
 }
 
+/// Value compression of a database (docs/compression.md). Chosen when the database is
+/// created and recorded in its file; opening an existing file uses the file's setting and
+/// ignores this one.
+enum class CompressionAlgorithm : std::uint8_t { none = 0, lz4 = 1, zstd = 2 };
+
+struct Compression {
+    CompressionAlgorithm algorithm = CompressionAlgorithm::none;
+    /// zstd: 1 to 22 (3 is zstd's default trade-off). lz4: 1 is the fast compressor, 2 to 12
+    /// the high-compression one at that level.
+    int level = 3;
+    /// Values shorter than this many bytes are stored without trying to compress them.
+    std::uint32_t min_size = 64;
+};
+
 /// Options of Database::create / Database::open / ReadOnlyDatabase::open.
 struct DatabaseOptions {
     /// Bytes of committed pages kept in memory, shared by all threads.
@@ -61,6 +75,8 @@ struct DatabaseOptions {
     /// The wall clock of TTL expiry and of the database's hybrid logical clock; empty means
     /// the system clock. Called from any thread that reads a TTL table.
     WallClock clock;
+    /// Value compression of a new database (ignored when opening an existing file).
+    Compression compression;
 };
 
 /// When a commit is durable. immediate: when commit() completes, the transaction survives a

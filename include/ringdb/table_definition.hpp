@@ -48,11 +48,22 @@ std::optional<std::uint32_t> table_definition_width() {
     }
 }
 
+/// Codec<T>::compressible when the codec declares it, else true.
+template <class T>
+constexpr bool value_compressible() noexcept {
+    if constexpr (requires { Codec<T>::compressible; }) {
+        return Codec<T>::compressible;
+    } else {
+        return true;
+    }
+}
+
 template <class K, class V>
 TableSchema table_definition_schema(std::string_view name, TableKind kind) {
     return TableSchema{std::string(name),           kind,
                        Codec<K>::type_name(),       Codec<V>::type_name(),
-                       table_definition_width<K>(), table_definition_width<V>()};
+                       table_definition_width<K>(), table_definition_width<V>(),
+                       value_compressible<V>()};
 }
 
 }  // namespace detail

@@ -42,6 +42,9 @@ struct TableSchema {
     TypeName value_type;
     std::optional<std::uint32_t> key_width;    // fixed key width; nullopt = variable
     std::optional<std::uint32_t> value_width;  // fixed value width; nullopt = variable
+    /// Whether the value type allows compression in a compressed database (its codec's
+    /// `compressible`, default true). Not stored: it follows from the value type.
+    bool compressible = true;
 
     friend bool operator==(const TableSchema& a, const TableSchema& b) = default;
 };

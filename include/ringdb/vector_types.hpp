@@ -97,6 +97,7 @@ struct Codec<FixedVec<N>> {
     }
     static constexpr std::optional<std::size_t> fixed_width = 4 * N;
     static constexpr bool multimap_bytewise = true;  // no natural order
+    static constexpr bool compressible = false;      // scanned in place by nearest_k
     static std::size_t encoded_size(const FixedVec<N>&) noexcept { return 4 * N; }
     /// REQUIRES: target.size() == 4 N.
     static void encode(const FixedVec<N>& value, std::span<std::byte> target) noexcept {
@@ -118,6 +119,7 @@ struct Codec<DynVec> {
     static TypeName type_name() { return TypeName::builtin("redb::vec::DynVec"); }
     static constexpr std::optional<std::size_t> fixed_width = std::nullopt;
     static constexpr bool multimap_bytewise = true;  // no natural order
+    static constexpr bool compressible = false;      // scanned in place by nearest_k
     static std::size_t encoded_size(const DynVec& value) noexcept {
         return 4 * value.values.size();
     }
@@ -144,6 +146,7 @@ struct Codec<BinaryQuantized<N>> {
     }
     static constexpr std::optional<std::size_t> fixed_width = N;
     static constexpr bool multimap_bytewise = true;  // no natural order
+    static constexpr bool compressible = false;      // scanned in place by nearest_k
     static std::size_t encoded_size(const BinaryQuantized<N>&) noexcept { return N; }
     /// REQUIRES: target.size() == N.
     static void encode(const BinaryQuantized<N>& value, std::span<std::byte> target) noexcept {
@@ -171,6 +174,7 @@ struct Codec<ScalarQuantized<N>> {
     }
     static constexpr std::optional<std::size_t> fixed_width = 8 + N;
     static constexpr bool multimap_bytewise = true;  // no natural order
+    static constexpr bool compressible = false;      // scanned in place by nearest_k
     static std::size_t encoded_size(const ScalarQuantized<N>&) noexcept { return 8 + N; }
     /// REQUIRES: target.size() == 8 + N.
     static void encode(const ScalarQuantized<N>& value, std::span<std::byte> target) noexcept {

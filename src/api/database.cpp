@@ -105,6 +105,12 @@ Result<ReadTransaction> Database::begin_read() {
     return ReadTransaction(std::move(*txn));
 }
 
+Compression Database::compression() const { return core_->store().compression(); }
+
+HybridLogicalClock Database::hlc_now() {
+    return HybridLogicalClock::from_raw(core_->transactions()->issue_timestamp());
+}
+
 Task<Result<VerifyReport>> Database::verify_integrity(VerifyLevel level) {
     if (core_ == nullptr || core_->closed()) {
         co_return Error{Errc::database_closed};

@@ -72,6 +72,7 @@ enum class Outcome { intact, detected };
 Outcome check_image(const std::string& path, const Model& original) {
     ringdb::DatabaseOptions options;
     options.page_size = 512;
+    options.compression.algorithm = ringdb::CompressionAlgorithm::lz4;  // ignored: the file's
     auto db = sync_wait(Database::open(path, options));
     if (!db) {
         return Outcome::detected;
@@ -88,9 +89,7 @@ Outcome check_image(const std::string& path, const Model& original) {
     return Outcome::detected;
 }
 
-}  // namespace
-
-TEST_CASE("Bit flips in a database file are detected or harmless", "[integration][corruption]") {
+void flip_bits_of(ringdb::Compression compression) {
     auto seed = ringdb::io::SimDevice::seed_from_environment(std::random_device{}());
     INFO("RINGDB_SEED=" << seed);
     std::mt19937_64 rng(seed);
@@ -100,12 +99,15 @@ TEST_CASE("Bit flips in a database file are detected or harmless", "[integration
     {
         ringdb::DatabaseOptions options;
         options.page_size = 512;
+        options.compression = compression;
         auto db = sync_wait(Database::create(path, options));
         REQUIRE(db.has_value());
         auto txn = sync_wait(db->begin_write());
         auto table = sync_wait(txn->open_table(kData));
         for (std::uint64_t i = 0; i < 60; ++i) {
+            // Compressible when long enough: runs of one letter with a number inside.
             std::string value(20 + i % 30, static_cast<char>('a' + i % 26));
+            value += std::to_string(i) + value;
             REQUIRE(sync_wait(table->insert(i * 11, value)).has_value());
             original[i * 11] = value;
         }
@@ -131,4 +133,16 @@ TEST_CASE("Bit flips in a database file are detected or harmless", "[integration
     }
     // Most flips land in live pages of so small a database: detection must actually happen.
     REQUIRE(detected > 0);
+}
+
+}  // namespace
+
+TEST_CASE("Bit flips in a database file are detected or harmless", "[integration][corruption]") {
+    flip_bits_of(ringdb::Compression{});
+}
+
+TEST_CASE("Bit flips in a compressed database are detected or harmless",
+          "[integration][corruption][compression]") {
+    flip_bits_of(ringdb::Compression{ringdb::CompressionAlgorithm::zstd, 3, 16});
+    flip_bits_of(ringdb::Compression{ringdb::CompressionAlgorithm::lz4, 1, 16});
 }

@@ -457,7 +457,7 @@ TEST_CASE("a file from a newer format is refused and left untouched", "[maintena
         REQUIRE(sync_wait(txn.commit()).has_value());
         REQUIRE(sync_wait(db.close()).has_value());
     }
-    for (auto [offset, value] : {std::pair<std::size_t, char>{8, 2}, {16, 1}}) {
+    for (auto [offset, value] : {std::pair<std::size_t, char>{8, 2}, {16, 2}}) {
         std::vector<char> image = read_bytes(path);
         const char original = image[offset];
         image[offset] = value;  // format version 2, or an unknown feature flag

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <map>
 #include <memory>
@@ -318,4 +319,50 @@ TEST_CASE("hlc: advance and merge follow the reference's branches", "[hlc]") {
     const auto first = HybridLogicalClock::now();
     CHECK(first.advance() > first);
     CHECK(first.merge(first) > first);
+}
+
+TEST_CASE("hlc: the database clock never goes back, across reopen and crash",
+          "[hlc][integration]") {
+    ModelClock clock;
+    ringdb::test::TempDir dir;
+    const std::string path = dir.file("db");
+    const std::string crashed = dir.file("crashed");
+    HybridLogicalClock last;
+    {
+        auto db = sync_wait(ringdb::Database::create(path, with_clock(clock)));
+        REQUIRE(db.has_value());
+        HybridLogicalClock previous;
+        for (int i = 0; i < 100; ++i) {
+            const auto t = db->hlc_now();
+            CHECK(t > previous);
+            previous = t;
+        }
+        CHECK(previous.physical_ms() == 1'000'000);
+        CHECK(previous.logical() == 99);
+        clock.advance(5);
+        last = db->hlc_now();
+        CHECK(last == HybridLogicalClock::from_parts(1'000'005, 0));
+        auto txn = sync_wait(db->begin_write());
+        REQUIRE(sync_wait(txn->commit()).has_value());
+        // The file as a crash right now would leave it (the commit above is durable).
+        std::filesystem::copy_file(path, crashed);
+        for (int i = 0; i < 10; ++i) {
+            last = db->hlc_now();
+        }
+        REQUIRE(sync_wait(db->close()).has_value());
+    }
+    // The wall clock went back by a minute: timestamps still increase.
+    clock.advance(-60'000);
+    {
+        auto db = sync_wait(ringdb::Database::open(path, with_clock(clock)));
+        REQUIRE(db.has_value());
+        const auto t = db->hlc_now();
+        CHECK(t > last);
+        CHECK(t.physical_ms() == 1'000'005);
+    }
+    {
+        auto db = sync_wait(ringdb::Database::open(crashed, with_clock(clock)));
+        REQUIRE(db.has_value());
+        CHECK(db->hlc_now() > HybridLogicalClock::from_parts(1'000'005, 0));
+    }
 }

@@ -1,5 +1,7 @@
 #include "engine/db/database_core.hpp"
 
+#include "engine/compression/value_envelope.hpp"
+
 #include <algorithm>
 
 #include "engine/txn/savepoint.hpp"
@@ -19,6 +21,7 @@ PageStoreOptions store_options(const DatabaseOptions& options, OpenMode mode) {
     store.cache_bytes = options.cache_size;
     store.read_only = mode.read_only;
     store.create = mode.create;
+    store.compression = options.compression;
     return store;
 }
 
@@ -27,6 +30,9 @@ PageStoreOptions store_options(const DatabaseOptions& options, OpenMode mode) {
 Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_file(std::string path,
                                                                     DatabaseOptions options,
                                                                     OpenMode mode) {
+    if (mode.create) {
+        RINGDB_CO_TRY(ValueEnvelope::validate(options.compression));
+    }
     std::shared_ptr<DatabaseCore> core(new DatabaseCore(std::move(options), mode));
     io::FileOptions file;
     file.create = mode.create && !mode.read_only;
@@ -46,6 +52,9 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_file(std::string 
 
 Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_device(
         std::unique_ptr<io::BlockDevice> device, DatabaseOptions options, OpenMode mode) {
+    if (mode.create) {
+        RINGDB_CO_TRY(ValueEnvelope::validate(options.compression));
+    }
     std::shared_ptr<DatabaseCore> core(new DatabaseCore(std::move(options), mode));
     auto started = co_await start(core, std::move(device));
     co_return started;
@@ -58,6 +67,19 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
                                               store_options(core->options_, core->mode_)));
     core->context_.attach_store(std::move(opened));
     PageStore& store = core->store();
+    core->context_.set_compression(store.compression());
+    {
+        // The higher mark of the two slots: a timestamp issued before a commit that recovery
+        // then rolls back is still never issued again.
+        const DatabaseHeader header = store.disk_header();
+        std::uint64_t mark = store.current().clock_high_water;
+        for (std::size_t i = 0; i < 2; ++i) {
+            if (header.slot_valid[i]) {
+                mark = std::max(mark, header.slots[i].clock_high_water);
+            }
+        }
+        core->context_.set_clock_high_water(mark);
+    }
     if (core->mode_.read_only) {
         // A read-only handle never writes, so it cannot repair: the file must be clean.
         if (store.recovery_required()) {

@@ -79,6 +79,7 @@ Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
     slot.user_root = request.user_root;
     slot.system_root = request.system_root;
     slot.layout_pages = layout_pages();
+    slot.clock_high_water = request.clock_high_water;
     publish(disk_header_, slot);
     co_return ok();
 }
@@ -109,6 +110,7 @@ CommitSlot PageStore::slot_of(const CommitRequest& request, std::uint64_t layout
     slot.layout_pages = layout;
     slot.allocator_state = state_block;
     slot.allocator_state_txn = state_block.is_null() ? 0 : request.transaction_id;
+    slot.clock_high_water = request.clock_high_water;
     return slot;
 }
 

@@ -44,6 +44,7 @@ void CommitSlot::encode(std::byte* target) const noexcept {
     util::store_le64(target + 80, layout_pages);
     util::store_le64(target + 88, allocator_state.raw());
     util::store_le64(target + 96, allocator_state_txn);
+    util::store_le64(target + 104, clock_high_water);
     auto sum = util::xxh3_128(std::span<const std::byte>(target, kSlotChecksummed));
     util::store_checksum(target + kSlotChecksummed, sum);
 }
@@ -56,6 +57,7 @@ CommitSlot CommitSlot::decode(const std::byte* source) noexcept {
     slot.layout_pages = util::load_le64(source + 80);
     slot.allocator_state = PageNumber::from_raw(util::load_le64(source + 88));
     slot.allocator_state_txn = util::load_le64(source + 96);
+    slot.clock_high_water = util::load_le64(source + 104);
     return slot;
 }
 
@@ -88,7 +90,12 @@ void DatabaseHeader::encode(std::span<std::byte> target, bool with_magic) const 
     target[8] = std::byte{kFormatVersion};
     target[9] = std::byte{god_byte};
     util::store_le32(target.data() + 12, page_size);
-    util::store_le32(target.data() + 16, 0);  // feature flags: none defined in version 1
+    if (compression.algorithm != CompressionAlgorithm::none) {
+        util::store_le32(target.data() + 16, kCompressionFlag);
+        target[20] = static_cast<std::byte>(compression.algorithm);
+        target[21] = static_cast<std::byte>(static_cast<std::uint8_t>(compression.level));
+        util::store_le32(target.data() + 24, compression.min_size);
+    }
     for (int i = 0; i < 2; ++i) {
         slots[static_cast<std::size_t>(i)].encode(target.data() + kSlotOffset[i]);
     }
@@ -107,10 +114,22 @@ Result<DatabaseHeader> DatabaseHeader::decode(std::span<const std::byte> source)
     if (version != kFormatVersion) {
         return Error{Errc::upgrade_required, 0, version};
     }
-    if (util::load_le32(source.data() + 16) != 0) {
+    const std::uint32_t flags = util::load_le32(source.data() + 16);
+    if ((flags & ~kCompressionFlag) != 0) {
         return Error{Errc::upgrade_required, 0, version};
     }
     DatabaseHeader header;
+    if ((flags & kCompressionFlag) != 0) {
+        const auto algorithm = std::to_integer<std::uint8_t>(source[20]);
+        if (algorithm != static_cast<std::uint8_t>(CompressionAlgorithm::lz4) &&
+            algorithm != static_cast<std::uint8_t>(CompressionAlgorithm::zstd)) {
+            return Error{Errc::corrupted, 0, 20};
+        }
+        header.compression.algorithm = static_cast<CompressionAlgorithm>(algorithm);
+        header.compression.level =
+                static_cast<std::int8_t>(std::to_integer<std::uint8_t>(source[21]));
+        header.compression.min_size = util::load_le32(source.data() + 24);
+    }
     header.page_size = util::load_le32(source.data() + 12);
     if (!valid_page_size(header.page_size)) {
         return Error{Errc::corrupted, 0, 12};

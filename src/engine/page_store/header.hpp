@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 
+#include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 
 #include "engine/page_store/page_number.hpp"
@@ -40,6 +41,7 @@ struct CommitSlot {
     std::uint64_t layout_pages = 0;           // allocator extent, header page included
     PageNumber allocator_state;               // saved allocator state, or null
     std::uint64_t allocator_state_txn = 0;    // the commit the saved state belongs to
+    std::uint64_t clock_high_water = 0;       // highest hybrid logical clock issued (raw)
 
     static constexpr std::size_t kSize = 128;
     void encode(std::byte* target) const noexcept;
@@ -55,8 +57,13 @@ struct DatabaseHeader {
     static constexpr std::uint8_t kTwoPhaseBit = 0x02;
     static constexpr std::uint8_t kRecoveryBit = 0x04;
 
+    static constexpr std::uint32_t kCompressionFlag = 0x1;
+
     std::uint32_t page_size = 4096;
     std::uint8_t god_byte = 0;
+    /// Value compression (feature flag bit 0 and bytes 20..27): algorithm none for a database
+    /// without it.
+    Compression compression{CompressionAlgorithm::none, 0, 0};
     std::array<CommitSlot, 2> slots{};
     /// Set by decode: whether each slot's checksum matched. Not encoded.
     std::array<bool, 2> slot_valid{true, true};

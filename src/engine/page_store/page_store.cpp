@@ -74,6 +74,7 @@ Task<Result<std::unique_ptr<PageStore>>> PageStore::open(std::unique_ptr<io::Blo
     }
     store->publish(header, std::nullopt);
     store->page_size_ = header.page_size;
+    store->compression_ = header.compression;
     co_return std::move(store);
 }
 
@@ -85,6 +86,10 @@ Task<Status> PageStore::initialise_new_file() {
     page_size_ = p;
     DatabaseHeader header;
     header.page_size = p;
+    if (options_.compression.algorithm != CompressionAlgorithm::none) {
+        header.compression = options_.compression;
+        compression_ = options_.compression;
+    }
     for (auto& slot : header.slots) {
         slot.layout_pages = 1;
     }

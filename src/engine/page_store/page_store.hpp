@@ -42,6 +42,7 @@ struct PageStoreOptions {
     std::uint64_t cache_bytes = std::uint64_t{256} << 20;
     bool read_only = false;
     bool create = true;                 // initialise an empty file as a new database
+    Compression compression;            // recorded in a new file's header
 };
 
 /// The public Durability and ShrinkPolicy (<ringdb/options.hpp>) are the engine's own.
@@ -63,6 +64,8 @@ struct CommitRequest {
     /// the commit becomes the base of the next write transaction at once and visible to
     /// readers only when sync_deferred() succeeds.
     bool defer_sync = false;
+    /// The highest hybrid logical clock issued so far (recorded in the slot).
+    std::uint64_t clock_high_water = 0;
 };
 
 /// A commit writing at least this many pages writes them with BlockDevice::write_direct; a
@@ -99,6 +102,8 @@ public:
     std::uint32_t page_size() const noexcept { return page_size_; }
     bool read_only() const noexcept { return options_.read_only; }
     bool was_created() const noexcept { return created_; }
+    /// The file's value compression (algorithm none when values are stored as they are).
+    const Compression& compression() const noexcept { return compression_; }
     /// Whether the last read-write handle did not close cleanly.
     bool recovery_required() const;
     /// The header as on disk (as far as this handle knows).
@@ -283,6 +288,7 @@ private:
     PageStoreOptions options_;
     std::uint32_t page_size_ = 4096;
     bool created_ = false;
+    Compression compression_{CompressionAlgorithm::none, 0, 0};
     std::uint64_t file_length_ = 0;
     bool grew_since_sync_ = false;
     bool poisoned_ = false;

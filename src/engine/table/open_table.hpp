@@ -11,6 +11,7 @@
 #include <ringdb/table_schema.hpp>
 
 #include "engine/btree/btree.hpp"
+#include "engine/compression/value_envelope.hpp"
 #include "engine/table/multimap.hpp"
 
 namespace ringdb::engine {
@@ -24,6 +25,7 @@ struct OpenTable {
     Btree tree;
     bool in_use = false;     // a handle to it is open (write transactions)
     MultimapState multimap;  // multimap tables only (pair count, subtrees to finalize)
+    const ValueEnvelope* envelope = nullptr;  // set when the values are stored enveloped
 };
 
 /// The transaction side of a table handle: whether its tables may be modified, and whether it

@@ -22,11 +22,52 @@ RawEntry copy_entry(ByteView key, ByteView value) {
     return RawEntry{buffer, all.first(key.size()), all.subspan(key.size())};
 }
 
-std::optional<RawGuard> owned(std::optional<OwnedBytes> bytes) {
-    if (!bytes) {
-        return std::nullopt;
+// The value a stored form holds: itself without an envelope; with one, a view of the raw
+// form's bytes (zero copy) or the decompressed bytes.
+Result<RawGuard> open_value(const ValueEnvelope* envelope, std::shared_ptr<const void> keep,
+                            ByteView stored) {
+    if (envelope == nullptr) {
+        return RawGuard{std::move(keep), stored};
     }
-    return RawGuard::owning(std::move(*bytes));
+    if (ValueEnvelope::is_raw(stored)) {
+        return RawGuard{std::move(keep), stored.empty() ? stored : stored.subspan(1)};
+    }
+    Bytes out;
+    RINGDB_TRY(envelope->unwrap(stored, out));
+    return RawGuard::owning(std::move(out));
+}
+
+Result<RawEntry> open_entry(const ValueEnvelope* envelope, std::shared_ptr<const void> keep,
+                            ByteView key, ByteView stored) {
+    if (envelope == nullptr) {
+        return RawEntry{std::move(keep), key, stored};
+    }
+    if (ValueEnvelope::is_raw(stored)) {
+        return RawEntry{std::move(keep), key, stored.empty() ? stored : stored.subspan(1)};
+    }
+    Bytes out;
+    RINGDB_TRY_ASSIGN(ByteView value, envelope->unwrap(stored, out));
+    return copy_entry(key, value);
+}
+
+Result<std::optional<RawGuard>> owned(const ValueEnvelope* envelope,
+                                      std::optional<OwnedBytes> bytes) {
+    if (!bytes) {
+        return std::optional<RawGuard>{};
+    }
+    auto buffer = std::make_shared<Bytes>(std::move(*bytes));
+    ByteView stored(*buffer);
+    RINGDB_TRY_ASSIGN(RawGuard guard, open_value(envelope, std::move(buffer), stored));
+    return std::optional<RawGuard>{std::move(guard)};
+}
+
+/// The stored form of `value`: itself, or its envelope in `scratch`.
+ByteView stored_form(const ValueEnvelope* envelope, ByteView value, Bytes& scratch) {
+    if (envelope == nullptr) {
+        return value;
+    }
+    envelope->wrap(value, scratch);
+    return scratch;
 }
 
 BoundKind engine_kind(RawBoundKind kind) noexcept {
@@ -87,7 +128,8 @@ Task<Result<std::optional<RawGuard>>> TableHandle::get(ByteView key) const {
     if (!found) {
         co_return std::optional<RawGuard>{};
     }
-    co_return std::optional<RawGuard>{RawGuard{found->page, found->bytes}};
+    RINGDB_CO_TRY_ASSIGN(RawGuard guard, open_value(table_->envelope, found->page, found->bytes));
+    co_return std::optional<RawGuard>{std::move(guard)};
 }
 
 Task<Result<std::optional<RawEntry>>> TableHandle::first() const {
@@ -96,7 +138,9 @@ Task<Result<std::optional<RawEntry>>> TableHandle::first() const {
     if (!found) {
         co_return std::optional<RawEntry>{};
     }
-    co_return std::optional<RawEntry>{RawEntry{found->page, found->key, found->value}};
+    RINGDB_CO_TRY_ASSIGN(RawEntry entry,
+                         open_entry(table_->envelope, found->page, found->key, found->value));
+    co_return std::optional<RawEntry>{std::move(entry)};
 }
 
 Task<Result<std::optional<RawEntry>>> TableHandle::last() const {
@@ -105,15 +149,20 @@ Task<Result<std::optional<RawEntry>>> TableHandle::last() const {
     if (!found) {
         co_return std::optional<RawEntry>{};
     }
-    co_return std::optional<RawEntry>{RawEntry{found->page, found->key, found->value}};
+    RINGDB_CO_TRY_ASSIGN(RawEntry entry,
+                         open_entry(table_->envelope, found->page, found->key, found->value));
+    co_return std::optional<RawEntry>{std::move(entry)};
 }
 
 Task<Result<std::optional<RawGuard>>> TableHandle::insert(ByteView key, ByteView value) {
     RINGDB_CO_TRY(writable());
     RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
+    Bytes scratch;
+    ByteView stored = stored_form(table_->envelope, value, scratch);
+    RINGDB_CO_TRY(check_pair_length(key.size(), stored.size()));
     // Btree::insert tries the synchronous in-place path first.
-    RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().insert(key, value));
-    co_return owned(std::move(old));
+    RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().insert(key, stored));
+    co_return owned(table_->envelope, std::move(old));
 }
 
 std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView key,
@@ -125,20 +174,25 @@ std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView 
     if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
         return Inserted{fits.error()};
     }
-    auto fast = tree().try_insert(key, value);
+    Bytes scratch;
+    ByteView stored = stored_form(table_->envelope, value, scratch);
+    if (Status fits = check_pair_length(key.size(), stored.size()); !fits) {
+        return Inserted{fits.error()};
+    }
+    auto fast = tree().try_insert(key, stored);
     if (!fast) {
         return std::nullopt;
     }
     if (!*fast) {
         return Inserted{fast->error()};
     }
-    return Inserted{owned(std::move(**fast))};
+    return owned(table_->envelope, std::move(**fast));
 }
 
 Task<Result<std::optional<RawGuard>>> TableHandle::remove(ByteView key) {
     RINGDB_CO_TRY(writable());
     RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().remove(key));
-    co_return owned(std::move(old));
+    co_return owned(table_->envelope, std::move(old));
 }
 
 Task<Result<std::optional<RawEntry>>> TableHandle::pop(bool first_entry) {
@@ -176,7 +230,9 @@ TableRange::StepResult TableRange::entry_of(bool forward, Cursor::StepResult ste
         return std::optional<RawEntry>{};
     }
     const PageRef& page = forward ? cursor_.front_page() : cursor_.back_page();
-    return std::optional<RawEntry>{RawEntry{page, (*step)->key, (*step)->value}};
+    RINGDB_TRY_ASSIGN(RawEntry entry,
+                      open_entry(table_->table().envelope, page, (*step)->key, (*step)->value));
+    return std::optional<RawEntry>{std::move(entry)};
 }
 
 bool TableRange::try_step(bool forward, StepResult& out) {
@@ -189,7 +245,14 @@ bool TableRange::try_step(bool forward, StepResult& out) {
     Cursor::Entry entry;
     if (forward ? cursor_.try_next(entry) : cursor_.try_next_back(entry)) {
         const PageRef& page = forward ? cursor_.front_page() : cursor_.back_page();
-        out->emplace(RawEntry{page, entry.key, entry.value});
+        const ValueEnvelope* envelope = table_->table().envelope;
+        if (envelope == nullptr) {
+            out->emplace(RawEntry{page, entry.key, entry.value});
+        } else if (auto opened = open_entry(envelope, page, entry.key, entry.value); opened) {
+            out->emplace(std::move(*opened));
+        } else {
+            out = opened.error();
+        }
         return true;
     }
     Cursor::StepResult step = std::optional<Cursor::Entry>{};

@@ -32,7 +32,9 @@ Task<Result<std::unique_ptr<OpenTable>>> ReadTxn::open_table(TableSchema schema,
         co_return Error{Errc::table_does_not_exist};
     }
     RINGDB_CO_TRY(check_table_schema(stored->schema, schema));
+    const ValueEnvelope* envelope = context_->envelope_for(schema);
     auto table = std::make_unique<OpenTable>(pages_, compare, std::move(schema), stored->root);
+    table->envelope = envelope;
     table->multimap.pairs = stored->pairs;
     co_return table;
 }

@@ -2,9 +2,21 @@
 
 #include <algorithm>
 
+#include <ringdb/hlc.hpp>
+
 namespace ringdb::engine {
 
 TransactionContext::~TransactionContext() = default;
+
+std::uint64_t TransactionContext::issue_timestamp() {
+    std::uint64_t current = clock_high_.load(std::memory_order_acquire);
+    for (;;) {
+        const auto next = HybridLogicalClock::from_raw(current).advance(now_ms(*clock_)).raw();
+        if (clock_high_.compare_exchange_weak(current, next, std::memory_order_acq_rel)) {
+            return next;
+        }
+    }
+}
 
 CommitSlot TransactionContext::acquire_snapshot() {
     std::lock_guard lock(snapshot_mutex_);

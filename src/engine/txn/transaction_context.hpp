@@ -18,11 +18,14 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include <ringdb/options.hpp>
+#include <ringdb/table_schema.hpp>
 
 #include "coro/async_mutex.hpp"
+#include "engine/compression/value_envelope.hpp"
 #include "engine/page_store/page_store.hpp"
 #include "engine/txn/transaction_tracker.hpp"
 
@@ -46,6 +49,35 @@ public:
         clock_ = std::make_shared<const WallClock>(std::move(clock));
     }
     const std::shared_ptr<const WallClock>& clock() const noexcept { return clock_; }
+
+    /// The database's hybrid logical clock (docs/hlc.md): the next timestamp, greater than
+    /// every one issued before by this handle and than the high-water mark it was opened with.
+    std::uint64_t issue_timestamp();
+    /// The highest timestamp issued (or loaded from the file); commits record it.
+    std::uint64_t clock_high_water() const noexcept {
+        return clock_high_.load(std::memory_order_acquire);
+    }
+    /// After open: the high-water mark of the last commit.
+    void set_clock_high_water(std::uint64_t raw) noexcept {
+        clock_high_.store(raw, std::memory_order_release);
+    }
+
+    /// The file's value compression. REQUIRES: called once, before any transaction begins.
+    void set_compression(const Compression& config) {
+        if (config.algorithm != CompressionAlgorithm::none) {
+            envelope_.emplace(config);
+        }
+    }
+    /// The envelope of a table's values, or null when they are stored as they are: only
+    /// normal tables with variable-width values whose type allows compression are compressed
+    /// (docs/compression.md).
+    const ValueEnvelope* envelope_for(const ringdb::TableSchema& schema) const noexcept {
+        if (!envelope_ || schema.kind != ringdb::TableKind::normal || schema.value_width ||
+            !schema.compressible) {
+            return nullptr;
+        }
+        return &*envelope_;
+    }
 
     /// Set by the database once it is closed: new transactions get database_closed.
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -88,6 +120,8 @@ private:
     std::uint64_t next_transaction_id_ = 1;
     std::vector<DeferredFree> deferred_frees_;  // ascending by transaction; writer only
     std::shared_ptr<const WallClock> clock_ = std::make_shared<const WallClock>();
+    std::optional<ValueEnvelope> envelope_;
+    std::atomic<std::uint64_t> clock_high_{0};
     bool writer_active_ = false;
     std::atomic<bool> closed_{false};
 };

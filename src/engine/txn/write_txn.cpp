@@ -113,6 +113,7 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
         RINGDB_CO_TRY(co_await user_tree_.put(schema.name, fresh));
     }
     auto table = std::make_unique<OpenTable>(data_pages_, compare, schema, root);
+    table->envelope = context_->envelope_for(schema);
     OpenTable* raw = table.get();
     raw->in_use = true;
     raw->multimap.pairs = pairs;

@@ -308,6 +308,7 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         request.save_allocator_state = options.quick_repair;
         request.shrink = options.shrink;
         request.defer_sync = options.defer_sync;
+        request.clock_high_water = context_->clock_high_water();
         status = co_await context_->store().commit(std::move(request));
     }
     tables_.clear();

@@ -106,8 +106,22 @@ TEST_CASE("The header round-trips and rejects what is not a ringdb file", "[engi
         REQUIRE(refused.error().code == Errc::upgrade_required);
         REQUIRE(refused.error().detail == 2);
         auto flags = bytes;
-        flags[16] = std::byte{1};
+        flags[16] = std::byte{2};
         REQUIRE(DatabaseHeader::decode(flags).error().code == Errc::upgrade_required);
+        // Bit 0 is value compression: its algorithm byte must name lz4 or zstd.
+        auto compressed = bytes;
+        compressed[16] = std::byte{1};
+        REQUIRE(DatabaseHeader::decode(compressed).error().code == Errc::corrupted);
+        compressed[20] = std::byte{2};
+        compressed[21] = std::byte{5};
+        ringdb::util::store_le32(compressed.data() + 24, 100);
+        auto with_zstd = DatabaseHeader::decode(compressed);
+        REQUIRE(with_zstd.has_value());
+        CHECK(with_zstd->compression.algorithm == ringdb::CompressionAlgorithm::zstd);
+        CHECK(with_zstd->compression.level == 5);
+        CHECK(with_zstd->compression.min_size == 100);
+        compressed[20] = std::byte{3};
+        REQUIRE(DatabaseHeader::decode(compressed).error().code == Errc::corrupted);
         auto odd_size = bytes;
         ringdb::util::store_le32(odd_size.data() + 12, 3000);
         REQUIRE(DatabaseHeader::decode(odd_size).error().code == Errc::corrupted);

@@ -1,0 +1,160 @@
+#include "engine/compression/value_envelope.hpp"
+
+#include <cstring>
+#include <memory>
+
+#include <lz4.h>
+#include <lz4hc.h>
+#include <zstd.h>
+
+#include <ringdb/table_schema.hpp>
+
+namespace ringdb::engine {
+
+namespace {
+
+struct ZstdContexts {
+    std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> compress{ZSTD_createCCtx(),
+                                                                  &ZSTD_freeCCtx};
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> decompress{ZSTD_createDCtx(),
+                                                                    &ZSTD_freeDCtx};
+};
+
+ZstdContexts& zstd_contexts() {
+    thread_local ZstdContexts contexts;
+    return contexts;
+}
+
+void store_u32(std::byte* target, std::uint32_t value) noexcept {
+    for (int i = 0; i < 4; ++i) {
+        target[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
+    }
+}
+
+std::uint32_t load_u32(const std::byte* source) noexcept {
+    std::uint32_t value = 0;
+    for (int i = 3; i >= 0; --i) {
+        value = (value << 8) | std::to_integer<std::uint32_t>(source[i]);
+    }
+    return value;
+}
+
+const char* chars(const std::byte* p) noexcept { return reinterpret_cast<const char*>(p); }
+char* chars(std::byte* p) noexcept { return reinterpret_cast<char*>(p); }
+
+}  // namespace
+
+Status ValueEnvelope::validate(const Compression& config) {
+    switch (config.algorithm) {
+    case CompressionAlgorithm::none:
+        return ok();
+    case CompressionAlgorithm::lz4:
+        if (config.level < 1 || config.level > LZ4HC_CLEVEL_MAX) {
+            return Error{Errc::invalid_argument, 0, 2};
+        }
+        return ok();
+    case CompressionAlgorithm::zstd:
+        if (config.level < 1 || config.level > ZSTD_maxCLevel()) {
+            return Error{Errc::invalid_argument, 0, 2};
+        }
+        return ok();
+    }
+    return Error{Errc::invalid_argument, 0, 1};
+}
+
+bool ValueEnvelope::compress(ByteView value, Bytes& out) const {
+    const std::size_t header = 1 + kLengthBytes;
+    // Worth keeping only when shorter than the raw form (1 + size).
+    const std::size_t budget = value.size() - kLengthBytes;
+    const auto size = static_cast<int>(value.size());
+    if (config_.algorithm == CompressionAlgorithm::lz4) {
+        if (value.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
+            return false;
+        }
+        out.resize(header + static_cast<std::size_t>(LZ4_compressBound(size)));
+        const int written =
+                config_.level <= 1
+                        ? LZ4_compress_default(chars(value.data()), chars(out.data() + header),
+                                               size, LZ4_compressBound(size))
+                        : LZ4_compress_HC(chars(value.data()), chars(out.data() + header), size,
+                                          LZ4_compressBound(size), config_.level);
+        if (written <= 0 || static_cast<std::size_t>(written) >= budget) {
+            return false;
+        }
+        out[0] = kLz4;
+        out.resize(header + static_cast<std::size_t>(written));
+    } else {
+        out.resize(header + ZSTD_compressBound(value.size()));
+        const std::size_t written =
+                ZSTD_compressCCtx(zstd_contexts().compress.get(), out.data() + header,
+                                  out.size() - header, value.data(), value.size(),
+                                  config_.level);
+        if (ZSTD_isError(written) != 0 || written >= budget) {
+            return false;
+        }
+        out[0] = kZstd;
+        out.resize(header + written);
+    }
+    store_u32(out.data() + 1, static_cast<std::uint32_t>(value.size()));
+    return true;
+}
+
+void ValueEnvelope::wrap(ByteView value, Bytes& out) const {
+    if (value.empty()) {
+        out.clear();
+        return;
+    }
+    if (value.size() >= config_.min_size && value.size() > 1 + kLengthBytes &&
+        value.size() <= kMaxValueLength && compress(value, out)) {
+        return;
+    }
+    out.resize(1 + value.size());
+    out[0] = kRaw;
+    std::memcpy(out.data() + 1, value.data(), value.size());
+}
+
+Result<ByteView> ValueEnvelope::unwrap(ByteView stored, Bytes& out) const {
+    if (is_raw(stored)) {
+        return stored.empty() ? stored : stored.subspan(1);
+    }
+    if (stored.size() < 1 + kLengthBytes) {
+        return Error{Errc::corrupted, 0, stored.size()};
+    }
+    const std::uint32_t length = load_u32(stored.data() + 1);
+    if (length > kMaxValueLength) {
+        return Error{Errc::corrupted, 0, length};
+    }
+    ByteView payload = stored.subspan(1 + kLengthBytes);
+    if (stored[0] == kLz4) {
+        // An LZ4 block expands at most about 255 times: a larger claim is damage, refused
+        // before anything is allocated.
+        if (length > payload.size() * 255 + 16) {
+            return Error{Errc::corrupted, 0, stored.size()};
+        }
+        out.resize(length);
+        const int got = LZ4_decompress_safe(chars(payload.data()), chars(out.data()),
+                                            static_cast<int>(payload.size()),
+                                            static_cast<int>(length));
+        if (got < 0 || static_cast<std::uint32_t>(got) != length) {
+            return Error{Errc::corrupted, 0, stored.size()};
+        }
+        return ByteView(out);
+    }
+    if (stored[0] == kZstd) {
+        // The frame records its content size; it must agree with the envelope's.
+        if (ZSTD_getFrameContentSize(payload.data(), payload.size()) != length) {
+            return Error{Errc::corrupted, 0, stored.size()};
+        }
+        out.resize(length);
+        const std::size_t got =
+                ZSTD_decompressDCtx(zstd_contexts().decompress.get(), out.data(), length,
+                                    payload.data(), payload.size());
+        if (ZSTD_isError(got) != 0 || got != length) {
+            return Error{Errc::corrupted, 0, stored.size()};
+        }
+        return ByteView(out);
+    }
+    return Error{Errc::corrupted, 0, std::to_integer<std::uint64_t>(stored[0])};
+}
+
+}  // namespace ringdb::engine
