@@ -18,6 +18,7 @@
 #include <ringdb/task.hpp>
 #include <ringdb/task_scope.hpp>
 #include <ringdb/transaction.hpp>
+#include <ringdb/ttl_purge.hpp>
 #include <ringdb/ttl_table.hpp>
 #include <ringdb/vector.hpp>
 #include <ringdb/vector_types.hpp>

@@ -9,7 +9,7 @@
 // database's clock (DatabaseOptions::clock) at the moment of each read: an old read
 // transaction sees entries expire too. get() and ranges skip expired entries; len() counts them
 // until they are removed, overwritten or purged. purge_expired() removes them (one "now" for
-// the whole call); Database::start_ttl_purge does it in the background.
+// the whole call); TtlPurger (<ringdb/ttl_purge.hpp>) does it in the background.
 //
 // Expiry arithmetic saturates at 2^64 - 1 ms; a negative duration counts as zero, and a zero
 // duration stores an entry that is expired at once. A stored expiry is never 0 ("never"): with
@@ -68,6 +68,18 @@ inline std::uint64_t ttl_deadline(std::uint64_t now, std::chrono::milliseconds t
                                       ? std::numeric_limits<std::uint64_t>::max()
                                       : now + add;
     return std::max<std::uint64_t>(sum, 1);
+}
+
+/// A predicate over stored TTL values: whether an entry is expired at `now` (or, with
+/// `expired` false, whether it is live). A value shorter than the header is corrupted.
+inline RawPredicate ttl_predicate(std::uint64_t now, bool expired) {
+    return [now, expired](ByteView, ByteView value) -> Result<bool> {
+        auto expiry = ttl_expiry(value);
+        if (!expiry) {
+            return Error{Errc::corrupted, 0, value.size()};
+        }
+        return ttl_expired(*expiry, now) == expired;
+    };
 }
 
 }  // namespace detail
@@ -264,18 +276,33 @@ public:
     /// Removes every entry expired now; returns how many. Errors: corrupted for a stored value
     /// shorter than the expiry header (nothing after it is removed), and the table's errors.
     Task<Result<std::uint64_t>> purge_expired() {
-        const std::uint64_t now = this->now_ms();
-        detail::RawPredicate keep = [now](ByteView, ByteView value) -> Result<bool> {
-            auto expiry = detail::ttl_expiry(value);
-            if (!expiry) {
-                return Error{Errc::corrupted, 0, value.size()};
-            }
-            return !detail::ttl_expired(*expiry, now);
-        };
+        detail::RawPredicate keep = detail::ttl_predicate(this->now_ms(), false);
         detail::RawBound from;
         detail::RawBound to;
         auto removed = co_await this->raw_.retain_in(std::move(from), std::move(to),
                                                      std::move(keep));
+        co_return removed;
+    }
+
+    /// Removes at most `limit` entries expired now, in key order; returns how many (fewer than
+    /// `limit` when no expired entry is left). Errors: as purge_expired().
+    Task<Result<std::uint64_t>> purge_expired(std::uint64_t limit) {
+        auto extract = this->raw_.extract_from_if(detail::RawBound{}, detail::RawBound{},
+                                                  detail::ttl_predicate(this->now_ms(), true));
+        if (!extract) {
+            co_return extract.error();
+        }
+        std::uint64_t removed = 0;
+        while (removed < limit) {
+            auto entry = co_await extract->next();
+            if (!entry) {
+                co_return entry.error();
+            }
+            if (!*entry) {
+                break;
+            }
+            ++removed;
+        }
         co_return removed;
     }
 

@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <ringdb/ringdb.hpp>
 
@@ -365,4 +366,92 @@ TEST_CASE("hlc: the database clock never goes back, across reopen and crash",
         REQUIRE(db.has_value());
         CHECK(db->hlc_now() > HybridLogicalClock::from_parts(1'000'005, 0));
     }
+}
+
+namespace {
+
+void fill_notes(ringdb::Database& db, std::uint64_t expired, std::uint64_t live) {
+    auto txn = sync_wait(db.begin_write());
+    REQUIRE(txn.has_value());
+    auto t = sync_wait(txn->open_ttl_table(kNotes));
+    for (std::uint64_t k = 0; k < expired + live; ++k) {
+        if (k < expired) {
+            REQUIRE(sync_wait(t->insert_with_ttl(k, "gone", milliseconds(1))).has_value());
+        } else {
+            REQUIRE(sync_wait(t->insert(k, "live")).has_value());
+        }
+    }
+    REQUIRE(sync_wait(txn->commit()).has_value());
+}
+
+std::uint64_t stored_notes(ringdb::Database& db) {
+    auto read = db.begin_read();
+    return sync_wait(read->open_ttl_table(kNotes))->len_with_expired();
+}
+
+}  // namespace
+
+TEST_CASE("ttl: purging in bounded batches", "[ttl][integration]") {
+    ModelClock clock;
+    ringdb::test::TempDir dir;
+    auto db = sync_wait(ringdb::Database::create(dir.file("db"), with_clock(clock)));
+    REQUIRE(db.has_value());
+    fill_notes(*db, 2500, 10);
+    clock.advance(1);
+    {
+        auto txn = sync_wait(db->begin_write());
+        auto t = sync_wait(txn->open_ttl_table(kNotes));
+        CHECK(sync_wait(t->purge_expired(3)).value() == 3);
+        CHECK(t->len() == 2507);
+        txn->abort();
+    }
+    ringdb::TtlPurgeOptions options;
+    options.batch = 1000;
+    auto total = sync_wait(ringdb::purge_expired_in_batches(*db, kNotes, options));
+    REQUIRE(total.has_value());
+    CHECK(*total == 2500);
+    CHECK(stored_notes(*db) == 10);
+    // Nothing left: one batch that finds nothing.
+    CHECK(sync_wait(ringdb::purge_expired_in_batches(*db, kNotes, options)).value() == 0);
+}
+
+TEST_CASE("ttl: the background purger removes expired entries while writers go on",
+          "[ttl][integration]") {
+    ModelClock clock;
+    ringdb::test::TempDir dir;
+    auto db = sync_wait(ringdb::Database::create(dir.file("db"), with_clock(clock)));
+    REQUIRE(db.has_value());
+    fill_notes(*db, 3000, 5);
+    clock.advance(1);
+    ringdb::coro::WorkerThread worker;
+    ringdb::TtlPurgeOptions options;
+    options.batch = 256;
+    options.interval = milliseconds(5);
+    options.durability = ringdb::Durability::none;
+    auto purger = ringdb::TtlPurger::start(*db, kNotes, options, worker.context());
+    // A writer keeps committing meanwhile; it gets the writer between batches.
+    constexpr ringdb::TableDefinition<std::uint64_t, std::uint64_t> kOther("other");
+    for (std::uint64_t i = 0; i < 20; ++i) {
+        auto txn = sync_wait(db->begin_write());
+        REQUIRE(txn.has_value());
+        REQUIRE(sync_wait(sync_wait(txn->open_table(kOther))->insert(i, i)).has_value());
+        REQUIRE(sync_wait(txn->commit()).has_value());
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (purger->purged() < 3000 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    CHECK(purger->purged() == 3000);
+    // Entries that expire later are purged by a later pass.
+    fill_notes(*db, 40, 0);
+    clock.advance(1);
+    while (purger->purged() < 3040 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    purger->stop();
+    CHECK(purger->purged() == 3040);
+    CHECK(purger->failures() == 0);
+    CHECK(purger->passes() >= 2);
+    CHECK(stored_notes(*db) == 5);
+    purger->stop();  // idempotent
 }
