@@ -56,7 +56,8 @@ int crash_at(const WorkloadOptions& options, OpKind kind, std::uint64_t index) {
 TEST_CASE("Power loss at every write and every sync loses no acknowledged commit",
           "[integration][crash]") {
     const std::uint64_t seed = ringdb::test::base_seed();
-    const int workloads = ringdb::test::run_count(2, 40);
+    // Three workloads: consecutive seeds create the database with each compression setting.
+    const int workloads = ringdb::test::run_count(3, 40);
     for (int w = 0; w < workloads; ++w) {
         WorkloadOptions options;
         options.seed = seed + static_cast<std::uint64_t>(w);

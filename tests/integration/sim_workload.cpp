@@ -3,6 +3,7 @@
 #include "sim_workload.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <random>
 
@@ -12,6 +13,7 @@ namespace {
 
 using NumbersTable = Table<std::uint64_t, std::string>;
 using NamesTable = Table<std::string, std::uint64_t>;
+using TtlNotes = TtlTable<std::uint64_t, std::string>;
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t v) {
     h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
@@ -77,7 +79,7 @@ public:
     }
 
     WorkloadResult run(bool close_at_end) {
-        auto opened = open_sim(sim_, true);
+        auto opened = open_sim(sim_, true, compression_for(options_.seed));
         if (!opened) {
             note_error(opened.error(), "create");
             return std::move(result_);
@@ -153,6 +155,9 @@ private:
     // Each step returns false when the transaction must end (an error was noted).
     bool step_numbers(WriteTransaction& txn, std::optional<NumbersTable>& table, DbState& work);
     bool step_names(WriteTransaction& txn, std::optional<NamesTable>& table, DbState& work);
+    bool step_ttl(WriteTransaction& txn, std::optional<TtlNotes>& table, DbState& work);
+    bool merge_number(NumbersTable& table, std::uint64_t key, DbState& work);
+    bool merge_name(NamesTable& table, const std::string& key, DbState& work);
     void run_transaction();
     void finish_transaction(WriteTransaction& txn, DbState& work);
     void close_and_reopen(bool reopen);
@@ -179,7 +184,11 @@ bool Runner::step_numbers(WriteTransaction& txn, std::optional<NumbersTable>& ta
     }
     std::uint64_t choice = rng_() % 10;
     std::uint64_t key = rng_() % 300;
-    if (choice < 6) {
+    if (choice == 0) {
+        if (!merge_number(*table, key, work)) {
+            return false;
+        }
+    } else if (choice < 6) {
         std::string value = value_for(key);
         auto previous = sync_wait(table->insert(key, value));
         if (!previous) {
@@ -239,7 +248,11 @@ bool Runner::step_names(WriteTransaction& txn, std::optional<NamesTable>& table,
     }
     std::uint64_t choice = rng_() % 10;
     std::string key = name_key();
-    if (choice < 6) {
+    if (choice == 0) {
+        if (!merge_name(*table, key, work)) {
+            return false;
+        }
+    } else if (choice < 6) {
         std::uint64_t value = rng_();
         auto previous = sync_wait(table->insert(key, value));
         if (!previous) {
@@ -298,6 +311,74 @@ bool Runner::step_names(WriteTransaction& txn, std::optional<NamesTable>& table,
     return true;
 }
 
+bool Runner::merge_number(NumbersTable& table, std::uint64_t key, DbState& work) {
+    const std::string piece = value_for(key).substr(0, 1 + rng_() % 30);
+    const MergeOperator append = MergeOperator::bytes_append();
+    auto merged = sync_wait(table.merge_in(key, piece, append));
+    if (!merged) {
+        note_error(merged.error(), "merge numbers");
+        return false;
+    }
+    work.numbers[key] += piece;
+    return true;
+}
+
+bool Runner::merge_name(NamesTable& table, const std::string& key, DbState& work) {
+    const std::uint64_t operand = rng_() % 1000;
+    const MergeOperator add = MergeOperator::numeric_add();
+    auto merged = sync_wait(table.merge_in(key, operand, add));
+    if (!merged) {
+        note_error(merged.error(), "merge names");
+        return false;
+    }
+    work.names[key] += operand;  // a missing key starts from the operand, as 0 + operand
+    return true;
+}
+
+bool Runner::step_ttl(WriteTransaction& txn, std::optional<TtlNotes>& table, DbState& work) {
+    if (!table) {
+        auto opened = sync_wait(txn.open_ttl_table(kTtlTable));
+        if (!opened) {
+            note_error(opened.error(), "open_ttl_table");
+            return false;
+        }
+        table.emplace(std::move(*opened));
+        work.has_ttl = true;
+    }
+    const std::uint64_t choice = rng_() % 10;
+    const std::uint64_t key = rng_() % 100;
+    Result<std::optional<TtlGuard<std::string>>> done = std::optional<TtlGuard<std::string>>{};
+    if (choice < 7) {
+        std::string value = value_for(key);
+        // Long enough that nothing expires during a run, however slow the machine.
+        done = choice < 4 ? sync_wait(table->insert_with_ttl(key, value, std::chrono::hours(24)))
+                          : sync_wait(table->insert(key, value));
+        work.ttl[key] = std::move(value);
+    } else if (choice < 9) {
+        done = sync_wait(table->remove(key));
+        work.ttl.erase(key);
+    } else {
+        auto purged = sync_wait(table->purge_expired());
+        if (!purged) {
+            note_error(purged.error(), "purge_expired");
+            return false;
+        }
+        if (*purged != 0) {
+            violate("purge_expired removed entries that had not expired");
+            return false;
+        }
+    }
+    if (!done) {
+        note_error(done.error(), "ttl write");
+        return false;
+    }
+    if (table->len() != work.ttl.size()) {
+        violate("ttl len() disagrees with the model");
+        return false;
+    }
+    return true;
+}
+
 void Runner::run_transaction() {
     auto txn = sync_wait(db_->begin_write());
     if (!txn) {
@@ -321,16 +402,20 @@ void Runner::run_transaction() {
     }
     std::optional<NumbersTable> numbers;
     std::optional<NamesTable> names;
+    std::optional<TtlNotes> ttl;
     int ops = 1 + static_cast<int>(rng_() % static_cast<std::uint64_t>(options_.ops_max));
     for (int op = 0; op < ops; ++op) {
-        bool ok = rng_() % 3 != 0 ? step_numbers(*txn, numbers, work)
-                                  : step_names(*txn, names, work);
+        const std::uint64_t which = rng_() % 6;
+        bool ok = which < 3   ? step_numbers(*txn, numbers, work)
+                  : which < 5 ? step_names(*txn, names, work)
+                              : step_ttl(*txn, ttl, work);
         if (!ok) {
             return;  // the transaction is dropped, which aborts it
         }
     }
     numbers.reset();
     names.reset();
+    ttl.reset();
     finish_transaction(*txn, work);
 }
 
@@ -433,10 +518,15 @@ std::string describe(const DbState& state) {
     for (const auto& [k, v] : state.names) {
         h = mix(mix(h, hash_text(k)), v);
     }
+    for (const auto& [k, v] : state.ttl) {
+        h = mix(mix(h, k + 1), hash_text(v));
+    }
     return "{numbers" + std::string(state.has_numbers ? "" : "(absent)") + " " +
            std::to_string(state.numbers.size()) + ", names" +
            std::string(state.has_names ? "" : "(absent)") + " " +
-           std::to_string(state.names.size()) + ", hash " + std::to_string(h) + "}";
+           std::to_string(state.names.size()) + ", ttl" +
+           std::string(state.has_ttl ? "" : "(absent)") + " " + std::to_string(state.ttl.size()) +
+           ", hash " + std::to_string(h) + "}";
 }
 
 DatabaseOptions sim_options() {
@@ -446,10 +536,23 @@ DatabaseOptions sim_options() {
     return options;
 }
 
-Result<Database> open_sim(const std::shared_ptr<io::SimDevice>& sim, bool create) {
+Compression compression_for(std::uint64_t seed) {
+    switch (seed % 3) {
+    case 1:
+        return Compression{CompressionAlgorithm::lz4, 1, 32};
+    case 2:
+        return Compression{CompressionAlgorithm::zstd, 3, 32};
+    default:
+        return Compression{};
+    }
+}
+
+Result<Database> open_sim(const std::shared_ptr<io::SimDevice>& sim, bool create,
+                          Compression compression) {
     auto device = std::make_unique<SharedSimDevice>(sim);
-    auto db = sync_wait(detail::DatabaseAccess::open_device(std::move(device), sim_options(),
-                                                             create));
+    DatabaseOptions options = sim_options();
+    options.compression = compression;
+    auto db = sync_wait(detail::DatabaseAccess::open_device(std::move(device), options, create));
     return db;
 }
 
@@ -499,6 +602,8 @@ Result<DbState> read_state(Database& db) {
             state.has_numbers = true;
         } else if (name == "names") {
             state.has_names = true;
+        } else if (name == "ttl") {
+            state.has_ttl = true;
         } else if (name != "extra") {
             return Error{Errc::corrupted};  // a table nobody created
         }
@@ -518,6 +623,15 @@ Result<DbState> read_state(Database& db) {
             return table.error();
         }
         if (Status s = read_table(*table, state.names); !s) {
+            return s.error();
+        }
+    }
+    if (state.has_ttl) {
+        auto table = sync_wait(txn->open_ttl_table(kTtlTable));
+        if (!table) {
+            return table.error();
+        }
+        if (Status s = read_table(*table, state.ttl); !s) {
             return s.error();
         }
     }

@@ -4,10 +4,12 @@
 // the power-loss, I/O-fault and sync-failure tests (tests/integration/) and the fuzz targets
 // (fuzz/), so it reports failures as text instead of Catch2 assertions.
 //
-// The workload: several tables of different key orders (u64 -> string, string -> u64),
-// inserts (values up to a few pages), removes, range removes with every bound kind, pop,
-// table deletion, commits of every durability (immediate, none, two-phase, quick repair),
-// aborts, and clean close + reopen cycles. Everything is decided by one seeded stream, so a
+// The workload: several tables of different key orders (u64 -> string, string -> u64, and a
+// TTL table u64 -> string), inserts (values up to a few pages), merges (bytes append on
+// strings, numeric add on integers), TTL inserts, removes and purges, range removes with every
+// bound kind, pop, table deletion, a database created with value compression (none, LZ4 or
+// zstd, chosen by the seed), commits of every durability (immediate, none, two-phase, quick
+// repair), aborts, and clean close + reopen cycles. Everything is decided by one seeded stream, so a
 // run replays exactly on a fresh SimDevice with the same seed: the device sees the same calls
 // in the same order until a fault changes the outcome.
 //
@@ -65,12 +67,15 @@ struct DbState {
     std::map<std::uint64_t, std::string> numbers;  // table "numbers"
     bool has_names = false;
     std::map<std::string, std::uint64_t> names;  // table "names"
+    bool has_ttl = false;
+    std::map<std::uint64_t, std::string> ttl;  // TTL table "ttl" (nothing expires in a run)
 
     bool operator==(const DbState&) const = default;
 };
 
 inline constexpr TableDefinition<std::uint64_t, std::string> kNumbersTable("numbers");
 inline constexpr TableDefinition<std::string, std::uint64_t> kNamesTable("names");
+inline constexpr TtlTableDefinition<std::uint64_t, std::string> kTtlTable("ttl");
 /// Written by the checks after recovery (never part of DbState).
 inline constexpr TableDefinition<std::uint64_t, std::uint64_t> kExtraTable("extra");
 
@@ -89,8 +94,12 @@ std::string describe(const DbState& state);
 /// little data) and a small cache (so that pages are read back from the device).
 DatabaseOptions sim_options();
 
-/// Opens a Database on `sim` through the test seam.
-Result<Database> open_sim(const std::shared_ptr<io::SimDevice>& sim, bool create);
+/// The value compression a workload of `seed` creates its database with.
+Compression compression_for(std::uint64_t seed);
+
+/// Opens a Database on `sim` through the test seam (`compression` applies when it creates).
+Result<Database> open_sim(const std::shared_ptr<io::SimDevice>& sim, bool create,
+                          Compression compression = {});
 
 /// Reads "numbers" and "names" through a new read transaction; any error is returned.
 Result<DbState> read_state(Database& db);
