@@ -9,9 +9,9 @@
 // strings, numeric add on integers), TTL inserts, removes and purges, range removes with every
 // bound kind, pop, table deletion, a database created with value compression (none, LZ4 or
 // zstd, chosen by the seed), commits of every durability (immediate, none, two-phase, quick
-// repair), aborts, and clean close + reopen cycles. Everything is decided by one seeded stream, so a
-// run replays exactly on a fresh SimDevice with the same seed: the device sees the same calls
-// in the same order until a fault changes the outcome.
+// repair), aborts, and clean close + reopen cycles. Everything is decided by one seeded
+// stream, so a run replays exactly on a fresh SimDevice with the same seed: the device sees
+// the same calls in the same order until a fault changes the outcome.
 //
 // The contract it checks while it runs: every error is typed (io, no_space or previous_io),
 // and once the device has been poisoned (a failed write, sync or set_length), no commit and no

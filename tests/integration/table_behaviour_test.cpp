@@ -167,3 +167,54 @@ TEST_CASE("Two hundred thousand pairs in one transaction, then range reversal", 
     REQUIRE(order == expected);
     REQUIRE(sync_wait(db.verify_integrity())->valid);
 }
+
+TEST_CASE("retain and drain over many leaves, committed and uncommitted pages",
+          "[integration]") {
+    constexpr ringdb::TableDefinition<std::uint64_t, std::string> kMany("many");
+    ringdb::test::TempDir dir;
+    auto db = sync_wait(Database::create(dir.file("db")));
+    REQUIRE(db.has_value());
+    constexpr std::uint64_t kCount = 6000;
+    {
+        auto txn = sync_wait(db->begin_write());
+        auto t = sync_wait(txn->open_table(kMany));
+        for (std::uint64_t k = 0; k < kCount; ++k) {
+            REQUIRE(sync_wait(t->insert(k, std::string(10 + k % 50, 'v'))).has_value());
+        }
+        REQUIRE(sync_wait(txn->commit()).has_value());
+    }
+    auto txn = sync_wait(db->begin_write());
+    auto t = sync_wait(txn->open_table(kMany));
+    // Committed leaves first (copy-on-write), then the same leaves again, now dirty.
+    auto removed = sync_wait(t->retain([](std::uint64_t k, const std::string&) {
+        return k % 3 != 0;
+    }));
+    CHECK(removed.value() == kCount / 3);
+    removed = sync_wait(t->retain([](std::uint64_t k, const std::string&) {
+        return k % 3 != 1;
+    }));
+    CHECK(removed.value() == kCount / 3);
+    CHECK(t->len() == kCount / 3);
+    auto drained = sync_wait(t->drain(Bound<std::uint64_t>::excluded(1000),
+                                      Bound<std::uint64_t>::included(5000)));
+    CHECK(drained.value() == 1334);  // k % 3 == 2 in (1000, 5000]: 1001, 1004, ..., 5000
+    auto range = t->iter();
+    std::uint64_t seen = 0;
+    for (;;) {
+        auto entry = sync_wait(range->next());
+        REQUIRE(entry.has_value());
+        if (!*entry) {
+            break;
+        }
+        const std::uint64_t k = *(*entry)->key.value();
+        CHECK(k % 3 == 2);
+        CHECK((k <= 1000 || k > 5000));
+        CHECK((*entry)->value.value()->size() == 10 + k % 50);
+        ++seen;
+    }
+    CHECK(seen == t->len());
+    REQUIRE(sync_wait(txn->commit()).has_value());
+    auto report = sync_wait(db->verify_integrity());
+    REQUIRE(report.has_value());
+    CHECK(report->valid);
+}

@@ -29,7 +29,7 @@ Btree::Btree(TreePages& pages, KeyCompare key_compare, BtreeRoot root) noexcept
         : pages_(pages), compare_(key_compare), root_(root) {}
 
 std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert(
-        std::span<const std::byte> key, std::span<const std::byte> value) {
+        std::span<const std::byte> key, std::span<const std::byte> value, bool keep_old) {
     using Inserted = Result<std::optional<OwnedBytes>>;
     if (key.size() > kMaxKeyOrValueLength || value.size() > kMaxKeyOrValueLength ||
         key.size() + value.size() > kMaxPairLength) {
@@ -55,9 +55,11 @@ std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert(
         return std::nullopt;
     }
     std::optional<OwnedBytes> old;
-    if (at.found) {
+    if (at.found && keep_old) {
         std::span<const std::byte> bytes = leaf_view_.value(at.index);
         old.emplace(bytes.begin(), bytes.end());
+    } else if (at.found) {
+        old.emplace();
     }
     Replacement rep;
     Status status = insert_into_leaf(key, value, at, rep);
@@ -115,6 +117,46 @@ Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte>
         root_.length += 1;
     }
     co_return std::move(old);
+}
+
+std::optional<Result<bool>> Btree::try_remove(std::span<const std::byte> key) {
+    using Removed = Result<bool>;
+    if (root_.page.is_null()) {
+        return Removed{false};
+    }
+    std::optional<Status> walked = descend_cached(key);
+    if (!walked) {
+        return std::nullopt;
+    }
+    if (!*walked) {
+        finish_modification();
+        return Removed{walked->error()};
+    }
+    const LeafView::Search at = leaf_view_.search(key, compare_);
+    const std::uint32_t n = leaf_view_.count();
+    const bool in_place =
+            at.found && leaf_dirty_ && leaf_page_.order() == 0 && n > 2 &&
+            (leaf_is_root_ ||
+             (leaf_view_.used_length() - leaf_view_.entry_size(at.index)) * 3 >=
+                     pages_.page_size());
+    if (!in_place) {
+        // Absent (nothing to do, cursors need not re-seek) or not in place: untouched.
+        path_.clear();
+        leaf_ref_.reset();
+        if (!at.found) {
+            return Removed{false};
+        }
+        return std::nullopt;
+    }
+    Replacement rep;
+    Status status = remove_from_leaf(at, rep);
+    RINGDB_ASSERT(!status || (!rep.changed && (!rep.underfull || leaf_is_root_)));
+    finish_modification();
+    if (!status) {
+        return Removed{status.error()};
+    }
+    root_.length -= 1;
+    return Removed{true};
 }
 
 Task<Result<std::optional<OwnedBytes>>> Btree::remove(std::span<const std::byte> key) {

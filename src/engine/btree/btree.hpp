@@ -98,12 +98,19 @@ public:
     /// insert() without a coroutine for the common case of a bulk load: every page on the
     /// path is dirty or cached and the leaf is dirty and takes the pair in place (no split, no
     /// copy-on-write, not left below a third of a page). Returns none, with the tree
-    /// untouched, in every other case (then call insert()). Errors as insert().
+    /// untouched, in every other case (then call insert()). Errors as insert(). With
+    /// `keep_old` false a replaced value is reported as an empty OwnedBytes (no copy).
     std::optional<Result<std::optional<OwnedBytes>>> try_insert(std::span<const std::byte> key,
-                                                                std::span<const std::byte> value);
+                                                                std::span<const std::byte> value,
+                                                                bool keep_old = true);
     /// Removes `key`; returns its value, or none (and the tree is untouched) if absent.
     /// Errors: io, no_space, corrupted.
     Task<Result<std::optional<OwnedBytes>>> remove(std::span<const std::byte> key);
+    /// remove() without a coroutine and without a copy of the value, when every page on the
+    /// path is dirty or cached and the leaf is dirty and stays in place (not left below a third
+    /// of a page unless it is the root); returns whether the key was there. None, with the
+    /// tree untouched, in every other case (then call remove()).
+    std::optional<Result<bool>> try_remove(std::span<const std::byte> key);
 
     /// Computes the checksums of every dirty page, children first, and returns the root with
     /// its checksum and length. Reads only dirty pages (always in memory). Errors: corrupted.

@@ -7,8 +7,14 @@ namespace ringdb::engine {
 Task<Status> merge_value(TableHandle& table, ByteView key, ByteView operand,
                          const MergeOperator& op, detail::RawValueCheck valid_value) {
     RINGDB_CO_TRY(table.writable());
-    // The guard keeps the existing value's page alive while the operator reads it.
-    RINGDB_CO_TRY_ASSIGN(std::optional<RawGuard> existing, co_await table.get(key));
+    // The guard keeps the existing value's page alive while the operator reads it. Over
+    // cached pages (the common case) the read and the store run without a nested coroutine.
+    std::optional<RawGuard> existing;
+    if (auto cached = table.try_get(key)) {
+        RINGDB_CO_TRY_ASSIGN(existing, std::move(*cached));
+    } else {
+        RINGDB_CO_TRY_ASSIGN(existing, co_await table.get(key));
+    }
     std::optional<ByteView> old_value;
     if (existing) {
         old_value = existing->bytes;
@@ -23,14 +29,13 @@ Task<Status> merge_value(TableHandle& table, ByteView key, ByteView operand,
     if (valid_value != nullptr && !valid_value(*merged)) {
         co_return Error{Errc::invalid_argument, 0, kMergeResultInvalid};
     }
+    // Released first: a page still referenced would be copied before it is modified.
     existing.reset();
-    auto stored = table.try_insert(key, *merged);
-    if (!stored) {
-        auto inserted = co_await table.insert(key, *merged);
-        stored.emplace(std::move(inserted));
+    if (auto fast = table.try_store(key, *merged)) {
+        co_return *fast;
     }
-    RINGDB_CO_TRY(*stored);
-    co_return ok();
+    Status stored = co_await table.store(key, *merged);
+    co_return stored;
 }
 
 }  // namespace ringdb::engine

@@ -116,15 +116,35 @@ Task<Result<TableStats>> TableHandle::stats() const {
     co_return stats;
 }
 
-Task<Result<std::optional<RawGuard>>> TableHandle::get(ByteView key) const {
-    RINGDB_CO_TRY(usable());
-    // Every page cached (the common case): no nested coroutine.
+std::optional<Result<std::optional<RawGuard>>> TableHandle::try_get(ByteView key) const {
+    using Found = Result<std::optional<RawGuard>>;
+    if (Status s = usable(); !s) {
+        return Found{s.error()};
+    }
     auto cached = tree().try_get(key);
     if (!cached) {
-        auto loaded = co_await tree().get(key);
-        cached.emplace(std::move(loaded));
+        return std::nullopt;
     }
-    RINGDB_CO_TRY_ASSIGN(auto found, std::move(*cached));
+    if (!*cached) {
+        return Found{cached->error()};
+    }
+    if (!**cached) {
+        return Found{std::optional<RawGuard>{}};
+    }
+    const auto& found = ***cached;
+    auto guard = open_value(table_->envelope, found.page, found.bytes);
+    if (!guard) {
+        return Found{guard.error()};
+    }
+    return Found{std::optional<RawGuard>{std::move(*guard)}};
+}
+
+Task<Result<std::optional<RawGuard>>> TableHandle::get(ByteView key) const {
+    // Every page cached (the common case): no nested coroutine.
+    if (auto cached = try_get(key)) {
+        co_return std::move(*cached);
+    }
+    RINGDB_CO_TRY_ASSIGN(auto found, co_await tree().get(key));
     if (!found) {
         co_return std::optional<RawGuard>{};
     }
@@ -187,6 +207,43 @@ std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView 
         return Inserted{fast->error()};
     }
     return owned(table_->envelope, std::move(**fast));
+}
+
+std::optional<Status> TableHandle::try_store(ByteView key, ByteView value) {
+    if (Status allowed = writable(); !allowed) {
+        return allowed;
+    }
+    if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
+        return fits;
+    }
+    Bytes scratch;
+    ByteView stored = stored_form(table_->envelope, value, scratch);
+    if (Status fits = check_pair_length(key.size(), stored.size()); !fits) {
+        return fits;
+    }
+    auto fast = tree().try_insert(key, stored, false);
+    if (!fast) {
+        return std::nullopt;
+    }
+    if (!*fast) {
+        return Status{fast->error()};
+    }
+    return ok();
+}
+
+Task<Status> TableHandle::store(ByteView key, ByteView value) {
+    if (auto fast = try_store(key, value)) {
+        co_return *fast;
+    }
+    RINGDB_CO_TRY(co_await insert(key, value));
+    co_return ok();
+}
+
+std::optional<Result<bool>> TableHandle::try_remove(ByteView key) {
+    if (Status allowed = writable(); !allowed) {
+        return Result<bool>{allowed.error()};
+    }
+    return tree().try_remove(key);
 }
 
 Task<Result<std::optional<RawGuard>>> TableHandle::remove(ByteView key) {
@@ -296,19 +353,74 @@ Task<Result<std::optional<RawEntry>>> extract_next(TableRange& range, const RawP
     }
 }
 
+namespace {
+
+/// Keys collected by remove_range before it removes them.
+struct KeyBatch {
+    static constexpr std::size_t kMax = 512;
+    Bytes bytes;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
+
+    void add(ByteView key) {
+        spans.emplace_back(bytes.size(), key.size());
+        bytes.insert(bytes.end(), key.begin(), key.end());
+    }
+    ByteView key(std::size_t i) const {
+        return ByteView(bytes).subspan(spans[i].first, spans[i].second);
+    }
+    void clear() {
+        bytes.clear();
+        spans.clear();
+    }
+};
+
+/// Steps `range` and collects the keys `take` accepts, up to KeyBatch::kMax; returns whether
+/// the range has more entries.
+Task<Result<bool>> collect_keys(TableRange& range, const RawPredicate& take, KeyBatch& batch) {
+    while (batch.spans.size() < KeyBatch::kMax) {
+        TableRange::StepResult entry = std::optional<RawEntry>{};
+        if (!range.try_step(true, entry)) {
+            entry = co_await range.step_slow(true);
+        }
+        if (!entry) {
+            co_return entry.error();
+        }
+        if (!*entry) {
+            co_return false;
+        }
+        RINGDB_CO_TRY_ASSIGN(bool taken, take((*entry)->key, (*entry)->value));
+        if (taken) {
+            batch.add((*entry)->key);
+        }
+    }
+    co_return true;
+}
+
+}  // namespace
+
 Task<Result<std::uint64_t>> remove_range(std::shared_ptr<TableHandle> table, RawBound lower,
                                          RawBound upper, RawPredicate take) {
     RINGDB_CO_TRY(table->writable());
-    const std::uint64_t entries = table->tree().length();
+    TableHandle& handle = *table;
     TableRange range(std::move(table), std::move(lower), std::move(upper));
     std::uint64_t removed = 0;
-    // Each step consumes at least one entry of the table, so `entries` + 1 steps suffice.
-    for (std::uint64_t guard = 0; guard <= entries; ++guard) {
-        RINGDB_CO_TRY_ASSIGN(auto entry, co_await extract_next(range, take, true));
-        if (!entry) {
-            break;
+    // Keys are collected a batch at a time, then removed: the cursor re-seeks once per batch
+    // (not once per key), and removals over cached dirty leaves need no coroutine and no copy
+    // of the removed value.
+    KeyBatch batch;
+    for (bool more = true; more;) {
+        batch.clear();
+        RINGDB_CO_TRY_ASSIGN(more, co_await collect_keys(range, take, batch));
+        for (std::size_t i = 0; i < batch.spans.size(); ++i) {
+            const ByteView key = batch.key(i);
+            if (auto fast = handle.try_remove(key)) {
+                RINGDB_CO_TRY_ASSIGN(bool found, std::move(*fast));
+                removed += found ? 1 : 0;
+                continue;
+            }
+            RINGDB_CO_TRY_ASSIGN(auto old, co_await handle.remove(key));
+            removed += old ? 1 : 0;
         }
-        ++removed;
     }
     co_return removed;
 }
