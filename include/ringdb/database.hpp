@@ -86,16 +86,21 @@ public:
     /// A snapshot of the latest commit. Errors: database_closed.
     Result<ReadTransaction> begin_read();
 
-    /// The file's value compression (chosen at creation; docs/compression.md).
+    /// The file's value compression (chosen at creation; docs/compression.md); algorithm none
+    /// for a moved-from handle.
     Compression compression() const;
 
     /// The database's hybrid logical clock (docs/hlc.md): a timestamp greater than every one
     /// this database issued before, across reopen, even when the wall clock (DatabaseOptions::
     /// clock) went back. Each commit and the close record the highest timestamp issued; after
     /// a crash the guarantee covers every timestamp issued before the last durable commit (so
-    /// every timestamp a committed transaction stored). Thread-safe. Errors: none (a closed
-    /// database still counts).
-    HybridLogicalClock hlc_now();
+    /// every timestamp a committed transaction stored). Thread-safe; a closed database still
+    /// issues timestamps. Errors: database_closed for a moved-from handle.
+    Result<HybridLogicalClock> hlc_now();
+    /// Receives a timestamp from elsewhere (a peer's message): moves the database clock past
+    /// it and returns the new timestamp, greater than `received` and than every timestamp
+    /// issued before (HybridLogicalClock::merge). Errors: as hlc_now().
+    Result<HybridLogicalClock> hlc_update(HybridLogicalClock received);
 
     /// Checks the latest commit at `level`, beside readers and writers (its snapshot is pinned
     /// while it runs). Damage is reported in the VerifyReport, not as an error; at

@@ -49,6 +49,8 @@ struct Compression {
     int level = 3;
     /// Values shorter than this many bytes are stored without trying to compress them.
     std::uint32_t min_size = 64;
+
+    friend bool operator==(const Compression&, const Compression&) = default;
 };
 
 /// Options of Database::create / Database::open / ReadOnlyDatabase::open.

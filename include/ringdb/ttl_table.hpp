@@ -13,7 +13,8 @@
 //
 // Expiry arithmetic saturates at 2^64 - 1 ms; a negative duration counts as zero, and a zero
 // duration stores an entry that is expired at once. A stored expiry is never 0 ("never"): with
-// the clock at the epoch (or before it, which counts as the epoch) it is 1.
+// the clock at the epoch (or before it, which counts as the epoch) it is 1, so such an entry
+// lives until the clock reaches 1 ms.
 
 #include <algorithm>
 #include <array>
@@ -42,7 +43,8 @@ inline constexpr std::size_t kTtlHeader = 8;
 template <class K, class V>
 TableSchema ttl_table_schema(std::string_view name) {
     TableSchema schema = table_definition_schema<K, V>(name, TableKind::normal);
-    schema.value_type = TypeName::builtin("ttl::" + Codec<V>::type_name().name());
+    const TypeName inner = Codec<V>::type_name();
+    schema.value_type = TypeName(inner.classification(), "ttl::" + inner.name());
     if (schema.value_width) {
         *schema.value_width += static_cast<std::uint32_t>(kTtlHeader);
     }
@@ -315,10 +317,12 @@ private:
         std::array<std::byte, 264> small_value;
         Bytes large_value;
         const std::size_t size = detail::kTtlHeader + Codec<V>::encoded_size(value);
-        std::span<std::byte> v(small_value.data(), size);
+        std::span<std::byte> v;
         if (size > small_value.size()) {
             large_value.resize(size);
             v = large_value;
+        } else {
+            v = std::span<std::byte>(small_value.data(), size);
         }
         detail::store_le(v.data(), expiry);
         Codec<V>::encode(value, v.subspan(detail::kTtlHeader));

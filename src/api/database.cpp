@@ -105,10 +105,25 @@ Result<ReadTransaction> Database::begin_read() {
     return ReadTransaction(std::move(*txn));
 }
 
-Compression Database::compression() const { return core_->store().compression(); }
+Compression Database::compression() const {
+    if (core_ == nullptr) {
+        return Compression{CompressionAlgorithm::none, 0, 0};
+    }
+    return core_->store().compression();
+}
 
-HybridLogicalClock Database::hlc_now() {
+Result<HybridLogicalClock> Database::hlc_now() {
+    if (core_ == nullptr) {
+        return Error{Errc::database_closed};
+    }
     return HybridLogicalClock::from_raw(core_->transactions()->issue_timestamp());
+}
+
+Result<HybridLogicalClock> Database::hlc_update(HybridLogicalClock received) {
+    if (core_ == nullptr) {
+        return Error{Errc::database_closed};
+    }
+    return HybridLogicalClock::from_raw(core_->transactions()->issue_timestamp(received.raw()));
 }
 
 Task<Result<VerifyReport>> Database::verify_integrity(VerifyLevel level) {

@@ -334,21 +334,21 @@ TEST_CASE("hlc: the database clock never goes back, across reopen and crash",
         REQUIRE(db.has_value());
         HybridLogicalClock previous;
         for (int i = 0; i < 100; ++i) {
-            const auto t = db->hlc_now();
+            const auto t = *db->hlc_now();
             CHECK(t > previous);
             previous = t;
         }
         CHECK(previous.physical_ms() == 1'000'000);
         CHECK(previous.logical() == 99);
         clock.advance(5);
-        last = db->hlc_now();
+        last = *db->hlc_now();
         CHECK(last == HybridLogicalClock::from_parts(1'000'005, 0));
         auto txn = sync_wait(db->begin_write());
         REQUIRE(sync_wait(txn->commit()).has_value());
         // The file as a crash right now would leave it (the commit above is durable).
         std::filesystem::copy_file(path, crashed);
         for (int i = 0; i < 10; ++i) {
-            last = db->hlc_now();
+            last = *db->hlc_now();
         }
         REQUIRE(sync_wait(db->close()).has_value());
     }
@@ -357,14 +357,23 @@ TEST_CASE("hlc: the database clock never goes back, across reopen and crash",
     {
         auto db = sync_wait(ringdb::Database::open(path, with_clock(clock)));
         REQUIRE(db.has_value());
-        const auto t = db->hlc_now();
+        const auto t = *db->hlc_now();
         CHECK(t > last);
         CHECK(t.physical_ms() == 1'000'005);
+        // A timestamp from a peer far ahead moves the clock past it.
+        const auto remote = HybridLogicalClock::from_parts(5'000'000, 7);
+        const auto after = *db->hlc_update(remote);
+        CHECK(after == HybridLogicalClock::from_parts(5'000'000, 8));
+        CHECK(*db->hlc_now() > after);
+        CHECK(*db->hlc_update(HybridLogicalClock::zero()) > after);
     }
     {
         auto db = sync_wait(ringdb::Database::open(crashed, with_clock(clock)));
         REQUIRE(db.has_value());
-        CHECK(db->hlc_now() > HybridLogicalClock::from_parts(1'000'005, 0));
+        CHECK(*db->hlc_now() > HybridLogicalClock::from_parts(1'000'005, 0));
+        ringdb::Database moved = std::move(*db);
+        CHECK(db->hlc_now().error().code == Errc::database_closed);  // NOLINT: moved from
+        CHECK(db->compression().algorithm == ringdb::CompressionAlgorithm::none);
     }
 }
 

@@ -9,6 +9,8 @@
 
 #include <ringdb/table_schema.hpp>
 
+#include "engine/page_store/header.hpp"
+
 namespace ringdb::engine {
 
 namespace {
@@ -44,23 +46,10 @@ char* chars(std::byte* p) noexcept { return reinterpret_cast<char*>(p); }
 
 }  // namespace
 
-Status ValueEnvelope::validate(const Compression& config) {
-    switch (config.algorithm) {
-    case CompressionAlgorithm::none:
-        return ok();
-    case CompressionAlgorithm::lz4:
-        if (config.level < 1 || config.level > LZ4HC_CLEVEL_MAX) {
-            return Error{Errc::invalid_argument, 0, 2};
-        }
-        return ok();
-    case CompressionAlgorithm::zstd:
-        if (config.level < 1 || config.level > ZSTD_maxCLevel()) {
-            return Error{Errc::invalid_argument, 0, 2};
-        }
-        return ok();
-    }
-    return Error{Errc::invalid_argument, 0, 1};
-}
+static_assert(kLz4MaxLevel == LZ4HC_CLEVEL_MAX);
+static_assert(kZstdMaxLevel == 22, "zstd's highest level (ZSTD_maxCLevel) is 22");
+
+Status ValueEnvelope::validate(const Compression& config) { return check_compression(config); }
 
 bool ValueEnvelope::compress(ByteView value, Bytes& out) const {
     const std::size_t header = 1 + kLengthBytes;
@@ -141,8 +130,11 @@ Result<ByteView> ValueEnvelope::unwrap(ByteView stored, Bytes& out) const {
         return ByteView(out);
     }
     if (stored[0] == kZstd) {
-        // The frame records its content size; it must agree with the envelope's.
-        if (ZSTD_getFrameContentSize(payload.data(), payload.size()) != length) {
+        // The frame records its content size; it must agree with the envelope's. zstd expands
+        // at most a few tens of thousands of times (runs of one byte): a larger claim is damage,
+        // refused before anything is allocated.
+        if (ZSTD_getFrameContentSize(payload.data(), payload.size()) != length ||
+            length > payload.size() * 65536 + 65536) {
             return Error{Errc::corrupted, 0, stored.size()};
         }
         out.resize(length);

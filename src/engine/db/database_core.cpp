@@ -72,7 +72,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
         // The higher mark of the two slots: a timestamp issued before a commit that recovery
         // then rolls back is still never issued again.
         const DatabaseHeader header = store.disk_header();
-        std::uint64_t mark = store.current().clock_high_water;
+        std::uint64_t mark = 0;
         for (std::size_t i = 0; i < 2; ++i) {
             if (header.slot_valid[i]) {
                 mark = std::max(mark, header.slots[i].clock_high_water);

@@ -34,8 +34,8 @@ Task<Status> merge_value(TableHandle& table, ByteView key, ByteView operand,
     if (auto fast = table.try_store(key, *merged)) {
         co_return *fast;
     }
-    Status stored = co_await table.store(key, *merged);
-    co_return stored;
+    RINGDB_CO_TRY(co_await table.insert(key, *merged));
+    co_return ok();
 }
 
 }  // namespace ringdb::engine

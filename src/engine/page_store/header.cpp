@@ -35,9 +35,53 @@ bool valid_page_size(std::uint32_t size) noexcept {
 
 }  // namespace
 
-void CommitSlot::encode(std::byte* target) const noexcept {
+Status check_compression(const Compression& config) noexcept {
+    switch (config.algorithm) {
+    case CompressionAlgorithm::none:
+        return ok();
+    case CompressionAlgorithm::lz4:
+        if (config.level < 1 || config.level > kLz4MaxLevel) {
+            return Error{Errc::invalid_argument, 0, 2};
+        }
+        return ok();
+    case CompressionAlgorithm::zstd:
+        if (config.level < 1 || config.level > kZstdMaxLevel) {
+            return Error{Errc::invalid_argument, 0, 2};
+        }
+        return ok();
+    }
+    return Error{Errc::invalid_argument, 0, 1};
+}
+
+namespace {
+
+// The compression setting: algorithm and level in two bytes at `at`, the minimum size as a
+// u32 at `min_size_at` (header: bytes 20, 21 and 24..27; commit slot: bytes 1, 2 and 4..7).
+void encode_compression(std::byte* at, std::byte* min_size_at,
+                        const Compression& compression) noexcept {
+    if (compression.algorithm == CompressionAlgorithm::none) {
+        return;
+    }
+    at[0] = static_cast<std::byte>(compression.algorithm);
+    at[1] = static_cast<std::byte>(static_cast<std::uint8_t>(compression.level));
+    util::store_le32(min_size_at, compression.min_size);
+}
+
+Compression decode_compression(const std::byte* at, const std::byte* min_size_at) noexcept {
+    Compression compression{CompressionAlgorithm::none, 0, 0};
+    compression.algorithm =
+            static_cast<CompressionAlgorithm>(std::to_integer<std::uint8_t>(at[0]));
+    compression.level = static_cast<std::int8_t>(std::to_integer<std::uint8_t>(at[1]));
+    compression.min_size = util::load_le32(min_size_at);
+    return compression;
+}
+
+}  // namespace
+
+void CommitSlot::encode(std::byte* target, const Compression& compression) const noexcept {
     std::memset(target, 0, kSize);
     target[0] = std::byte{kSlotVersion};
+    encode_compression(target + 1, target + 4, compression);
     util::store_le64(target + 8, transaction_id);
     user_root.encode(target + 16);
     system_root.encode(target + 48);
@@ -92,12 +136,10 @@ void DatabaseHeader::encode(std::span<std::byte> target, bool with_magic) const 
     util::store_le32(target.data() + 12, page_size);
     if (compression.algorithm != CompressionAlgorithm::none) {
         util::store_le32(target.data() + 16, kCompressionFlag);
-        target[20] = static_cast<std::byte>(compression.algorithm);
-        target[21] = static_cast<std::byte>(static_cast<std::uint8_t>(compression.level));
-        util::store_le32(target.data() + 24, compression.min_size);
+        encode_compression(target.data() + 20, target.data() + 24, compression);
     }
     for (int i = 0; i < 2; ++i) {
-        slots[static_cast<std::size_t>(i)].encode(target.data() + kSlotOffset[i]);
+        slots[static_cast<std::size_t>(i)].encode(target.data() + kSlotOffset[i], compression);
     }
 }
 
@@ -120,15 +162,11 @@ Result<DatabaseHeader> DatabaseHeader::decode(std::span<const std::byte> source)
     }
     DatabaseHeader header;
     if ((flags & kCompressionFlag) != 0) {
-        const auto algorithm = std::to_integer<std::uint8_t>(source[20]);
-        if (algorithm != static_cast<std::uint8_t>(CompressionAlgorithm::lz4) &&
-            algorithm != static_cast<std::uint8_t>(CompressionAlgorithm::zstd)) {
+        header.compression = decode_compression(source.data() + 20, source.data() + 24);
+        if (header.compression.algorithm == CompressionAlgorithm::none ||
+            !check_compression(header.compression)) {
             return Error{Errc::corrupted, 0, 20};
         }
-        header.compression.algorithm = static_cast<CompressionAlgorithm>(algorithm);
-        header.compression.level =
-                static_cast<std::int8_t>(std::to_integer<std::uint8_t>(source[21]));
-        header.compression.min_size = util::load_le32(source.data() + 24);
     }
     header.page_size = util::load_le32(source.data() + 12);
     if (!valid_page_size(header.page_size)) {
@@ -141,6 +179,12 @@ Result<DatabaseHeader> DatabaseHeader::decode(std::span<const std::byte> source)
         auto index = static_cast<std::size_t>(i);
         header.slot_valid[index] = CommitSlot::checksum_valid(slot);
         header.slots[index] = CommitSlot::decode(slot);
+        // Every slot records the compression under its checksum: a header whose own copy
+        // disagrees with an intact slot was damaged (a flipped flag would misread values).
+        if (header.slot_valid[index] &&
+            decode_compression(slot + 1, slot + 4) != header.compression) {
+            return Error{Errc::corrupted, 0, 16};
+        }
     }
     return header;
 }

@@ -44,7 +44,9 @@ struct CommitSlot {
     std::uint64_t clock_high_water = 0;       // highest hybrid logical clock issued (raw)
 
     static constexpr std::size_t kSize = 128;
-    void encode(std::byte* target) const noexcept;
+    /// Writes the slot; `compression` goes into bytes 1..7, under the slot's checksum, so that
+    /// damage to the header's copy of it is detected (docs/design.md section 2).
+    void encode(std::byte* target, const Compression& compression = {}) const noexcept;
     /// Decodes a slot; the checksum result is reported separately, not as an error.
     static CommitSlot decode(const std::byte* source) noexcept;
     static bool checksum_valid(const std::byte* source) noexcept;
@@ -88,6 +90,14 @@ struct DatabaseHeader {
     /// the version). Slot checksums are reported in slot_valid, not as errors.
     static Result<DatabaseHeader> decode(std::span<const std::byte> source);
 };
+
+/// Highest compression levels a file may record (LZ4's high-compression mode, zstd).
+inline constexpr int kLz4MaxLevel = 12;
+inline constexpr int kZstdMaxLevel = 22;
+
+/// Whether a compression setting is usable. Errors: invalid_argument (detail 1: unknown
+/// algorithm, 2: level out of range: lz4 1..12, zstd 1..22).
+Status check_compression(const Compression& config) noexcept;
 
 /// Whether the bytes start with the ringdb magic.
 bool has_magic(std::span<const std::byte> source) noexcept;

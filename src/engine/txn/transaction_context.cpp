@@ -8,10 +8,14 @@ namespace ringdb::engine {
 
 TransactionContext::~TransactionContext() = default;
 
-std::uint64_t TransactionContext::issue_timestamp() {
+std::uint64_t TransactionContext::issue_timestamp(std::optional<std::uint64_t> received) {
     std::uint64_t current = clock_high_.load(std::memory_order_acquire);
     for (;;) {
-        const auto next = HybridLogicalClock::from_raw(current).advance(now_ms(*clock_)).raw();
+        const auto last = HybridLogicalClock::from_raw(current);
+        const std::uint64_t wall = now_ms(*clock_);
+        const auto next =
+                received ? last.merge(HybridLogicalClock::from_raw(*received), wall).raw()
+                         : last.advance(wall).raw();
         if (clock_high_.compare_exchange_weak(current, next, std::memory_order_acq_rel)) {
             return next;
         }

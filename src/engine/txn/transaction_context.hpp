@@ -52,7 +52,8 @@ public:
 
     /// The database's hybrid logical clock (docs/hlc.md): the next timestamp, greater than
     /// every one issued before by this handle and than the high-water mark it was opened with.
-    std::uint64_t issue_timestamp();
+    /// With `received` (a raw timestamp from elsewhere), also greater than it.
+    std::uint64_t issue_timestamp(std::optional<std::uint64_t> received = std::nullopt);
     /// The highest timestamp issued (or loaded from the file); commits record it.
     std::uint64_t clock_high_water() const noexcept {
         return clock_high_.load(std::memory_order_acquire);

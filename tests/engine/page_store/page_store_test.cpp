@@ -89,6 +89,33 @@ TEST_CASE("The header round-trips and rejects what is not a ringdb file", "[engi
     REQUIRE(decoded->slot_valid[0]);
     REQUIRE(decoded->slot_valid[1]);
 
+    SECTION("the compression setting is checked against the slots' copies") {
+        header.compression = ringdb::Compression{ringdb::CompressionAlgorithm::zstd, 5, 100};
+        std::vector<std::byte> image(kHeaderSize);
+        header.encode(image);
+        auto with_zstd = DatabaseHeader::decode(image);
+        REQUIRE(with_zstd.has_value());
+        CHECK(with_zstd->compression == header.compression);
+        CHECK(with_zstd->slots[0] == header.slots[0]);
+        // Every single-bit flip of the header's copy (flag bit 0, algorithm, level, minimum
+        // size) is refused, since an intact slot still records the real setting.
+        for (std::size_t offset : {16U, 20U, 21U, 24U, 25U}) {
+            for (int bit = 0; bit < 8; ++bit) {
+                if (offset == 16 && bit != 0) {
+                    continue;  // other flag bits are upgrade_required
+                }
+                auto damaged = image;
+                damaged[offset] ^= static_cast<std::byte>(1U << bit);
+                INFO("offset " << offset << " bit " << bit);
+                CHECK(DatabaseHeader::decode(damaged).error().code == Errc::corrupted);
+            }
+        }
+        // A damaged slot's copy does not count; the other slot's does.
+        auto one_slot = image;
+        one_slot[64 + 2] ^= std::byte{0x01};
+        CHECK(DatabaseHeader::decode(one_slot).has_value());
+    }
+
     SECTION("a damaged slot is reported, not trusted") {
         bytes[64 + 20] ^= std::byte{0x40};
         auto damaged = DatabaseHeader::decode(bytes);
@@ -114,12 +141,8 @@ TEST_CASE("The header round-trips and rejects what is not a ringdb file", "[engi
         REQUIRE(DatabaseHeader::decode(compressed).error().code == Errc::corrupted);
         compressed[20] = std::byte{2};
         compressed[21] = std::byte{5};
-        ringdb::util::store_le32(compressed.data() + 24, 100);
-        auto with_zstd = DatabaseHeader::decode(compressed);
-        REQUIRE(with_zstd.has_value());
-        CHECK(with_zstd->compression.algorithm == ringdb::CompressionAlgorithm::zstd);
-        CHECK(with_zstd->compression.level == 5);
-        CHECK(with_zstd->compression.min_size == 100);
+        // A valid setting that the (intact) slots do not record: the header was damaged.
+        REQUIRE(DatabaseHeader::decode(compressed).error().code == Errc::corrupted);
         compressed[20] = std::byte{3};
         REQUIRE(DatabaseHeader::decode(compressed).error().code == Errc::corrupted);
         auto odd_size = bytes;
