@@ -69,6 +69,11 @@ public:
 
     /// The new value for `key` (see the top of this file).
     MergeResult apply(ByteView key, std::optional<ByteView> existing, ByteView operand) const;
+    /// apply() writing the new value into `out` (replacing its contents; the built-ins reuse
+    /// its capacity, so a caller that keeps `out` merges without allocating). Returns false
+    /// when the key is to be removed.
+    Result<bool> apply_into(ByteView key, std::optional<ByteView> existing, ByteView operand,
+                            Bytes& out) const;
 
 private:
     enum class Kind : std::uint8_t {

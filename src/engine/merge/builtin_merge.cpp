@@ -17,22 +17,22 @@ std::uint64_t load(ByteView bytes) noexcept {
     return value;
 }
 
-Bytes store(std::uint64_t value, std::size_t width) {
-    Bytes out(width);
+void store(std::uint64_t value, std::size_t width, Bytes& out) {
+    out.resize(width);
     for (std::size_t i = 0; i < width; ++i) {
         out[i] = static_cast<std::byte>(value & 0xff);
         value >>= 8;
     }
-    return out;
 }
 
-Bytes copy(ByteView bytes) { return Bytes(bytes.begin(), bytes.end()); }
+void copy(ByteView bytes, Bytes& out) { out.assign(bytes.begin(), bytes.end()); }
 
 }  // namespace
 
-MergeResult numeric(NumericOp op, std::optional<ByteView> existing, ByteView operand) {
+Status numeric(NumericOp op, std::optional<ByteView> existing, ByteView operand, Bytes& out) {
     if (!existing) {
-        return std::optional<Bytes>(copy(operand));
+        copy(operand, out);
+        return ok();
     }
     const std::size_t width = operand.size();
     if (existing->size() != width) {
@@ -46,38 +46,40 @@ MergeResult numeric(NumericOp op, std::optional<ByteView> existing, ByteView ope
     switch (op) {
     case NumericOp::add:
         // Wraps at 2^(8 * width): store() keeps the low `width` bytes.
-        return std::optional<Bytes>(store(old_value + new_value, width));
+        store(old_value + new_value, width, out);
+        return ok();
     case NumericOp::max:
-        return std::optional<Bytes>(copy(new_value > old_value ? operand : *existing));
+        copy(new_value > old_value ? operand : *existing, out);
+        return ok();
     case NumericOp::min:
-        return std::optional<Bytes>(copy(new_value < old_value ? operand : *existing));
+        copy(new_value < old_value ? operand : *existing, out);
+        return ok();
     }
     return Error{Errc::invalid_argument};
 }
 
-MergeResult bitwise_or(std::optional<ByteView> existing, ByteView operand) {
+Status bitwise_or(std::optional<ByteView> existing, ByteView operand, Bytes& out) {
     if (!existing) {
-        return std::optional<Bytes>(copy(operand));
+        copy(operand, out);
+        return ok();
     }
     if (existing->size() != operand.size()) {
         return Error{Errc::invalid_argument, 0, kMergeWidthMismatch};
     }
-    Bytes out = copy(*existing);
+    copy(*existing, out);
     for (std::size_t i = 0; i < out.size(); ++i) {
         out[i] |= operand[i];
     }
-    return std::optional<Bytes>(std::move(out));
+    return ok();
 }
 
-MergeResult bytes_append(std::optional<ByteView> existing, ByteView operand) {
-    if (!existing) {
-        return std::optional<Bytes>(copy(operand));
+Status bytes_append(std::optional<ByteView> existing, ByteView operand, Bytes& out) {
+    out.clear();
+    if (existing) {
+        out.insert(out.end(), existing->begin(), existing->end());
     }
-    Bytes out;
-    out.reserve(existing->size() + operand.size());
-    out.insert(out.end(), existing->begin(), existing->end());
     out.insert(out.end(), operand.begin(), operand.end());
-    return std::optional<Bytes>(std::move(out));
+    return ok();
 }
 
 }  // namespace ringdb::engine::merge

@@ -7,24 +7,55 @@
 
 namespace ringdb {
 
+Result<bool> MergeOperator::apply_into(ByteView key, std::optional<ByteView> existing,
+                                       ByteView operand, Bytes& out) const {
+    using engine::merge::NumericOp;
+    Status done = ok();
+    switch (kind_) {
+    case Kind::function: {
+        MergeResult result = function_(key, existing, operand);
+        if (!result) {
+            return result.error();
+        }
+        if (!*result) {
+            return false;
+        }
+        out = std::move(**result);
+        return true;
+    }
+    case Kind::numeric_add:
+        done = engine::merge::numeric(NumericOp::add, existing, operand, out);
+        break;
+    case Kind::numeric_max:
+        done = engine::merge::numeric(NumericOp::max, existing, operand, out);
+        break;
+    case Kind::numeric_min:
+        done = engine::merge::numeric(NumericOp::min, existing, operand, out);
+        break;
+    case Kind::bitwise_or:
+        done = engine::merge::bitwise_or(existing, operand, out);
+        break;
+    case Kind::bytes_append:
+        done = engine::merge::bytes_append(existing, operand, out);
+        break;
+    }
+    if (!done) {
+        return done.error();
+    }
+    return true;
+}
+
 MergeResult MergeOperator::apply(ByteView key, std::optional<ByteView> existing,
                                  ByteView operand) const {
-    using engine::merge::NumericOp;
-    switch (kind_) {
-    case Kind::function:
-        return function_(key, existing, operand);
-    case Kind::numeric_add:
-        return engine::merge::numeric(NumericOp::add, existing, operand);
-    case Kind::numeric_max:
-        return engine::merge::numeric(NumericOp::max, existing, operand);
-    case Kind::numeric_min:
-        return engine::merge::numeric(NumericOp::min, existing, operand);
-    case Kind::bitwise_or:
-        return engine::merge::bitwise_or(existing, operand);
-    case Kind::bytes_append:
-        return engine::merge::bytes_append(existing, operand);
+    Bytes out;
+    Result<bool> kept = apply_into(key, existing, operand, out);
+    if (!kept) {
+        return kept.error();
     }
-    return Error{Errc::invalid_argument};
+    if (!*kept) {
+        return std::optional<Bytes>{};
+    }
+    return std::optional<Bytes>(std::move(out));
 }
 
 }  // namespace ringdb

@@ -19,22 +19,25 @@ Task<Status> merge_value(TableHandle& table, ByteView key, ByteView operand,
     if (existing) {
         old_value = existing->bytes;
     }
-    RINGDB_CO_TRY_ASSIGN(std::optional<Bytes> merged, op.apply(key, old_value, operand));
-    if (!merged) {
+    // The handle's scratch buffer: one operation at a time per handle, and its capacity is
+    // reused, so the built-ins merge without allocating.
+    Bytes& merged = table.scratch();
+    RINGDB_CO_TRY_ASSIGN(bool kept, op.apply_into(key, old_value, operand, merged));
+    if (!kept) {
         if (existing) {
             RINGDB_CO_TRY(co_await table.remove(key));
         }
         co_return ok();
     }
-    if (valid_value != nullptr && !valid_value(*merged)) {
+    if (valid_value != nullptr && !valid_value(merged)) {
         co_return Error{Errc::invalid_argument, 0, kMergeResultInvalid};
     }
     // Released first: a page still referenced would be copied before it is modified.
     existing.reset();
-    if (auto fast = table.try_store(key, *merged)) {
+    if (auto fast = table.try_store(key, merged)) {
         co_return *fast;
     }
-    RINGDB_CO_TRY(co_await table.insert(key, *merged));
+    RINGDB_CO_TRY(co_await table.insert(key, merged));
     co_return ok();
 }
 

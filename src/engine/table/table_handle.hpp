@@ -78,6 +78,9 @@ public:
     /// remove() without a coroutine and without a copy of the value (Btree::try_remove);
     /// whether the key was there, or none (then call remove()).
     std::optional<Result<bool>> try_remove(ByteView key);
+    /// A buffer for the operation in progress on this handle (merges build their result in
+    /// it); its capacity is kept between operations.
+    Bytes& scratch() noexcept { return scratch_; }
     /// Removes the first (or last) entry and returns a copy of it.
     Task<Result<std::optional<RawEntry>>> pop(bool first_entry);
 
@@ -85,6 +88,7 @@ private:
     std::shared_ptr<const TableHost> host_;
     OpenTable* table_;
     std::unique_ptr<OpenTable> owned_;
+    Bytes scratch_;
 };
 
 /// A double-ended cursor over a key range of a handle's table (the engine side of RawRange).
