@@ -75,15 +75,10 @@ public:
     /// corrupted.
     template <Key K, Value V>
     Task<Result<Table<K, V>>> open_table(const TableDefinition<K, V>& definition) {
-        if (txn_ == nullptr) {
-            co_return Error{Errc::transaction_finished};  // moved from
-        }
-        // Arguments are hoisted into locals: temporaries with non-trivial members inside a
+        // The schema is hoisted into a local: temporaries with non-trivial members inside a
         // co_await expression are miscompiled by g++ 12 (docs/coroutines.md rule 2).
         TableSchema schema = definition.schema();
-        std::shared_ptr<engine::WriteTxn> txn = txn_;
-        auto raw = co_await detail::RawTable::open_write(std::move(txn), std::move(schema),
-                                                         &Codec<K>::compare);
+        auto raw = co_await open_raw(std::move(schema), &Codec<K>::compare);
         if (!raw) {
             co_return raw.error();
         }
@@ -94,13 +89,8 @@ public:
     /// open_table; table_type_mismatch when the name holds a plain table (or the other way).
     template <Key K, Value V>
     Task<Result<TtlTable<K, V>>> open_ttl_table(const TtlTableDefinition<K, V>& definition) {
-        if (txn_ == nullptr) {
-            co_return Error{Errc::transaction_finished};  // moved from
-        }
         TableSchema schema = definition.schema();
-        std::shared_ptr<engine::WriteTxn> txn = txn_;
-        auto raw = co_await detail::RawTable::open_write(std::move(txn), std::move(schema),
-                                                         &Codec<K>::compare);
+        auto raw = co_await open_raw(std::move(schema), &Codec<K>::compare);
         if (!raw) {
             co_return raw.error();
         }
@@ -217,6 +207,9 @@ private:
         bool abort_requested = false;
     };
     std::shared_ptr<const WallClock> clock() const;
+    /// Opens the untyped table behind open_table / open_ttl_table (transaction_finished for a
+    /// moved-from handle).
+    Task<Result<detail::RawTable>> open_raw(TableSchema schema, detail::KeyOrder order);
     explicit WriteTransaction(std::shared_ptr<engine::WriteTxn> txn,
                               BatchState* batch = nullptr) noexcept
         : txn_(std::move(txn)), batch_(batch) {}
@@ -239,13 +232,8 @@ public:
     /// table_type_mismatch, type_definition_changed, io, corrupted.
     template <Key K, Value V>
     Task<Result<ReadOnlyTable<K, V>>> open_table(const TableDefinition<K, V>& definition) {
-        if (txn_ == nullptr) {
-            co_return Error{Errc::transaction_finished};  // moved from
-        }
-        TableSchema schema = definition.schema();
-        std::shared_ptr<engine::ReadTxn> txn = txn_;
-        auto raw = co_await detail::RawTable::open_read(std::move(txn), std::move(schema),
-                                                        &Codec<K>::compare);
+        TableSchema schema = definition.schema();  // hoisted (docs/coroutines.md rule 2)
+        auto raw = co_await open_raw(std::move(schema), &Codec<K>::compare);
         if (!raw) {
             co_return raw.error();
         }
@@ -256,13 +244,8 @@ public:
     template <Key K, Value V>
     Task<Result<ReadOnlyTtlTable<K, V>>> open_ttl_table(
             const TtlTableDefinition<K, V>& definition) {
-        if (txn_ == nullptr) {
-            co_return Error{Errc::transaction_finished};  // moved from
-        }
         TableSchema schema = definition.schema();
-        std::shared_ptr<engine::ReadTxn> txn = txn_;
-        auto raw = co_await detail::RawTable::open_read(std::move(txn), std::move(schema),
-                                                        &Codec<K>::compare);
+        auto raw = co_await open_raw(std::move(schema), &Codec<K>::compare);
         if (!raw) {
             co_return raw.error();
         }
@@ -300,6 +283,7 @@ private:
     friend class Database;
     friend class ReadOnlyDatabase;
     std::shared_ptr<const WallClock> clock() const;
+    Task<Result<detail::RawTable>> open_raw(TableSchema schema, detail::KeyOrder order);
     explicit ReadTransaction(std::shared_ptr<engine::ReadTxn> txn) noexcept
         : txn_(std::move(txn)) {}
 

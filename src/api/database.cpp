@@ -274,6 +274,16 @@ void WriteTransaction::abort() {
     }
 }
 
+Task<Result<detail::RawTable>> WriteTransaction::open_raw(TableSchema schema,
+                                                          detail::KeyOrder order) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};  // moved from
+    }
+    std::shared_ptr<engine::WriteTxn> txn = txn_;
+    auto raw = co_await detail::RawTable::open_write(std::move(txn), std::move(schema), order);
+    co_return raw;
+}
+
 std::shared_ptr<const WallClock> WriteTransaction::clock() const {
     return txn_->context().clock();
 }
@@ -385,6 +395,16 @@ Task<Result<std::vector<std::string>>> ReadTransaction::list_multimap_tables() {
     }
     auto names = co_await txn_->list_tables(TableKind::multimap);
     co_return names;
+}
+
+Task<Result<detail::RawTable>> ReadTransaction::open_raw(TableSchema schema,
+                                                         detail::KeyOrder order) {
+    if (txn_ == nullptr) {
+        co_return Error{Errc::transaction_finished};  // moved from
+    }
+    std::shared_ptr<engine::ReadTxn> txn = txn_;
+    auto raw = co_await detail::RawTable::open_read(std::move(txn), std::move(schema), order);
+    co_return raw;
 }
 
 std::shared_ptr<const WallClock> ReadTransaction::clock() const {
