@@ -2,7 +2,8 @@
 // Purging expired TTL entries in bounded batches, once or in the background (docs/ttl.md).
 //
 // A batch is one write transaction that removes at most `batch` expired entries and commits
-// (with the durability given), so a purge holds the writer for one batch at a time and other
+// (with the durability given; a batch that finds nothing expired aborts instead, so an idle
+// purger writes nothing), so a purge holds the writer for one batch at a time and other
 // writers run between batches. The background purger repeats a pass (batches until one finds
 // fewer than `batch` expired entries) every `interval`, as a coroutine on a thread the caller
 // chooses (for example a WorkerThread's context); its pauses are io_uring timeouts, so that
@@ -63,6 +64,10 @@ PurgeBatch ttl_purge_batch(Database& db, TtlTableDefinition<K, V> definition,
             }
             removed = *purged;
         }
+        if (removed == 0) {
+            txn->abort();  // nothing expired: no commit, nothing written
+            co_return removed;
+        }
         Status committed = co_await txn->commit();
         if (!committed) {
             co_return committed.error();
@@ -107,7 +112,8 @@ public:
     ~TtlPurger();
 
     /// Asks the purger to stop and waits until it has: a batch in progress finishes (and
-    /// commits) first. Idempotent. REQUIRES: not called on the purger's own thread.
+    /// commits) first. Idempotent. REQUIRES: not called on the purger's own thread, and that
+    /// thread still serves its context (destroy a WorkerThread after the purger, not before).
     void stop();
 
     /// Entries removed so far, completed passes, and failed batches (a failed batch ends its

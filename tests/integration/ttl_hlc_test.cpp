@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include <ringdb/ringdb.hpp>
 
@@ -420,12 +422,14 @@ TEST_CASE("ttl: purging in bounded batches", "[ttl][integration]") {
     REQUIRE(total.has_value());
     CHECK(*total == 2500);
     CHECK(stored_notes(*db) == 10);
-    // Nothing left: one batch that finds nothing.
+    // Nothing left: one batch that finds nothing, and commits nothing.
+    const std::uint64_t before = db->begin_read()->id();
     CHECK(sync_wait(ringdb::purge_expired_in_batches(*db, kNotes, options)).value() == 0);
+    CHECK(db->begin_read()->id() == before);
 }
 
 TEST_CASE("ttl: the background purger removes expired entries while writers go on",
-          "[ttl][integration]") {
+          "[ttl][integration][threads]") {
     ModelClock clock;
     ringdb::test::TempDir dir;
     auto db = sync_wait(ringdb::Database::create(dir.file("db"), with_clock(clock)));
@@ -463,4 +467,36 @@ TEST_CASE("ttl: the background purger removes expired entries while writers go o
     CHECK(purger->passes() >= 2);
     CHECK(stored_notes(*db) == 5);
     purger->stop();  // idempotent
+}
+
+TEST_CASE("hlc: concurrent callers get distinct, increasing timestamps",
+          "[hlc][integration][threads]") {
+    ringdb::test::TempDir dir;
+    auto db = sync_wait(ringdb::Database::create(dir.file("db")));
+    REQUIRE(db.has_value());
+    constexpr int kThreads = 4;
+    constexpr int kEach = 20000;
+    std::vector<std::vector<std::uint64_t>> issued(kThreads);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&db, &issued, t] {
+            for (int i = 0; i < kEach; ++i) {
+                issued[static_cast<std::size_t>(t)].push_back(db->hlc_now()->raw());
+                if (i % 1000 == 0) {
+                    (void)db->hlc_update(HybridLogicalClock::now());
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    std::vector<std::uint64_t> all;
+    for (const auto& mine : issued) {
+        CHECK(std::is_sorted(mine.begin(), mine.end()));
+        CHECK(std::adjacent_find(mine.begin(), mine.end()) == mine.end());
+        all.insert(all.end(), mine.begin(), mine.end());
+    }
+    std::sort(all.begin(), all.end());
+    CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
 }
