@@ -10,13 +10,13 @@
 // taking the wall time in milliseconds, so that tests and simulations can drive the clock.
 // Clocks before the epoch count as 0.
 
-#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 
 #include <ringdb/codec_base.hpp>
+#include <ringdb/options.hpp>
 
 namespace ringdb {
 
@@ -42,13 +42,9 @@ public:
     static constexpr HybridLogicalClock max() noexcept { return HybridLogicalClock(~0ULL); }
 
     /// Milliseconds since the epoch by the system clock (0 before the epoch).
-    static std::uint64_t wall_ms() noexcept {
-        auto since = std::chrono::system_clock::now().time_since_epoch();
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(since).count();
-        return ms < 0 ? 0 : static_cast<std::uint64_t>(ms);
-    }
+    static std::uint64_t wall_ms() { return now_ms(WallClock{}); }
     /// The timestamp of the wall clock, logical 0.
-    static HybridLogicalClock now() noexcept { return now(wall_ms()); }
+    static HybridLogicalClock now() { return now(wall_ms()); }
     static constexpr HybridLogicalClock now(std::uint64_t wall) noexcept {
         return from_parts(wall, 0);
     }
@@ -68,12 +64,12 @@ public:
         return from_parts(physical_ms() + 1, 0);
     }
     /// A timestamp greater than this one: the wall clock's when it is ahead, else tick().
-    HybridLogicalClock advance() const noexcept { return advance(wall_ms()); }
+    HybridLogicalClock advance() const { return advance(wall_ms()); }
     constexpr HybridLogicalClock advance(std::uint64_t wall) const noexcept {
         return wall > physical_ms() ? now(wall) : tick();
     }
     /// A timestamp greater than both this one and `other` (a message received from a peer).
-    HybridLogicalClock merge(HybridLogicalClock other) const noexcept {
+    HybridLogicalClock merge(HybridLogicalClock other) const {
         return merge(other, wall_ms());
     }
     constexpr HybridLogicalClock merge(HybridLogicalClock other,

@@ -49,8 +49,6 @@ char* chars(std::byte* p) noexcept { return reinterpret_cast<char*>(p); }
 static_assert(kLz4MaxLevel == LZ4HC_CLEVEL_MAX);
 static_assert(kZstdMaxLevel == 22, "zstd's highest level (ZSTD_maxCLevel) is 22");
 
-Status ValueEnvelope::validate(const Compression& config) { return check_compression(config); }
-
 bool ValueEnvelope::compress(ByteView value, Bytes& out) const {
     const std::size_t header = 1 + kLengthBytes;
     // Worth keeping only when shorter than the raw form (1 + size).

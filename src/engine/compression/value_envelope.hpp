@@ -30,12 +30,9 @@ public:
     static constexpr std::byte kZstd{0x02};
     static constexpr std::size_t kLengthBytes = 4;
 
-    /// REQUIRES: config.algorithm is not none, and validate(config) succeeded.
+    /// REQUIRES: config.algorithm is not none, and check_compression(config) succeeded
+    /// (engine/page_store/header.hpp).
     explicit ValueEnvelope(const Compression& config) noexcept : config_(config) {}
-
-    /// Whether a configuration is usable. Errors: invalid_argument (detail 1: unknown
-    /// algorithm, 2: level out of range for the algorithm).
-    static Status validate(const Compression& config);
 
     const Compression& config() const noexcept { return config_; }
 

@@ -31,7 +31,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_file(std::string 
                                                                     DatabaseOptions options,
                                                                     OpenMode mode) {
     if (mode.create) {
-        RINGDB_CO_TRY(ValueEnvelope::validate(options.compression));
+        RINGDB_CO_TRY(check_compression(options.compression));
     }
     std::shared_ptr<DatabaseCore> core(new DatabaseCore(std::move(options), mode));
     io::FileOptions file;
@@ -53,7 +53,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_file(std::string 
 Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_device(
         std::unique_ptr<io::BlockDevice> device, DatabaseOptions options, OpenMode mode) {
     if (mode.create) {
-        RINGDB_CO_TRY(ValueEnvelope::validate(options.compression));
+        RINGDB_CO_TRY(check_compression(options.compression));
     }
     std::shared_ptr<DatabaseCore> core(new DatabaseCore(std::move(options), mode));
     auto started = co_await start(core, std::move(device));

@@ -194,12 +194,12 @@ std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView 
     if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
         return Inserted{fits.error()};
     }
-    Bytes scratch;
-    ByteView stored = stored_form(table_->envelope, value, scratch);
-    if (Status fits = check_pair_length(key.size(), stored.size()); !fits) {
-        return Inserted{fits.error()};
+    if (table_->envelope != nullptr) {
+        // insert() compresses once and still tries the in-place path first: compressing here
+        // too would do it twice whenever the in-place path fails.
+        return std::nullopt;
     }
-    auto fast = tree().try_insert(key, stored);
+    auto fast = tree().try_insert(key, value);
     if (!fast) {
         return std::nullopt;
     }
@@ -216,12 +216,10 @@ std::optional<Status> TableHandle::try_store(ByteView key, ByteView value) {
     if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
         return fits;
     }
-    Bytes scratch;
-    ByteView stored = stored_form(table_->envelope, value, scratch);
-    if (Status fits = check_pair_length(key.size(), stored.size()); !fits) {
-        return fits;
+    if (table_->envelope != nullptr) {
+        return std::nullopt;  // as try_insert: insert() compresses once
     }
-    auto fast = tree().try_insert(key, stored, false);
+    auto fast = tree().try_insert(key, value, false);
     if (!fast) {
         return std::nullopt;
     }
@@ -229,14 +227,6 @@ std::optional<Status> TableHandle::try_store(ByteView key, ByteView value) {
         return Status{fast->error()};
     }
     return ok();
-}
-
-Task<Status> TableHandle::store(ByteView key, ByteView value) {
-    if (auto fast = try_store(key, value)) {
-        co_return *fast;
-    }
-    RINGDB_CO_TRY(co_await insert(key, value));
-    co_return ok();
 }
 
 std::optional<Result<bool>> TableHandle::try_remove(ByteView key) {
@@ -263,7 +253,8 @@ Task<Result<std::optional<RawEntry>>> TableHandle::pop(bool first_entry) {
         co_return entry;
     }
     RawEntry copy = copy_entry((*entry)->key, (*entry)->value);
-    RINGDB_CO_TRY(co_await remove(copy.key));
+    // The entry is already decoded: remove it without decoding its value again.
+    RINGDB_CO_TRY(co_await tree().remove(copy.key));
     co_return std::optional<RawEntry>{std::move(copy)};
 }
 
@@ -418,7 +409,8 @@ Task<Result<std::uint64_t>> remove_range(std::shared_ptr<TableHandle> table, Raw
                 removed += found ? 1 : 0;
                 continue;
             }
-            RINGDB_CO_TRY_ASSIGN(auto old, co_await handle.remove(key));
+            // The tree's remove: the value is not needed, so it is not decoded.
+            RINGDB_CO_TRY_ASSIGN(auto old, co_await handle.tree().remove(key));
             removed += old ? 1 : 0;
         }
     }

@@ -71,10 +71,9 @@ public:
     /// get() without a coroutine when every page on the path is dirty or cached; none
     /// otherwise (then call get()).
     std::optional<Result<std::optional<RawGuard>>> try_get(ByteView key) const;
-    /// insert() that does not return the previous value (no copy of it), without a coroutine
-    /// when try_insert() could; none otherwise (then call store()).
+    /// try_insert() that does not return the previous value (no copy of it); none when
+    /// try_insert() would be (then call insert()).
     std::optional<Status> try_store(ByteView key, ByteView value);
-    Task<Status> store(ByteView key, ByteView value);
     /// remove() without a coroutine and without a copy of the value (Btree::try_remove);
     /// whether the key was there, or none (then call remove()).
     std::optional<Result<bool>> try_remove(ByteView key);
