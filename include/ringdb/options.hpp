@@ -79,6 +79,17 @@ struct DatabaseOptions {
     WallClock clock;
     /// Value compression of a new database (ignored when opening an existing file).
     Compression compression;
+    /// Size of the commit log of a new database, rounded up to a power of two number of pages
+    /// (a file keeps the log it was created with). A durable commit appends one record to the
+    /// log and syncs it; a checkpoint writes the trees and starts the log over
+    /// (docs/design.md section 10, docs/api.md "Commit log and checkpoints"). 0: no log;
+    /// every durable commit writes its pages and the header (a checkpoint).
+    std::uint64_t log_size = std::uint64_t{16} << 20;
+    /// A durable commit is a checkpoint when the log is half full, when the pages committed
+    /// since the last checkpoint hold checkpoint_bytes, or when checkpoint_interval has
+    /// passed since it; and so is every transaction too large for a quarter of the log.
+    std::uint64_t checkpoint_bytes = std::uint64_t{64} << 20;
+    std::chrono::milliseconds checkpoint_interval{30000};
 };
 
 /// When a commit is durable. immediate: when commit() completes, the transaction survives a

@@ -17,6 +17,8 @@ struct Checksum128 {
 };
 
 Checksum128 xxh3_128(std::span<const std::byte> bytes) noexcept;
+/// XXH3-128 of `first` followed by `second` (as if they were one range).
+Checksum128 xxh3_128(std::span<const std::byte> first, std::span<const std::byte> second) noexcept;
 
 void store_checksum(std::byte* target, const Checksum128& sum) noexcept;
 Checksum128 load_checksum(const std::byte* source) noexcept;

@@ -48,7 +48,8 @@ ringdb::DatabaseOptions compressed(CompressionAlgorithm algorithm, int level = 3
     return options;
 }
 
-std::uintmax_t fill_and_measure(const std::string& path, const ringdb::DatabaseOptions& options) {
+std::uintmax_t fill_and_measure(const std::string& path, ringdb::DatabaseOptions options) {
+    options.log_size = 0;  // the values' pages only
     auto db = sync_wait(ringdb::Database::create(path, options));
     REQUIRE(db.has_value());
     auto txn = sync_wait(db->begin_write());

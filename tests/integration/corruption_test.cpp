@@ -100,6 +100,7 @@ void flip_bits_of(ringdb::Compression compression) {
         ringdb::DatabaseOptions options;
         options.page_size = 512;
         options.compression = compression;
+        options.log_size = 4096;  // every page of the file gets flips: keep it small
         auto db = sync_wait(Database::create(path, options));
         REQUIRE(db.has_value());
         auto txn = sync_wait(db->begin_write());

@@ -71,7 +71,7 @@ struct RunOptions {
     std::uint64_t seed = 0;
     std::uint64_t submitters = 64;
     std::uint64_t rounds = 4;
-    std::uint32_t latency = 6;  // scheduler rounds an I/O may take, at most
+    std::uint32_t latency = 40;  // scheduler rounds an I/O may take, at most
     std::uint32_t think = 1000;   // scheduler rounds between a submitter's batches, at most
     bool marked_clean = false;
     // A fault to arm after creation (so that creation never fails): call index `index` of

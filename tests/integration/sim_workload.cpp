@@ -533,6 +533,8 @@ DatabaseOptions sim_options() {
     DatabaseOptions options;
     options.page_size = 512;
     options.cache_size = 4 * 1024;
+    // A small commit log: workloads wrap it and checkpoint while they commit.
+    options.log_size = 64 * 1024;
     return options;
 }
 

@@ -30,6 +30,44 @@ Btree::Btree(TreePages& pages, KeyCompare key_compare, BtreeRoot root) noexcept
 
 std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert(
         std::span<const std::byte> key, std::span<const std::byte> value, bool keep_old) {
+    auto inserted = try_insert_plain(key, value, keep_old);
+    if (sink_ != nullptr && inserted && *inserted) {
+        sink_->inserted(key, value);
+    }
+    return inserted;
+}
+
+Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte> key,
+                                                      std::span<const std::byte> value) {
+    if (sink_ == nullptr) {
+        auto plain = co_await insert_plain(key, value);
+        co_return plain;
+    }
+    auto inserted = co_await insert_plain(key, value);
+    if (inserted) {
+        sink_->inserted(key, value);
+    }
+    co_return inserted;
+}
+
+std::optional<Result<bool>> Btree::try_remove(std::span<const std::byte> key) {
+    auto removed = try_remove_plain(key);
+    if (sink_ != nullptr && removed && *removed && **removed) {
+        sink_->removed(key);
+    }
+    return removed;
+}
+
+Task<Result<std::optional<OwnedBytes>>> Btree::remove(std::span<const std::byte> key) {
+    auto removed = co_await remove_plain(key);
+    if (sink_ != nullptr && removed && removed->has_value()) {
+        sink_->removed(key);
+    }
+    co_return removed;
+}
+
+std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert_plain(
+        std::span<const std::byte> key, std::span<const std::byte> value, bool keep_old) {
     using Inserted = Result<std::optional<OwnedBytes>>;
     if (key.size() > kMaxKeyOrValueLength || value.size() > kMaxKeyOrValueLength ||
         key.size() + value.size() > kMaxPairLength) {
@@ -74,9 +112,9 @@ std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert(
     return Inserted{std::move(old)};
 }
 
-Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte> key,
-                                                      std::span<const std::byte> value) {
-    std::optional<Result<std::optional<OwnedBytes>>> fast = try_insert(key, value);
+Task<Result<std::optional<OwnedBytes>>> Btree::insert_plain(std::span<const std::byte> key,
+                                                            std::span<const std::byte> value) {
+    std::optional<Result<std::optional<OwnedBytes>>> fast = try_insert_plain(key, value, true);
     if (fast) {
         co_return std::move(*fast);
     }
@@ -119,7 +157,7 @@ Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte>
     co_return std::move(old);
 }
 
-std::optional<Result<bool>> Btree::try_remove(std::span<const std::byte> key) {
+std::optional<Result<bool>> Btree::try_remove_plain(std::span<const std::byte> key) {
     using Removed = Result<bool>;
     if (root_.page.is_null()) {
         return Removed{false};
@@ -159,7 +197,7 @@ std::optional<Result<bool>> Btree::try_remove(std::span<const std::byte> key) {
     return Removed{true};
 }
 
-Task<Result<std::optional<OwnedBytes>>> Btree::remove(std::span<const std::byte> key) {
+Task<Result<std::optional<OwnedBytes>>> Btree::remove_plain(std::span<const std::byte> key) {
     if (root_.page.is_null()) {
         co_return std::optional<OwnedBytes>{};
     }

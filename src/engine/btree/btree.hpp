@@ -42,6 +42,7 @@
 #include <ringdb/result.hpp>
 #include <ringdb/task.hpp>
 
+#include "engine/btree/mutation_sink.hpp"
 #include "engine/btree/page_layout.hpp"
 #include "engine/btree/tree_pages.hpp"
 
@@ -126,6 +127,11 @@ public:
     /// pages moved to a lower address. Call finalize() afterwards. `should_move` must outlive
     /// the Task (co_await it at once). Errors: io, no_space, corrupted.
     Task<Result<std::uint64_t>> relocate(const std::function<bool(PageNumber)>& should_move);
+    /// Reports every later insert and removal to `sink` (null: none). REQUIRES: `sink`
+    /// outlives the tree or is reset first.
+    void set_sink(MutationSink* sink) noexcept { sink_ = sink; }
+    MutationSink* sink() const noexcept { return sink_; }
+
     /// Makes the tree show another root (a savepoint restore); frees nothing. REQUIRES: no
     /// modifying operation is in progress.
     void reset(BtreeRoot root) noexcept {
@@ -134,6 +140,14 @@ public:
     }
 
 private:
+    // The operations without reporting to the sink.
+    std::optional<Result<std::optional<OwnedBytes>>> try_insert_plain(
+            std::span<const std::byte> key, std::span<const std::byte> value, bool keep_old);
+    Task<Result<std::optional<OwnedBytes>>> insert_plain(std::span<const std::byte> key,
+                                                         std::span<const std::byte> value);
+    std::optional<Result<bool>> try_remove_plain(std::span<const std::byte> key);
+    Task<Result<std::optional<OwnedBytes>>> remove_plain(std::span<const std::byte> key);
+
     /// A branch on the path from the root to the leaf being modified.
     struct PathLevel {
         PageNumber page;
@@ -209,6 +223,7 @@ private:
     KeyCompare compare_;
     BtreeRoot root_;
     std::uint64_t generation_ = 0;
+    MutationSink* sink_ = nullptr;
 
     // Scratch state of the modifying operation in progress, reused so that the steady state
     // allocates nothing. Only one modifying operation runs at a time (see above).

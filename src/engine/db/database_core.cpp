@@ -22,6 +22,9 @@ PageStoreOptions store_options(const DatabaseOptions& options, OpenMode mode) {
     store.read_only = mode.read_only;
     store.create = mode.create;
     store.compression = options.compression;
+    store.log_bytes = options.log_size;
+    store.checkpoint_bytes = options.checkpoint_bytes;
+    store.checkpoint_interval = options.checkpoint_interval;
     return store;
 }
 
@@ -80,6 +83,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
         }
         core->context_.set_clock_high_water(mark);
     }
+    bool replay = false;
     if (core->mode_.read_only) {
         // A read-only handle never writes, so it cannot repair: the file must be clean.
         if (store.recovery_required()) {
@@ -88,11 +92,13 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
     } else if (!store.was_created()) {
         if (store.recovery_required()) {
             RINGDB_CO_TRY(co_await core->recover());
+            replay = true;
         } else {
             RINGDB_CO_TRY_ASSIGN(bool loaded, co_await store.load_saved_allocator());
             if (!loaded) {
                 RINGDB_CO_TRY(co_await core->full_repair());
             }
+            store.open_log();
         }
     }
     if (!core->mode_.read_only) {
@@ -100,6 +106,10 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
         RINGDB_CO_TRY(co_await load_persistent_savepoints(core->context_));
     }
     core->context_.set_next_transaction_id(store.current().transaction_id + 1);
+    if (replay) {
+        // After the savepoints are pinned, so that the checkpoint keeps what they need.
+        RINGDB_CO_TRY(co_await core->replay_log());
+    }
     core->group_committer_.emplace(std::weak_ptr<TransactionContext>(core->transactions()));
     co_return core;
 }

@@ -81,6 +81,9 @@ private:
     /// Chooses the slot to keep (walks and checks it) and rebuilds the allocator.
     Task<Status> recover_slot();
     Task<Status> full_repair();
+    /// Applies the commit log records after the recovered checkpoint in one transaction and
+    /// commits it as a checkpoint (docs/design.md section 10).
+    Task<Status> replay_log();
 
     DatabaseOptions options_;
     OpenMode mode_;

@@ -5,6 +5,7 @@
 
 #include "engine/btree/cursor.hpp"
 #include "engine/btree/verify.hpp"
+#include "engine/log/log_record.hpp"
 #include "engine/db/database_core.hpp"
 #include "engine/table/key_order.hpp"
 #include "engine/table/multimap.hpp"
@@ -148,6 +149,9 @@ Task<Status> DatabaseCore::recover() {
     // What the disk holds decides, not what the kernel's page cache shows: after a failed
     // sync Linux may keep the failed pages cached and marked clean, and a commit built on
     // them would be lost at the next power failure (docs/design.md section 9).
+    if (options_.repair_callback && !options_.repair_callback(0.0)) {
+        co_return Error{Errc::repair_aborted};
+    }
     store().set_uncached_reads(true);
     Status recovered = co_await recover_slot();
     store().set_uncached_reads(false);
@@ -184,6 +188,43 @@ Task<Status> DatabaseCore::recover_slot() {
     co_return ok();
 }
 
+Task<Status> DatabaseCore::replay_log() {
+    if (store().disk_header().primary().log_pages == 0) {
+        co_return ok();  // no log: the last checkpoint is the last commit
+    }
+    RINGDB_CO_TRY_ASSIGN(auto payloads, co_await store().read_log());
+    std::vector<DecodedRecord> records;
+    records.reserve(payloads.size());
+    std::uint64_t clock = context_.clock_high_water();
+    std::uint64_t last_id = store().current().transaction_id;
+    for (const auto& payload : payloads) {
+        RINGDB_CO_TRY_ASSIGN(DecodedRecord record, decode_record(payload));
+        clock = std::max(clock, record.clock_high_water);
+        last_id = std::max(last_id, record.transaction_id);
+        records.push_back(std::move(record));
+    }
+    context_.set_clock_high_water(clock);
+    // Transaction ids continue after the replayed ones.
+    context_.set_next_transaction_id(last_id + 1);
+    // One transaction applies every record and commits as a checkpoint, which also names the
+    // log's fresh start: nothing is appended to the log before it is durable.
+    RINGDB_CO_TRY_ASSIGN(auto txn, co_await WriteTxn::begin(transactions()));
+    txn->set_replaying();
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        // Progress after slot choice and allocator repair (which report up to 0.9).
+        const double progress = 0.9 + 0.09 * static_cast<double>(i) /
+                                              static_cast<double>(records.size());
+        if (options_.repair_callback && !options_.repair_callback(progress)) {
+            co_return Error{Errc::repair_aborted};
+        }
+        RINGDB_CO_TRY(co_await txn->apply_logged(records[i]));
+    }
+    CommitOptions checkpoint;
+    checkpoint.quick_repair = true;
+    RINGDB_CO_TRY(co_await txn->commit(checkpoint));
+    co_return ok();
+}
+
 Task<Status> DatabaseCore::full_repair() {
     auto report = [this](double progress) {
         return !options_.repair_callback || options_.repair_callback(progress);
@@ -205,6 +246,18 @@ Task<Result<BuddyAllocator>> DatabaseCore::rebuild_allocator() {
     RINGDB_CO_TRY_ASSIGN(BuddyAllocator allocator, store().empty_allocator());
     MarkAll mark{&pages, &allocator};
     std::function<Task<Status>(const StoredTable&)> visit = std::ref(mark);
+    if (!slot.allocator_state.is_null() && slot.allocator_state_txn == slot.transaction_id &&
+        slot.allocator_state.is_valid() &&
+        slot.allocator_state.index() + slot.allocator_state.pages() <= slot.layout_pages) {
+        // The saved allocator state's block stays allocated until the next checkpoint frees
+        // it (install_allocator hands it over). Damaged, it is still not data.
+        (void)allocator.mark_allocated(slot.allocator_state);
+    }
+    if (slot.log_pages != 0) {
+        // The commit log's pages are allocated for good.
+        RINGDB_CO_TRY(allocator.mark_range_allocated(slot.log_first_page,
+                                                     slot.log_first_page + slot.log_pages));
+    }
     RINGDB_CO_TRY(co_await mark.mark_tree(slot.user_root.page));
     TableTree user_tables(pages, slot.user_root);
     RINGDB_CO_TRY(co_await for_each_table(user_tables.tree(), visit));

@@ -6,6 +6,7 @@
 
 #include "util/assert.hpp"
 #include "util/endian.hpp"
+#include "util/try.hpp"
 
 namespace ringdb::engine {
 
@@ -368,6 +369,24 @@ Result<BuddyAllocator> BuddyAllocator::deserialize(std::span<const std::byte> by
         allocator.mark_pages(block.index(), block.pages(), true);
     }
     return allocator;
+}
+
+}  // namespace ringdb::engine
+
+namespace ringdb::engine {
+
+Status BuddyAllocator::mark_range_allocated(std::uint64_t start, std::uint64_t end) {
+    std::uint64_t at = start;
+    while (at < end) {
+        unsigned order = 0;
+        while (order < kMaxOrder && at % (std::uint64_t{2} << order) == 0 &&
+               at + (std::uint64_t{2} << order) <= end) {
+            ++order;
+        }
+        RINGDB_TRY(mark_allocated(PageNumber::make(at, order)));
+        at += std::uint64_t{1} << order;
+    }
+    return ok();
 }
 
 }  // namespace ringdb::engine

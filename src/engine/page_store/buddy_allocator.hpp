@@ -57,6 +57,8 @@ public:
     /// Marks a block allocated (full repair). Errors: corrupted if any of its pages is already
     /// allocated or outside the extent (detail = the block's raw number).
     Status mark_allocated(PageNumber block);
+    /// mark_allocated() for the base pages [start, end), as the largest aligned blocks.
+    Status mark_range_allocated(std::uint64_t start, std::uint64_t end);
     /// Whether every page of the block is free.
     bool is_free(PageNumber block) const;
     /// Whether free(block) is consistent: a valid block inside the extent, none of whose pages

@@ -30,6 +30,11 @@ Task<Status> PageStore::commit(CommitRequest request) {
     if (request.save_allocator_state) {
         request.two_phase = true;
         request.durability = Durability::immediate;
+        request.logged = false;
+    }
+    if (request.logged) {
+        auto status = co_await commit_logged(request);
+        co_return status;
     }
     if (request.durability == Durability::immediate) {
         auto status = co_await commit_durable(request);
@@ -48,6 +53,18 @@ Task<Status> PageStore::commit(CommitRequest request) {
 // unpersisted: the last durable commit does not reference them, so the transaction layer may
 // reuse them as soon as no reader sees them (docs/design.md section 7).
 Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
+    RINGDB_CO_TRY(co_await hold_pages(request));
+    CommitSlot slot;
+    slot.transaction_id = request.transaction_id;
+    slot.user_root = request.user_root;
+    slot.system_root = request.system_root;
+    slot.layout_pages = layout_pages();
+    slot.clock_high_water = request.clock_high_water;
+    publish(disk_header_, slot);
+    co_return ok();
+}
+
+Task<Status> PageStore::hold_pages(CommitRequest& request) {
     {
         std::lock_guard lock(allocator_mutex_);
         for (const auto& [number, buffer] : request.dirty_pages) {
@@ -74,13 +91,6 @@ Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
     if (over_limit) {
         RINGDB_CO_TRY(co_await flush_unwritten());
     }
-    CommitSlot slot;
-    slot.transaction_id = request.transaction_id;
-    slot.user_root = request.user_root;
-    slot.system_root = request.system_root;
-    slot.layout_pages = layout_pages();
-    slot.clock_high_water = request.clock_high_water;
-    publish(disk_header_, slot);
     co_return ok();
 }
 
@@ -149,7 +159,7 @@ void PageStore::adopt_committed(const CommitRequest& request, PageNumber state_b
     unpersisted_.clear();
 }
 
-Task<Status> PageStore::commit_durable(CommitRequest& request) {
+Task<Result<PageNumber>> PageStore::shrink_and_save_state(const CommitRequest& request) {
     release_saved_state();
     // The state block is reserved before shrinking, so that shrinking trims whatever space
     // reserving it grew, and filled after, so that it describes the final layout.
@@ -166,6 +176,13 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
                                  co_await save_allocator_state(request.transaction_id));
         }
     }
+    co_return state_block;
+}
+
+Task<Status> PageStore::commit_durable(CommitRequest& request) {
+    // The log block is allocated before the allocator state is saved (it is part of it).
+    RINGDB_CO_TRY(co_await prepare_log_for_checkpoint());
+    RINGDB_CO_TRY_ASSIGN(PageNumber state_block, co_await shrink_and_save_state(request));
     std::uint64_t layout = layout_pages();
     std::uint64_t needed = layout * page_size_;
     RINGDB_CO_TRY(co_await cover_layout());
@@ -177,7 +194,11 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     RINGDB_CO_TRY(co_await wait_deferred());
 
     DatabaseHeader header = base_header();
-    header.slots[header.secondary_index()] = slot_of(request, layout, state_block);
+    CommitSlot slot = slot_of(request, layout, state_block);
+    slot.log_first_page = log_first_page_;
+    slot.log_pages = log_pages_;
+    slot.log_start = log_ ? log_->end() : LogPosition{};
+    header.slots[header.secondary_index()] = slot;
     header.slot_valid[header.secondary_index()] = true;
     if (request.defer_sync && !request.two_phase) {
         header.swap_primary(false);
@@ -207,6 +228,7 @@ Task<Status> PageStore::commit_durable(CommitRequest& request) {
     }
     publish(header, std::nullopt);
     adopt_committed(request, state_block);
+    checkpoint_durable(slot.log_start);
     if (file_length_ > needed) {
         // The header naming the shorter layout is durable: trim the file. Failure to trim
         // loses nothing, but like every failed I/O it poisons the store.
@@ -331,12 +353,23 @@ Task<Status> PageStore::sync_deferred() {
         deferred->synced.set();
         co_return deferred->result;
     }
+    if (deferred->logged) {
+        log_->mark_durable(deferred->log_sequence);
+        {
+            std::lock_guard lock(state_mutex_);
+            non_durable_ = deferred->logged;
+            deferred_.reset();
+        }
+        deferred->synced.set();
+        co_return ok();
+    }
     {
         std::lock_guard lock(state_mutex_);
         disk_header_ = deferred->header;
         non_durable_.reset();
         deferred_.reset();
     }
+    checkpoint_durable(deferred->header.primary().log_start);
     if (deferred->trim_to != 0 && file_length_ > deferred->trim_to &&
         layout_pages() * page_size_ <= deferred->trim_to) {
         Status trimmed = co_await device_->set_length(deferred->trim_to);
@@ -353,14 +386,14 @@ Task<Status> PageStore::sync_deferred() {
 CommitSlot PageStore::writer_base() const {
     std::lock_guard lock(state_mutex_);
     if (deferred_ != nullptr) {
-        return deferred_->header.primary();
+        return deferred_->logged ? *deferred_->logged : deferred_->header.primary();
     }
     return non_durable_ ? *non_durable_ : disk_header_.primary();
 }
 
 DatabaseHeader PageStore::base_header() const {
     std::lock_guard lock(state_mutex_);
-    return deferred_ != nullptr ? deferred_->header : disk_header_;
+    return deferred_ != nullptr && !deferred_->logged ? deferred_->header : disk_header_;
 }
 
 }  // namespace ringdb::engine

@@ -26,8 +26,8 @@ namespace {
 constexpr std::byte kMagic[8] = {std::byte{0x72}, std::byte{0x69}, std::byte{0x6E},
                                  std::byte{0x67}, std::byte{0x64}, std::byte{0x62},
                                  std::byte{0x1A}, std::byte{0x0A}};
-constexpr std::size_t kSlotOffset[2] = {64, 192};
-constexpr std::size_t kSlotChecksummed = 112;
+constexpr std::size_t kSlotOffset[2] = {64, 232};
+constexpr std::size_t kSlotChecksummed = 152;
 
 bool valid_page_size(std::uint32_t size) noexcept {
     return size >= kMinPageSize && size <= kMaxPageSize && (size & (size - 1)) == 0;
@@ -89,6 +89,11 @@ void CommitSlot::encode(std::byte* target, const Compression& compression) const
     util::store_le64(target + 88, allocator_state.raw());
     util::store_le64(target + 96, allocator_state_txn);
     util::store_le64(target + 104, clock_high_water);
+    util::store_le64(target + 112, log_first_page);
+    util::store_le64(target + 120, log_pages);
+    util::store_le64(target + 128, log_start.offset);
+    util::store_le64(target + 136, log_start.lap);
+    util::store_le64(target + 144, log_start.sequence);
     auto sum = util::xxh3_128(std::span<const std::byte>(target, kSlotChecksummed));
     util::store_checksum(target + kSlotChecksummed, sum);
 }
@@ -102,6 +107,11 @@ CommitSlot CommitSlot::decode(const std::byte* source) noexcept {
     slot.allocator_state = PageNumber::from_raw(util::load_le64(source + 88));
     slot.allocator_state_txn = util::load_le64(source + 96);
     slot.clock_high_water = util::load_le64(source + 104);
+    slot.log_first_page = util::load_le64(source + 112);
+    slot.log_pages = util::load_le64(source + 120);
+    slot.log_start.offset = util::load_le64(source + 128);
+    slot.log_start.lap = util::load_le64(source + 136);
+    slot.log_start.sequence = util::load_le64(source + 144);
     return slot;
 }
 

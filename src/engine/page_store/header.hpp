@@ -17,8 +17,8 @@
 namespace ringdb::engine {
 
 inline constexpr std::size_t kHeaderSize = 512;
-inline constexpr std::uint8_t kFormatVersion = 1;
-inline constexpr std::uint8_t kSlotVersion = 1;
+inline constexpr std::uint8_t kFormatVersion = 2;
+inline constexpr std::uint8_t kSlotVersion = 2;
 inline constexpr std::uint32_t kMinPageSize = 512;
 inline constexpr std::uint32_t kMaxPageSize = 65536;
 
@@ -34,6 +34,17 @@ struct BtreeRoot {
     friend bool operator==(const BtreeRoot&, const BtreeRoot&) = default;
 };
 
+/// A place in the commit log: the byte offset inside the log block, the lap (how many times the
+/// log has been started or wrapped), and the sequence number of the record expected there
+/// (docs/design.md section 10).
+struct LogPosition {
+    std::uint64_t offset = 0;
+    std::uint64_t lap = 0;
+    std::uint64_t sequence = 0;
+
+    friend bool operator==(const LogPosition&, const LogPosition&) = default;
+};
+
 struct CommitSlot {
     std::uint64_t transaction_id = 0;
     BtreeRoot user_root;
@@ -42,8 +53,11 @@ struct CommitSlot {
     PageNumber allocator_state;               // saved allocator state, or null
     std::uint64_t allocator_state_txn = 0;    // the commit the saved state belongs to
     std::uint64_t clock_high_water = 0;       // highest hybrid logical clock issued (raw)
+    std::uint64_t log_first_page = 0;         // the commit log's pages (0, 0: no log)
+    std::uint64_t log_pages = 0;
+    LogPosition log_start;                    // where replay after this checkpoint starts
 
-    static constexpr std::size_t kSize = 128;
+    static constexpr std::size_t kSize = 168;
     /// Writes the slot; `compression` goes into bytes 1..7, under the slot's checksum, so that
     /// damage to the header's copy of it is detected (docs/design.md section 2).
     void encode(std::byte* target, const Compression& compression = {}) const noexcept;

@@ -29,6 +29,17 @@ namespace {
 constexpr std::uint64_t kGrowthRound = 256;
 constexpr std::uint64_t kGrowthMaxBytes = std::uint64_t{1} << 30;
 
+// The first step of initialise_new_file() without the second: a header of this version with
+// zeros in place of the magic.
+bool interrupted_creation(std::span<const std::byte> header) {
+    for (std::size_t i = 0; i < 8; ++i) {
+        if (header[i] != std::byte{0}) {
+            return false;
+        }
+    }
+    return std::to_integer<std::uint8_t>(header[8]) == kFormatVersion;
+}
+
 std::uint64_t round_up(std::uint64_t value, std::uint64_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
@@ -67,6 +78,12 @@ Task<Result<std::unique_ptr<PageStore>>> PageStore::open(std::unique_ptr<io::Blo
     }
     MutPageRef buffer = PageBuffer::make(probe);
     RINGDB_CO_TRY(co_await store->device_->read(0, buffer->bytes()));
+    if (options.create && !options.read_only && interrupted_creation(buffer->bytes())) {
+        // Database::create was interrupted before the header got its magic: nothing was ever
+        // committed there, so create starts over.
+        RINGDB_CO_TRY(co_await store->initialise_new_file());
+        co_return std::move(store);
+    }
     RINGDB_CO_TRY_ASSIGN(DatabaseHeader header, DatabaseHeader::decode(buffer->bytes()));
     if (!header.slot_valid[header.primary_index()] && !header.recovery_required()) {
         // A cleanly closed file with a damaged primary slot: treat it as needing recovery.
@@ -84,6 +101,11 @@ Task<Status> PageStore::initialise_new_file() {
         co_return Error{Errc::invalid_argument, 0, p};
     }
     page_size_ = p;
+    // The commit log takes the pages after the header (docs/design.md section 10).
+    // Without one (log_bytes 0), every durable commit is a checkpoint.
+    const std::uint64_t log_pages = (options_.log_bytes + p - 1) / p;
+    const std::uint64_t layout = 1 + log_pages;
+    const LogPosition log_start = log_pages == 0 ? LogPosition{} : LogPosition{0, 1, 1};
     DatabaseHeader header;
     header.page_size = p;
     if (options_.compression.algorithm != CompressionAlgorithm::none) {
@@ -91,24 +113,35 @@ Task<Status> PageStore::initialise_new_file() {
         compression_ = options_.compression;
     }
     for (auto& slot : header.slots) {
-        slot.layout_pages = 1;
+        slot.layout_pages = layout;
+        slot.log_first_page = log_pages == 0 ? 0 : 1;
+        slot.log_pages = log_pages;
+        slot.log_start = log_start;
     }
-    // First without the magic, synced, then with it: a crash in between leaves a file that
-    // open() rejects as "not a database" rather than one that looks valid but is not.
+    // First without the magic, synced with the file's length, then with it, synced: a crash
+    // in between leaves a file that create() initialises again and open() rejects as "not a
+    // database", never one that looks valid but is not.
     MutPageRef page = PageBuffer::make(p);
     header.encode(page->bytes(), false);
     Status first = co_await device_->write(0, page->bytes());
     RINGDB_CO_TRY(first);
+    RINGDB_CO_TRY(co_await device_->set_length(layout * p));
     RINGDB_CO_TRY(co_await device_->sync_all());
     header.encode(page->bytes(), true);
     Status second = co_await device_->write(0, page->bytes());
     RINGDB_CO_TRY(second);
     RINGDB_CO_TRY(co_await device_->sync_all());
     publish(header, std::nullopt);
-    file_length_ = p;
+    file_length_ = layout * p;
     created_ = true;
-    std::lock_guard lock(allocator_mutex_);
-    allocator_.emplace(1);
+    {
+        std::lock_guard lock(allocator_mutex_);
+        allocator_.emplace(layout);
+        RINGDB_CO_TRY(allocator_->mark_range_allocated(1, layout));
+    }
+    if (log_pages != 0) {
+        create_log(1, log_pages, log_start);
+    }
     co_return ok();
 }
 
@@ -189,8 +222,16 @@ Task<Result<bool>> PageStore::load_saved_allocator() {
 
 void PageStore::install_allocator(BuddyAllocator allocator) {
     std::lock_guard lock(allocator_mutex_);
+    // Full repair marks the current slot's saved state block (DatabaseCore::rebuild_allocator):
+    // the next checkpoint frees it like any saved state.
+    const CommitSlot& slot = disk_header_.primary();
+    const PageNumber state = slot.allocator_state;
+    const bool held = !state.is_null() && slot.allocator_state_txn == slot.transaction_id &&
+                      state.is_valid() &&
+                      state.index() + state.pages() <= allocator.layout_pages() &&
+                      !allocator.is_free(state);
     allocator_.emplace(std::move(allocator));
-    saved_state_block_ = PageNumber{};
+    saved_state_block_ = held ? state : PageNumber{};
 }
 
 bool PageStore::layout_plausible(std::uint64_t layout_pages) const {
@@ -395,6 +436,9 @@ Result<bool> PageStore::free_if_unpersisted(PageNumber page) {
         unwritten_.erase(held);
         has_unwritten_.store(!unwritten_.empty(), std::memory_order_release);
     }
+    // No snapshot reaches the block any more (the caller's rule): its image would only take
+    // cache room from live pages.
+    cache_.erase(page);
     return true;
 }
 

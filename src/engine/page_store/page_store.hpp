@@ -14,6 +14,7 @@
 // later allocate/commit returns Errc::previous_io until the database is reopened.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,7 @@
 
 #include "coro/event.hpp"
 #include "engine/page_store/buddy_allocator.hpp"
+#include "engine/page_store/commit_log.hpp"
 #include "engine/page_store/header.hpp"
 #include "engine/page_store/page_buffer.hpp"
 #include "engine/page_store/page_cache.hpp"
@@ -43,6 +45,13 @@ struct PageStoreOptions {
     bool read_only = false;
     bool create = true;                 // initialise an empty file as a new database
     Compression compression;            // recorded in a new file's header
+    /// Commit log (docs/design.md section 10): its size in a new file, rounded up to whole
+    /// pages (a file keeps the log it has).
+    std::uint64_t log_bytes = std::uint64_t{16} << 20;
+    /// A checkpoint is due when pages committed since the last one hold this many bytes...
+    std::uint64_t checkpoint_bytes = std::uint64_t{64} << 20;
+    /// ...or this much time has passed since it (checked at commits).
+    std::chrono::milliseconds checkpoint_interval{30000};
 };
 
 /// The public Durability and ShrinkPolicy (<ringdb/options.hpp>) are the engine's own.
@@ -66,6 +75,12 @@ struct CommitRequest {
     bool defer_sync = false;
     /// The highest hybrid logical clock issued so far (recorded in the slot).
     std::uint64_t clock_high_water = 0;
+    /// A logged commit (docs/design.md section 10): the pages stay in memory as for a
+    /// non-durable commit, and `log_payload` is appended to the commit log, synced for
+    /// Durability::immediate (by sync_deferred() with defer_sync). REQUIRES:
+    /// log_accepts(log_payload.size()). Otherwise a durable commit is a checkpoint.
+    bool logged = false;
+    std::vector<std::byte> log_payload;
 };
 
 /// A commit writing at least this many pages writes them with BlockDevice::write_direct; a
@@ -222,6 +237,27 @@ public:
 
     /// Makes a transaction's pages and roots the current commit (section 8 of the design).
     Task<Status> commit(CommitRequest request);
+
+    // Commit log (log_store.cpp; docs/design.md section 10).
+    /// Whether a logged commit with a payload of `bytes` can be appended now: the log exists,
+    /// the record is at most a quarter of it, and it has room without a checkpoint.
+    bool log_accepts(std::size_t bytes) const;
+    /// Whether the next durable commit should be a checkpoint: the log is half full, the
+    /// pages committed since the last checkpoint exceed checkpoint_bytes, or
+    /// checkpoint_interval has passed.
+    bool checkpoint_due() const;
+    /// Clean open: the writer continues where the last checkpoint's replay would start.
+    void open_log();
+    /// Recovery: the payloads of the records after the current slot's checkpoint, in order.
+    /// The writer then starts a fresh lap at the log's start; the next checkpoint names it
+    /// (so the caller applies the payloads and commits a checkpoint before anything else).
+    /// Errors: io, corrupted (a damaged record that was durable; the log block outside the
+    /// layout).
+    Task<Result<std::vector<std::vector<std::byte>>>> read_log();
+    /// Bytes of the log (0 for a read-only handle).
+    std::uint64_t log_capacity() const noexcept { return log_ ? log_->region_bytes() : 0; }
+    /// Bytes of records after the last checkpoint.
+    std::uint64_t log_used() const noexcept { return log_ ? log_->used_bytes() : 0; }
     /// Syncs the commit written with defer_sync (nothing to do without one), then publishes it
     /// to readers and trims the file if it shrank. A failure poisons the store and fails the
     /// commits built on it. Every later commit writes its header only after this sync.
@@ -273,12 +309,24 @@ private:
     // space at the end of the layout as `policy` asks; after the header is written, cache the
     // commit's pages and take its saved state block as the current one.
     void release_saved_state();
+    /// commit_durable's first steps: free the previous saved state, shrink as the request
+    /// asks, save the allocator state if asked (returns its block, or null).
+    Task<Result<PageNumber>> shrink_and_save_state(const CommitRequest& request);
     void shrink_layout(ShrinkPolicy policy);
     void adopt_committed(const CommitRequest& request, PageNumber state_block);
     /// The slot naming `request`'s roots over a layout of `layout` pages.
     static CommitSlot slot_of(const CommitRequest& request, std::uint64_t layout,
                               PageNumber state_block) noexcept;
     Task<Status> commit_non_durable(CommitRequest& request);
+    /// commit_non_durable's first half: the pages stay in memory (unwritten, unpersisted).
+    Task<Status> hold_pages(CommitRequest& request);
+    Task<Status> commit_logged(CommitRequest& request);
+    /// A checkpoint's log work before its header: every appended record is written.
+    Task<Status> prepare_log_for_checkpoint();
+    /// The log's place in the file (its pages follow the header in a new file).
+    void create_log(std::uint64_t first_page, std::uint64_t pages, LogPosition start);
+    /// After the checkpoint naming `start` is durable.
+    void checkpoint_durable(LogPosition start);
     /// Writes every unwritten page to the file (no sync) and forgets them.
     Task<Status> flush_unwritten();
     PageRef find_unwritten(PageNumber page);
@@ -304,6 +352,9 @@ private:
     struct Deferred {
         DatabaseHeader header;
         std::uint64_t trim_to = 0;  // file length to trim to once synced (0: none)
+        // A logged commit: the slot readers see once the log is synced, and its record.
+        std::optional<CommitSlot> logged;
+        std::uint64_t log_sequence = 0;
         coro::Event synced;
         Status result = ok();
     };
@@ -334,6 +385,12 @@ private:
     bool uncached_reads_ = false;
     std::atomic<std::uint64_t> extent_hint_{0};
     std::atomic<bool> extents_enabled_{true};
+
+    // The commit log (owned by the committer; none in a read-only store) and its pages.
+    std::optional<CommitLog> log_;
+    std::uint64_t log_first_page_ = 0;
+    std::uint64_t log_pages_ = 0;
+    std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
 
     PageCache cache_;
 };

@@ -24,18 +24,27 @@ Task<Result<bool>> MultimapHandle::insert(ByteView key, ByteView value) {
     RINGDB_CO_TRY(writable());
     RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
     auto existed = co_await multimap_insert(tree(), value_order_, table().multimap, key, value);
+    if (existed && !*existed && table().sink != nullptr) {
+        table().sink->multimap_inserted(key, value);
+    }
     co_return existed;
 }
 
 Task<Result<bool>> MultimapHandle::remove(ByteView key, ByteView value) {
     RINGDB_CO_TRY(writable());
     auto existed = co_await multimap_remove(tree(), value_order_, table().multimap, key, value);
+    if (existed && *existed && table().sink != nullptr) {
+        table().sink->multimap_removed(key, value);
+    }
     co_return existed;
 }
 
 Task<Result<std::optional<RemovedValues>>> MultimapHandle::remove_all(ByteView key) {
     RINGDB_CO_TRY(writable());
     auto removed = co_await multimap_remove_all(tree(), value_order_, table().multimap, key);
+    if (removed && removed->has_value() && table().sink != nullptr) {
+        table().sink->multimap_key_removed(key);
+    }
     co_return removed;
 }
 
@@ -54,6 +63,9 @@ Task<Result<std::uint64_t>> MultimapHandle::drain(RawBound lower, RawBound upper
         Bytes key(entry->key.begin(), entry->key.end());
         RINGDB_CO_TRY_ASSIGN(bool existed,
                              co_await multimap_remove_key(outer, table().multimap, key));
+        if (existed && table().sink != nullptr) {
+            table().sink->multimap_key_removed(key);
+        }
         removed += existed ? 1 : 0;
     }
     co_return removed;

@@ -10,6 +10,8 @@
 #include <ringdb/result.hpp>
 #include <ringdb/table_schema.hpp>
 
+#include <memory>
+
 #include "engine/btree/btree.hpp"
 #include "engine/compression/value_envelope.hpp"
 #include "engine/table/multimap.hpp"
@@ -26,6 +28,9 @@ struct OpenTable {
     bool in_use = false;     // a handle to it is open (write transactions)
     MultimapState multimap;  // multimap tables only (pair count, subtrees to finalize)
     const ValueEnvelope* envelope = nullptr;  // set when the values are stored enveloped
+    /// Where the table's changes are reported for the commit log (write transactions): the
+    /// tree of a normal table reports to it itself; a multimap handle reports its operations.
+    std::unique_ptr<MutationSink> sink;
 };
 
 /// The transaction side of a table handle: whether its tables may be modified, and whether it

@@ -39,6 +39,8 @@ Task<Result<std::uint64_t>> WriteTxn::relocate_pages(std::uint64_t packed_end) {
     if (!tables_.empty()) {
         co_return Error{Errc::table_already_open};
     }
+    // Moved pages are not operations: the commit is a checkpoint.
+    require_checkpoint();
     std::function<bool(PageNumber)> move = [packed_end](PageNumber page) {
         return page.index() + page.pages() > packed_end;
     };

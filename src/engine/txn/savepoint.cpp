@@ -211,6 +211,8 @@ Task<Status> WriteTxn::restore_savepoint(std::shared_ptr<SavepointHandle> savepo
         !context_->tracker().is_valid_savepoint(savepoint->id())) {
         co_return Error{Errc::invalid_savepoint};
     }
+    // The restored trees are not described by operations: the commit is a checkpoint.
+    require_checkpoint();
     for (const auto& [name, table] : tables_) {
         if (table->in_use) {
             co_return Error{Errc::table_already_open};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/table/key_order.hpp"
 #include "engine/txn/read_txn.hpp"
 #include "util/try.hpp"
 
@@ -111,14 +112,64 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
         // commit.
         StoredTable fresh{schema, BtreeRoot{}};
         RINGDB_CO_TRY(co_await user_tree_.put(schema.name, fresh));
+        if (!replaying_) {
+            const Bytes definition = fresh.encode();
+            log_.create_table(schema.name, definition);
+        }
     }
     auto table = std::make_unique<OpenTable>(data_pages_, compare, schema, root);
     table->envelope = context_->envelope_for(schema);
+    attach_sink(*table);
     OpenTable* raw = table.get();
     raw->in_use = true;
     raw->multimap.pairs = pairs;
     tables_.emplace(schema.name, std::move(table));
     co_return raw;
+}
+
+namespace {
+
+// The sink of a table whose key (or multimap value) order the engine does not know without the
+// application's types: replay could not order its keys, so a change to it makes the
+// transaction a checkpoint.
+class CheckpointSink final : public MutationSink {
+public:
+    explicit CheckpointSink(WriteTxn& txn) : txn_(txn) {}
+    void inserted(std::span<const std::byte>, std::span<const std::byte>) override {
+        txn_.require_checkpoint();
+    }
+    void removed(std::span<const std::byte>) override { txn_.require_checkpoint(); }
+    void multimap_inserted(std::span<const std::byte>, std::span<const std::byte>) override {
+        txn_.require_checkpoint();
+    }
+    void multimap_removed(std::span<const std::byte>, std::span<const std::byte>) override {
+        txn_.require_checkpoint();
+    }
+    void multimap_key_removed(std::span<const std::byte>) override {
+        txn_.require_checkpoint();
+    }
+
+private:
+    WriteTxn& txn_;
+};
+
+}  // namespace
+
+void WriteTxn::attach_sink(OpenTable& table) {
+    if (replaying_) {
+        return;
+    }
+    const bool multimap = table.schema.kind == TableKind::multimap;
+    const bool ordered = key_order_for(table.schema.key_type) != nullptr &&
+                         (!multimap || key_order_for(table.schema.value_type) != nullptr);
+    if (ordered) {
+        table.sink = log_.sink_for(&table.schema.name);
+    } else {
+        table.sink = std::make_unique<CheckpointSink>(*this);
+    }
+    if (!multimap) {
+        table.tree.set_sink(table.sink.get());
+    }
 }
 
 void WriteTxn::release_tables() noexcept {
@@ -166,6 +217,9 @@ Task<Result<bool>> WriteTxn::delete_table(std::string name, TableKind kind) {
         }
     }
     RINGDB_CO_TRY(co_await user_tree_.remove(name));
+    if (!replaying_) {
+        log_.delete_table(name, kind);
+    }
     co_return true;
 }
 
@@ -199,6 +253,9 @@ Task<Status> WriteTxn::rename_table(std::string from, std::string to, TableKind 
         tables_.erase(open);
         table->schema.name = to;
         tables_.emplace(to, std::move(table));
+    }
+    if (!replaying_) {
+        log_.rename_table(from, to, kind);
     }
     co_return ok();
 }

@@ -33,6 +33,7 @@
 
 #include "coro/async_mutex.hpp"
 #include "engine/btree/btree.hpp"
+#include "engine/log/log_record.hpp"
 #include "engine/table/multimap.hpp"
 #include "engine/table/open_table.hpp"
 #include "engine/table/table_tree.hpp"
@@ -125,6 +126,18 @@ public:
     /// Set by table changes, restores and savepoint-table access (docs/api.md, "Savepoints").
     bool dirty() const noexcept { return dirty_; }
 
+    // Commit log (docs/design.md section 10).
+    /// Makes the transaction commit as a checkpoint, whatever its size (a change the log does
+    /// not describe: a savepoint restore, compaction, a table whose key order only the
+    /// application knows).
+    void require_checkpoint() noexcept { checkpoint_required_ = true; }
+    /// Recovery: applies the operations of one logged record (replay.cpp). The transaction
+    /// logs nothing itself. Errors: corrupted (an operation that does not fit the tables:
+    /// a damaged record), io.
+    Task<Status> apply_logged(const DecodedRecord& record);
+    /// Recovery: the transaction's own changes are not logged (they are the log's).
+    void set_replaying() noexcept { replaying_ = true; }
+
 private:
     enum class State { active, committed, aborted };
     struct DeletedSavepoint {
@@ -162,6 +175,16 @@ private:
                                std::vector<PageNumber>* pages, bool remove);
     Task<Status> delete_savepoints_after(std::uint64_t id);
     void finish() noexcept;
+    /// Gives a newly opened table its log sink.
+    void attach_sink(OpenTable& table);
+    /// After the store's commit: the transaction id advances and deferred frees are handed
+    /// over, or (failure) the transaction's pages and reclaimed blocks are given back.
+    void settle_commit(const Status& status);
+    /// Whether this commit goes to the log (else it is a checkpoint).
+    bool commits_logged(const CommitOptions& options) const;
+    // Replay helpers (replay.cpp).
+    Task<Result<OpenTable*>> open_for_replay(std::string_view name);
+    Task<Status> apply_operation(const LogOperation& operation);
 
     std::shared_ptr<TransactionContext> context_;
     coro::AsyncLockGuard lock_;
@@ -171,6 +194,11 @@ private:
     DataPages data_pages_;  // the user trees' view of pages_
     TableTree user_tree_;
     TableTree system_tree_;
+    // The record of this transaction's changes (declared before tables_, whose sinks refer to
+    // it).
+    RecordBuilder log_;
+    bool checkpoint_required_ = false;
+    bool replaying_ = false;
     std::map<std::string, std::unique_ptr<OpenTable>> tables_;
     CommitSlot base_;  // the commit this transaction started from
     bool dirty_ = false;

@@ -270,11 +270,56 @@ void WriteTxn::end_savepoint_changes(bool committed) noexcept {
     deleted_persistent_.clear();
 }
 
+bool WriteTxn::commits_logged(const CommitOptions& options) const {
+    if (replaying_ || checkpoint_required_ || options.quick_repair || options.two_phase ||
+        persistent_savepoints_modified()) {
+        return false;
+    }
+    const PageStore& store = context_->store();
+    if (!store.log_accepts(log_.size() + kRecordPayloadHeader)) {
+        return false;
+    }
+    // A due checkpoint waits for the next durable commit: a non-durable one never syncs.
+    return options.durability == Durability::none || !store.checkpoint_due();
+}
+
+void WriteTxn::settle_commit(const Status& status) {
+    if (status) {
+        context_->advance_transaction_id();
+        if (!deferred_data_.empty() || !deferred_system_.empty()) {
+            TransactionContext::DeferredFree entry;
+            entry.transaction_id = id_;
+            entry.data = std::move(deferred_data_);
+            entry.system = std::move(deferred_system_);
+            context_->deferred_frees().push_back(std::move(entry));
+        }
+        return;
+    }
+    pages_.rollback();
+    // A commit that failed without poisoning the store (a failed read) must leave the
+    // allocator as it was: the reclaimed blocks are still listed in the committed freed
+    // lists, and freeing them twice, or handing them out while listed, would corrupt them.
+    if (!context_->store().poisoned()) {
+        for (PageNumber page : reclaimed_) {
+            context_->store().restore_committed(page);
+        }
+    }
+}
+
 Task<Status> WriteTxn::commit(CommitOptions options) {
     if (state_ != State::active) {
         co_return Error{Errc::transaction_finished};
     }
     if (persistent_savepoints_modified() || options.quick_repair) {
+        options.durability = Durability::immediate;
+    }
+    // Either one log record (the pages stay in memory, as for a non-durable commit), or a
+    // checkpoint: the pages are written and the slot names them (docs/design.md section 10).
+    // Without a log (DatabaseOptions::log_size 0) a non-durable commit stays one.
+    const bool logged = commits_logged(options);
+    if (!logged && (options.durability == Durability::immediate ||
+                    context_->store().log_capacity() != 0)) {
+        options.quick_repair = true;
         options.durability = Durability::immediate;
     }
     // Whatever happens now, the transaction is over; a failure leaves the database poisoned
@@ -283,7 +328,7 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     finish_tables();
     Status status = co_await flush_tables();
     if (status) {
-        status = co_await commit_system_tables(options.durability);
+        status = co_await commit_system_tables(logged ? Durability::none : options.durability);
     }
     BtreeRoot user_root;
     BtreeRoot system_root;
@@ -309,29 +354,14 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         request.shrink = options.shrink;
         request.defer_sync = options.defer_sync;
         request.clock_high_water = context_->clock_high_water();
+        request.logged = logged;
+        if (logged) {
+            request.log_payload = log_.finish(id_, request.clock_high_water);
+        }
         status = co_await context_->store().commit(std::move(request));
     }
     tables_.clear();
-    if (status) {
-        context_->advance_transaction_id();
-        if (!deferred_data_.empty() || !deferred_system_.empty()) {
-            TransactionContext::DeferredFree entry;
-            entry.transaction_id = id_;
-            entry.data = std::move(deferred_data_);
-            entry.system = std::move(deferred_system_);
-            context_->deferred_frees().push_back(std::move(entry));
-        }
-    } else {
-        pages_.rollback();
-        // A commit that failed without poisoning the store (a failed read) must leave the
-        // allocator as it was: the reclaimed blocks are still listed in the committed freed
-        // lists, and freeing them twice, or handing them out while listed, would corrupt them.
-        if (!context_->store().poisoned()) {
-            for (PageNumber page : reclaimed_) {
-                context_->store().restore_committed(page);
-            }
-        }
-    }
+    settle_commit(status);
     reclaimed_.clear();
     end_savepoint_changes(static_cast<bool>(status));
     finish();

@@ -128,10 +128,13 @@ TEST_CASE("The header round-trips and rejects what is not a ringdb file", "[engi
         no_magic[0] = std::byte{'x'};
         REQUIRE(DatabaseHeader::decode(no_magic).error().code == Errc::corrupted);
         auto newer = bytes;
-        newer[8] = std::byte{2};
+        newer[8] = std::byte{3};
         auto refused = DatabaseHeader::decode(newer);
         REQUIRE(refused.error().code == Errc::upgrade_required);
-        REQUIRE(refused.error().detail == 2);
+        REQUIRE(refused.error().detail == 3);
+        auto older = bytes;  // version 1: before the commit log
+        older[8] = std::byte{1};
+        REQUIRE(DatabaseHeader::decode(older).error().code == Errc::upgrade_required);
         auto flags = bytes;
         flags[16] = std::byte{2};
         REQUIRE(DatabaseHeader::decode(flags).error().code == Errc::upgrade_required);

@@ -20,7 +20,7 @@ constexpr std::uint64_t kSystemWobble = 8;  // as in savepoint_test.cpp
 constexpr ringdb::TableDefinition<std::uint64_t, std::string> kTexts("texts");
 
 std::shared_ptr<DatabaseCore> open_tiny_cache(std::unique_ptr<ringdb::io::BlockDevice> device) {
-    ringdb::DatabaseOptions options;
+    ringdb::DatabaseOptions options = without_log();
     options.cache_size = 16 * 512;  // 16 pages of 512 bytes: evictions all the time
     return open_small(std::move(device), options);
 }

@@ -67,7 +67,7 @@ TEST_CASE("A crash after non-durable commits returns to the last durable commit"
         auto owned =
                 std::make_unique<ringdb::io::SimDevice>(seed + static_cast<std::uint64_t>(trial));
         auto* sim = owned.get();
-        ringdb::DatabaseOptions options;
+        ringdb::DatabaseOptions options = without_log();
         options.cache_size = 64 << 10;  // small: held pages spill to the file early
         auto core = open_small(std::move(owned), options);
         Model model;

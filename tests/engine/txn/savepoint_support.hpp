@@ -29,8 +29,18 @@ inline std::uint64_t savepoint_test_seed() {
     return io::SimDevice::seed_from_environment(std::random_device{}());
 }
 
+// The engine tests of savepoints, bulk loads and reclamation check the allocator against full
+// repair after crashes of checkpoints: their databases have no commit log (every durable
+// commit is a checkpoint), unless a test asks for one.
+inline ringdb::DatabaseOptions without_log() {
+    ringdb::DatabaseOptions options;
+    options.log_size = 0;
+    return options;
+}
+
 inline std::shared_ptr<engine::DatabaseCore> open_small(std::unique_ptr<io::BlockDevice> device,
-                                                        ringdb::DatabaseOptions options = {}) {
+                                                        ringdb::DatabaseOptions options =
+                                                                without_log()) {
     options.page_size = 512;
     auto core = sync_wait(engine::DatabaseCore::open_device(std::move(device), options));
     INFO((core ? "open ok" : to_string(core.error())));

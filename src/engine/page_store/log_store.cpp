@@ -1,0 +1,148 @@
+// The page store's side of the commit log (docs/design.md section 10): logged commits, the log
+// block and its start position at checkpoints, and reading the log back at recovery.
+//
+// Invariants:
+//  - a logged commit is visible to readers only after the sync that covers its record (or at
+//    once for Durability::none, whose record is written but not synced);
+//  - log_->start() is the start position named by the durable checkpoint: the writer never
+//    overwrites a record from there on;
+//  - records are appended only by the committer; a checkpoint writes every appended record
+//    before its header names the position after them.
+
+#include <algorithm>
+
+#include "engine/page_store/page_store.hpp"
+#include "util/assert.hpp"
+#include "util/try.hpp"
+
+namespace ringdb::engine {
+
+namespace {
+
+// Whether a slot's log lies inside its layout, after the header.
+bool log_fits(const CommitSlot& slot) {
+    return slot.log_first_page >= 1 && slot.log_pages <= slot.layout_pages &&
+           slot.log_first_page <= slot.layout_pages - slot.log_pages;
+}
+
+// A record may take at most this share of the log; a larger transaction is a checkpoint.
+constexpr std::uint64_t kMaxRecordShare = 4;
+// A checkpoint is due once the records after the last one take this share of the log.
+constexpr std::uint64_t kCheckpointLogShare = 2;
+
+}  // namespace
+
+bool PageStore::log_accepts(std::size_t bytes) const {
+    return log_ && CommitLog::record_bytes(bytes) <= log_->region_bytes() / kMaxRecordShare &&
+           log_->fits(bytes);
+}
+
+bool PageStore::checkpoint_due() const {
+    if (!log_) {
+        return true;
+    }
+    if (log_->used_bytes() >= log_->region_bytes() / kCheckpointLogShare) {
+        return true;
+    }
+    std::uint64_t held = 0;
+    {
+        std::lock_guard lock(allocator_mutex_);
+        held = unpersisted_.size() * page_size_;
+    }
+    return held >= options_.checkpoint_bytes ||
+           std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
+}
+
+void PageStore::create_log(std::uint64_t first_page, std::uint64_t pages, LogPosition start) {
+    log_first_page_ = first_page;
+    log_pages_ = pages;
+    log_.emplace(*device_, first_page * page_size_, pages * page_size_, start, start);
+}
+
+void PageStore::open_log() {
+    const CommitSlot slot = disk_header_.primary();
+    if (slot.log_pages != 0) {
+        create_log(slot.log_first_page, slot.log_pages, slot.log_start);
+    }
+}
+
+Task<Result<std::vector<std::vector<std::byte>>>> PageStore::read_log() {
+    const DatabaseHeader header = disk_header_;
+    const CommitSlot slot = header.primary();
+    if (slot.log_pages == 0) {
+        co_return std::vector<std::vector<std::byte>>{};
+    }
+    if (!log_fits(slot)) {
+        co_return Error{Errc::corrupted, 0, slot.log_first_page};
+    }
+    const std::uint64_t offset = slot.log_first_page * page_size_;
+    const std::uint64_t bytes = slot.log_pages * page_size_;
+    RINGDB_CO_TRY_ASSIGN(LogScan scan, co_await scan_log(*device_, offset, bytes, slot.log_start));
+    // Records of laps up to one past a slot's start can be on disk (the writer never goes
+    // further before a checkpoint moves the start): the fresh lap is beyond all of them.
+    std::uint64_t lap = scan.last_lap;
+    for (std::size_t i = 0; i < 2; ++i) {
+        if (header.slot_valid[i]) {
+            lap = std::max(lap, header.slots[i].log_start.lap);
+        }
+    }
+    create_log(slot.log_first_page, slot.log_pages, LogPosition{});
+    log_->restart(lap + 2, scan.end.sequence);
+    co_return std::move(scan.payloads);
+}
+
+Task<Status> PageStore::prepare_log_for_checkpoint() {
+    if (!log_) {
+        co_return ok();
+    }
+    Status written = co_await log_->write(true);
+    if (!written) {
+        co_return fail(written.error());
+    }
+    co_return ok();
+}
+
+void PageStore::checkpoint_durable(LogPosition start) {
+    if (log_) {
+        log_->set_start(start);
+        log_->mark_durable(start.sequence - 1);
+    }
+    last_checkpoint_ = std::chrono::steady_clock::now();
+}
+
+Task<Status> PageStore::commit_logged(CommitRequest& request) {
+    RINGDB_ASSERT(log_ && log_->fits(request.log_payload.size()));
+    RINGDB_CO_TRY(co_await hold_pages(request));
+    log_->append(request.log_payload);
+    const std::uint64_t sequence = log_->last_sequence();
+    CommitSlot slot;
+    slot.transaction_id = request.transaction_id;
+    slot.user_root = request.user_root;
+    slot.system_root = request.system_root;
+    slot.layout_pages = layout_pages();
+    slot.clock_high_water = request.clock_high_water;
+    const bool durable = request.durability == Durability::immediate;
+    // A durable record is padded so that no later write touches its last block.
+    Status written = co_await log_->write(durable);
+    if (!written) {
+        co_return fail(written.error());
+    }
+    // The commit builds on the previous group's: that one is synced (or failed) first.
+    RINGDB_CO_TRY(co_await wait_deferred());
+    if (durable && request.defer_sync) {
+        auto deferred = std::make_shared<Deferred>();
+        deferred->logged = slot;
+        deferred->log_sequence = sequence;
+        std::lock_guard lock(state_mutex_);
+        deferred_ = std::move(deferred);
+        co_return ok();
+    }
+    if (durable) {
+        RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+        log_->mark_durable(sequence);
+    }
+    publish(disk_header_, slot);
+    co_return ok();
+}
+
+}  // namespace ringdb::engine
