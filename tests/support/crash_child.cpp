@@ -2,7 +2,8 @@
 // given as argv[1] and commits durable transactions in a loop; after each commit returns it
 // prints the committed sequence number on stdout and flushes, so the parent knows exactly which
 // commits were acknowledged before the SIGKILL. Each transaction writes keys for its sequence
-// number so that a partially applied transaction would be visible.
+// number so that a partially applied transaction would be visible. Its log is small, so that
+// it checkpoints often, and every seventh commit is a two-phase checkpoint of its own.
 
 #include <cstdio>
 #include <cstdlib>
@@ -15,7 +16,10 @@ namespace {
 constexpr ringdb::TableDefinition<std::uint64_t, std::uint64_t> kLog("log");
 
 ringdb::Task<int> run(std::string path, std::uint64_t start) {
-    auto db = co_await ringdb::Database::create(path);
+    // A small commit log: checkpoints come every few dozen commits, so kills land in them.
+    ringdb::DatabaseOptions options;
+    options.log_size = 64 * 1024;
+    auto db = co_await ringdb::Database::create(path, options);
     if (!db) {
         std::fprintf(stderr, "crash_child: open: %s\n", ringdb::to_string(db.error()).c_str());
         co_return 2;
