@@ -28,6 +28,9 @@ namespace {
 // Growth: double the layout, but by at most 1 GiB at a time, and in multiples of 256 pages.
 constexpr std::uint64_t kGrowthRound = 256;
 constexpr std::uint64_t kGrowthMaxBytes = std::uint64_t{1} << 30;
+// A layout with at least 1/kFragmentedShare of its pages free grows only by what a failed
+// allocation needs.
+constexpr std::uint64_t kFragmentedShare = 4;
 
 // The first step of initialise_new_file() without the second: a header of this version with
 // zeros in place of the magic.
@@ -332,6 +335,11 @@ Result<PageNumber> PageStore::allocate(unsigned order) {
 void PageStore::grow_locked(unsigned order) {
     std::uint64_t layout = allocator_->layout_pages();
     std::uint64_t step = std::min(layout, kGrowthMaxBytes / page_size_);
+    if (allocator_->free_pages() * kFragmentedShare >= layout) {
+        // Plenty of free pages, none in a block this large: the file is fragmented, not
+        // full. Growing by the block alone keeps a multi-page allocation from doubling it.
+        step = 0;
+    }
     std::uint64_t needed = (std::uint64_t{1} << order) * 2;
     allocator_->grow(round_up(layout + std::max(step, needed), kGrowthRound));
 }

@@ -98,10 +98,8 @@ TEST_CASE("Commit log records round-trip in order", "[engine][commit_log]") {
         CHECK(found.last_lap == 1);
         if (pads[i]) {
             // The writer continues at the next block; the scan stops right after the record.
-            CHECK(found.end.lap == log.end().lap);
-            CHECK(found.end.sequence == log.end().sequence);
-            CHECK(found.end.offset == ends.back());
-            CHECK(block_up(found.end.offset) == log.end().offset);
+            CHECK(found.end == LogPosition{ends.back(), log.end().lap, log.end().sequence});
+            CHECK(block_up(ends.back()) == log.end().offset);
         }
     }
     LogScan found = scan_ok(device, kFresh, kBig);
@@ -121,35 +119,38 @@ TEST_CASE("Commit log wraps over laps behind checkpoints", "[engine][commit_log]
     CHECK_FALSE(log.fits(kRegion));
     CHECK_FALSE(log.fits(kRegion - kLogRecordHeader + 1));
     CHECK(log.fits(kRegion - kLogRecordHeader));  // exactly the region
+    std::size_t size = 0;
     for (int round = 0; round < 16; ++round) {
         INFO("round " << round);
-        const LogPosition checkpoint = log.start();
+        // A checkpoint releases everything: the record refused last round fits now.
+        log.set_start(log.end());
+        CHECK(log.used_bytes() == 0);
+        CHECK(log.fits(size));
         std::vector<Bytes> since;
-        std::size_t size = random() % 1500;
-        while (log.fits(size)) {
+        if (random() % 2 == 0) {  // a checkpoint inside a block, after an unpadded record
+            put(log, since, random() % 300, false);
+            log.set_start(log.end());
+            since.clear();
+        }
+        const LogPosition checkpoint = log.start();
+        for (size = random() % 1500; log.fits(size); size = random() % 1500) {
+            REQUIRE(since.size() < 256);
             put(log, since, size, random() % 4 != 0);
-            size = random() % 1500;
         }
         // Refused only when the log is nearly full.
         const std::uint64_t blocks = block_up(CommitLog::record_bytes(size));
         CHECK(log.used_bytes() + 2 * blocks + kLogBlock > kRegion);
         REQUIRE(sync_wait(log.write(true)).has_value());
-        LogScan found = scan_ok(device, checkpoint);
+        const LogScan found = scan_ok(device, checkpoint);
         CHECK(found.payloads == since);
         CHECK(found.end.sequence == log.end().sequence);
         CHECK(found.last_lap == log.end().lap);
-        // A checkpoint releases everything: the refused record fits now.
-        log.set_start(log.end());
-        CHECK(log.used_bytes() == 0);
-        CHECK(log.fits(size));
     }
     CHECK(log.end().lap >= 8);
     const Bytes image = device.snapshot();
-    const auto untouched = [](auto first, auto last) {
-        return std::all_of(first, last, [](std::byte b) { return b == std::byte{0x5A}; });
-    };
-    CHECK(untouched(image.begin(), image.begin() + kAt));
-    CHECK(untouched(image.begin() + kAt + kRegion, image.end()));
+    const Bytes outside(kAt, std::byte{0x5A});
+    CHECK(std::equal(outside.begin(), outside.end(), image.begin()));
+    CHECK(std::equal(outside.begin(), outside.end(), image.begin() + kAt + kRegion));
 }
 
 TEST_CASE("Commit log replay ignores records of earlier laps", "[engine][commit_log]") {
@@ -175,32 +176,55 @@ TEST_CASE("Commit log replay ignores records of earlier laps", "[engine][commit_
     CHECK(found.end == LogPosition{1536 + CommitLog::record_bytes(1000), 2, 8});
     CHECK(found.last_lap == 2);
     while (log.fits(1000)) {
+        REQUIRE(lap2.size() < 8);
         put(log, lap2, 1000, true);
     }
     CHECK(log.end() == LogPosition{7680, 2, 11});  // stops short of the start, at 7680
     CHECK(scan_ok(device, log.start()).payloads == lap2);
 
     // Restarted two laps on: nothing until records of the new lap are written.
-    const LogPosition restarted{0, log.end().lap + 2, log.end().sequence};
-    log.restart(restarted.lap, restarted.sequence);
-    CHECK(log.start() == restarted);
+    const std::uint64_t lap = log.end().lap;
+    log.restart(lap + 2, log.end().sequence);
+    const LogPosition restarted = log.start();
+    CHECK(restarted == LogPosition{0, lap + 2, 11});
     CHECK(log.end() == restarted);
-    CHECK(log.used_bytes() == 0);
     found = scan_ok(device, restarted);
     CHECK(found.payloads.empty());
     CHECK(found.end == restarted);
-    CHECK(found.last_lap == restarted.lap);
-    std::vector<Bytes> lap4;
-    lap4.push_back(payload(restarted.sequence, 200));
-    log.append(lap4.back());  // appended, not written
+    std::vector<Bytes> fresh{payload(11, 200)};
+    log.append(fresh.back());  // appended, not written
     CHECK(scan_ok(device, restarted).payloads.empty());
     REQUIRE(sync_wait(log.write(true)).has_value());
-    put(log, lap4, 700, false);
-    put(log, lap4, 50, true);
-    found = scan_ok(device, restarted);
-    CHECK(found.payloads == lap4);
-    CHECK(found.last_lap == restarted.lap);
-    CHECK(found.end.sequence == restarted.sequence + 3);
+    put(log, fresh, 700, false);
+    put(log, fresh, 50, true);
+    CHECK(scan_ok(device, restarted).payloads == fresh);
+    // Sequence numbers reused (as if replay had lost record 6 and all after it): record 7 of
+    // lap 2 is at 1536, where the new record 7 would go; only its lap tells it apart.
+    log.restart(lap + 4, 6);
+    fresh.clear();
+    put(log, fresh, 1000, true);
+    CHECK(scan_ok(device, log.start()).payloads == fresh);
+}
+
+TEST_CASE("The commit log never pads over the block of its start", "[engine][commit_log]") {
+    MemoryDevice device(Bytes(kAt + kRegion));
+    CommitLog log(device, kAt, kRegion, kFresh, kFresh);
+    std::vector<Bytes> before;
+    for (int i = 0; i < 4; ++i) {
+        put(log, before, 1000, true);
+    }
+    put(log, before, 100, false);  // record 5 at 6144, kept in memory
+    log.set_start(log.end());      // a checkpoint inside the block at 6144
+    REQUIRE(log.start() == LogPosition{6144 + CommitLog::record_bytes(100), 1, 6});
+    std::vector<Bytes> since;
+    for (int i = 0; i < 5; ++i) {
+        put(log, since, 1000, true);  // one at 6296, then lap 2 at 0 .. 6144
+    }
+    CHECK(log.end() == LogPosition{6144, 2, 11});
+    // A record ending before 6296 would still pad over record 6 at the write.
+    CHECK_FALSE(log.fits(0));
+    CHECK_FALSE(log.fits(100));
+    CHECK(scan_ok(device, log.start()).payloads == since);
 }
 
 namespace {
@@ -233,6 +257,7 @@ TornRun write_torn_run(SimDevice& sim, std::mt19937_64& random) {
     durable_put(run.appended);
     run.durable = run.appended.size();
     for (std::size_t size = random() % 1100; log.fits(size); size = random() % 1100) {
+        REQUIRE(run.appended.size() < 256);
         put(log, run.appended, size, random() % 2 == 0);
     }
     REQUIRE(sync_wait(log.write(true)).has_value());
@@ -272,29 +297,35 @@ TEST_CASE("A crash keeps the durable commit log records and a prefix", "[engine]
 
 namespace {
 
-// Flips `bit` of byte `at` of record `record` (records start on blocks: each is padded and
-// smaller than one) in a copy of `image`, and checks what a scan then returns.
-void check_flip(const Bytes& image, const std::vector<Bytes>& appended, std::size_t record,
-                std::size_t at, int bit) {
+// A log of durable records for the bit flip test, and where they are.
+struct FlipLog {
+    LogPosition start;
+    std::vector<Bytes> appended;
+    std::vector<std::uint64_t> offsets;  // of each record in the region
+    Bytes image;                         // the device
+};
+
+// Flips `bit` of byte `at` of record `record` in a copy of the device, then scans.
+void check_flip(const FlipLog& log, std::size_t record, std::size_t at, unsigned bit) {
     INFO("record " << record << ", byte " << at << ", bit " << bit);
-    Bytes flipped = image;
-    flipped[kAt + record * kLogBlock + at] ^= static_cast<std::byte>(1U << bit);
+    Bytes flipped = log.image;
+    flipped[kAt + log.offsets[record] + at] ^= static_cast<std::byte>(1U << bit);
     MemoryDevice damaged(std::move(flipped));
-    const auto found = scan(damaged, kFresh);
-    if (at >= kLogRecordHeader + appended[record].size()) {
+    const auto found = scan(damaged, log.start);
+    if (at >= kLogRecordHeader + log.appended[record].size()) {
         // Alignment padding: outside the record's checksum, and unused.
         REQUIRE(found.has_value());
-        CHECK(found->payloads == appended);
-    } else if (record + 1 < appended.size()) {
+        CHECK(found->payloads == log.appended);
+    } else if (record + 1 < log.appended.size()) {
         // The next record says this one was durable: damage, not a torn tail.
         REQUIRE_FALSE(found.has_value());
         CHECK(found.error().code == Errc::corrupted);
-        CHECK(found.error().detail == record + 1);
+        CHECK(found.error().detail == log.start.sequence + record);
     } else {
         // Nothing proves the last record durable: replay ends before it.
         REQUIRE(found.has_value());
-        CHECK(found->payloads.size() == record);
-        CHECK(is_prefix(found->payloads, appended));
+        CHECK(found->payloads ==
+              std::vector<Bytes>(log.appended.begin(), log.appended.begin() + record));
     }
 }
 
@@ -302,22 +333,38 @@ void check_flip(const Bytes& image, const std::vector<Bytes>& appended, std::siz
 
 TEST_CASE("A flipped bit in a commit log record never passes", "[engine][commit_log]") {
     MemoryDevice device(Bytes(kAt + kRegion));
-    CommitLog log(device, kAt, kRegion, kFresh, kFresh);
-    std::vector<Bytes> appended;
-    for (std::size_t i = 0; i < 4; ++i) {
-        put(log, appended, 100 + 40 * i, true);
+    // Two blocks before the region end: the second record proves the first durable from the
+    // next block, the third the second from the next lap.
+    FlipLog flip{LogPosition{kRegion - 2 * kLogBlock, 1, 1}, {}, {}, {}};
+    FlipLog pair;
+    CommitLog log(device, kAt, kRegion, flip.start, flip.start);
+    // The first record fills its block, so an unpadded write writes it whole. Each record is
+    // durable before the next one is appended.
+    const std::size_t sizes[] = {kLogBlock - kLogRecordHeader, 100, 140, 180};
+    for (std::size_t size : sizes) {
+        const std::uint64_t end = put(log, flip.appended, size, size != sizes[0]);
+        flip.offsets.push_back(end - CommitLog::record_bytes(size));
         log.mark_durable(log.last_sequence());
+        if (flip.appended.size() == 2) {
+            pair = flip;  // the first record is proved durable by the second alone
+            pair.image = device.snapshot();
+        }
     }
-    const Bytes image = device.snapshot();
-    REQUIRE(scan_ok(device, kFresh).payloads == appended);
-    for (std::size_t record = 0; record < appended.size(); ++record) {
-        const std::uint64_t bytes = CommitLog::record_bytes(appended[record].size());
+    CHECK(flip.offsets == std::vector<std::uint64_t>{kRegion - 1024, kRegion - 512, 0, 512});
+    flip.image = device.snapshot();
+    REQUIRE(scan_ok(device, flip.start).payloads == flip.appended);
+    for (std::size_t record = 0; record < std::size(sizes); ++record) {
+        const std::uint64_t bytes = CommitLog::record_bytes(sizes[record]);
         for (std::size_t at = 0; at < bytes; ++at) {
-            // Every bit of the first record, one bit of each byte of the others.
-            for (int bit = 0; bit < 8; ++bit) {
-                if (record == 0 || static_cast<std::size_t>(bit) == at % 8) {
-                    check_flip(image, appended, record, at, bit);
+            // Every bit of the first record's header, one bit of every other byte.
+            const bool every_bit = record == 0 && at < kLogRecordHeader;
+            for (unsigned bit = 0; bit < 8; ++bit) {
+                if (every_bit || bit == at % 8) {
+                    check_flip(flip, record, at, bit);
                 }
+            }
+            if (record == 0) {
+                check_flip(pair, record, at, static_cast<unsigned>(at % 8));
             }
         }
     }
