@@ -74,6 +74,14 @@ std::uint64_t CommitLog::used_bytes() const noexcept {
     return region_bytes_ - start_.offset + end_.offset;
 }
 
+std::uint64_t CommitLog::pending_bytes() const noexcept {
+    std::uint64_t bytes = 0;
+    for (const Segment& segment : segments_) {
+        bytes += segment.bytes.size();
+    }
+    return bytes;
+}
+
 void CommitLog::restart(std::uint64_t lap, std::uint64_t sequence) noexcept {
     segments_.clear();
     end_ = LogPosition{0, lap, sequence};

@@ -64,6 +64,8 @@ public:
     /// Writes the whole blocks appended so far, or, with `pad`, everything, the last block
     /// padded with zeros. Does not sync. Errors: the device's.
     Task<Status> write(bool pad);
+    /// Bytes appended and not written yet.
+    std::uint64_t pending_bytes() const noexcept;
     /// Every record up to `sequence` is durable (a sync covering its write completed).
     void mark_durable(std::uint64_t sequence) noexcept {
         durable_sequence_ = std::max(durable_sequence_, sequence);
@@ -93,7 +95,8 @@ private:
 /// What replay found in a log.
 struct LogScan {
     std::vector<std::vector<std::byte>> payloads;  // in order
-    LogPosition end;            // after the last valid record: where a writer would continue
+    LogPosition end;            // after the last valid record (not a block boundary: a writer
+                                // restarts, it never continues there)
     std::uint64_t last_lap = 0; // the highest lap a record was found in
 };
 

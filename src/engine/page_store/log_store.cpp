@@ -29,6 +29,9 @@ bool log_fits(const CommitSlot& slot) {
 constexpr std::uint64_t kMaxRecordShare = 4;
 // A checkpoint is due once the records after the last one take this share of the log.
 constexpr std::uint64_t kCheckpointLogShare = 2;
+// Records of non-durable commits stay in memory until this many bytes wait (or a durable
+// commit or a checkpoint writes them): nothing needs them on disk before a sync.
+constexpr std::uint64_t kNonDurableWriteBytes = std::uint64_t{256} << 10;
 
 }  // namespace
 
@@ -123,9 +126,11 @@ Task<Status> PageStore::commit_logged(CommitRequest& request) {
     slot.clock_high_water = request.clock_high_water;
     const bool durable = request.durability == Durability::immediate;
     // A durable record is padded so that no later write touches its last block.
-    Status written = co_await log_->write(durable);
-    if (!written) {
-        co_return fail(written.error());
+    if (durable || log_->pending_bytes() >= kNonDurableWriteBytes) {
+        Status written = co_await log_->write(durable);
+        if (!written) {
+            co_return fail(written.error());
+        }
     }
     // The commit builds on the previous group's: that one is synced (or failed) first.
     RINGDB_CO_TRY(co_await wait_deferred());

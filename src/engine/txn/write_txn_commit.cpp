@@ -216,10 +216,14 @@ Task<Status> WriteTxn::commit_system_tables(Durability durability) {
     Btree allocated(pages_, &compare_bytes, allocated_root);
     RINGDB_CO_TRY(reclaim_deferred());
     bool durable = durability == Durability::immediate;
+    // Every commit reuses what was freed before the last durable commit (the last checkpoint)
+    // that no reader sees: a crash returns to that commit, which does not reach those blocks.
+    // Logged commits reclaim too, so a checkpoint interval's old pages are reused in the next
+    // one instead of piling up until the checkpoint after it.
+    const std::uint64_t bound = context_->reclaim_bound();
+    RINGDB_CO_TRY(co_await reclaim_freed(freed, bound));
+    RINGDB_CO_TRY(co_await reclaim_freed(system_freed, bound));
     if (durable) {
-        std::uint64_t bound = context_->reclaim_bound();
-        RINGDB_CO_TRY(co_await reclaim_freed(freed, bound));
-        RINGDB_CO_TRY(co_await reclaim_freed(system_freed, bound));
         RINGDB_CO_TRY(co_await absorb_deferred(freed, system_freed));
     }
     if (!allocated.empty() || data_pages_.tracking()) {
