@@ -55,15 +55,35 @@ void RecordBuilder::put_bytes(std::span<const std::byte> bytes) {
     }
 }
 
+void RecordBuilder::check_limit() {
+    if (ops_.size() > limit_) {
+        overflowed_ = true;
+        ops_.clear();
+        ops_.shrink_to_fit();
+    }
+}
+
+bool RecordBuilder::overflowed() const {
+    std::lock_guard lock(mutex_);
+    return overflowed_;
+}
+
 void RecordBuilder::create_table(std::string_view name, std::span<const std::byte> definition) {
     std::lock_guard lock(mutex_);
+    if (overflowed_) {
+        return;
+    }
     ops_.push_back(static_cast<std::byte>(LogOp::create_table));
     put_string(name);
     put_bytes(definition);
+    check_limit();
 }
 
 void RecordBuilder::delete_table(std::string_view name, TableKind kind) {
     std::lock_guard lock(mutex_);
+    if (overflowed_) {
+        return;
+    }
     ops_.push_back(static_cast<std::byte>(LogOp::delete_table));
     put_string(name);
     ops_.push_back(static_cast<std::byte>(kind));
@@ -71,6 +91,9 @@ void RecordBuilder::delete_table(std::string_view name, TableKind kind) {
 
 void RecordBuilder::rename_table(std::string_view from, std::string_view to, TableKind kind) {
     std::lock_guard lock(mutex_);
+    if (overflowed_) {
+        return;
+    }
     ops_.push_back(static_cast<std::byte>(LogOp::rename_table));
     put_string(from);
     put_string(to);
@@ -82,6 +105,9 @@ void RecordBuilder::rename_table(std::string_view from, std::string_view to, Tab
 void RecordBuilder::operation(std::string_view name, LogOp op, std::span<const std::byte> key,
                               std::span<const std::byte> value) {
     std::lock_guard lock(mutex_);
+    if (overflowed_) {
+        return;
+    }
     if (!has_current_ || current_table_ != name) {
         ops_.push_back(static_cast<std::byte>(LogOp::table));
         put_string(name);
@@ -93,6 +119,7 @@ void RecordBuilder::operation(std::string_view name, LogOp op, std::span<const s
     if (has_value(op)) {
         put_bytes(value);
     }
+    check_limit();
 }
 
 std::vector<std::byte> RecordBuilder::finish(std::uint64_t transaction_id,

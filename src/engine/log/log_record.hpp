@@ -9,6 +9,7 @@
 // tables exactly; system tables (freed pages, savepoints) are derived state and not logged.
 
 #include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -57,6 +58,12 @@ public:
     void operation(std::string_view name, LogOp op, std::span<const std::byte> key,
                    std::span<const std::byte> value);
 
+    /// Past `bytes` of operations the builder stops recording (the transaction is too large
+    /// for the log and will be a checkpoint) and drops what it holds.
+    void set_limit(std::size_t bytes) noexcept { limit_ = bytes; }
+    /// Whether the limit was passed.
+    bool overflowed() const;
+
     /// The payload: transaction id and clock mark, then the operations.
     std::vector<std::byte> finish(std::uint64_t transaction_id, std::uint64_t clock_high_water);
     /// Bytes of the operations so far.
@@ -69,8 +76,13 @@ private:
         put_bytes(std::as_bytes(std::span<const char>(text.data(), text.size())));
     }
 
+    /// REQUIRES: mutex_ held. Drops the operations once they pass the limit.
+    void check_limit();
+
     mutable std::mutex mutex_;
     std::vector<std::byte> ops_;
+    std::size_t limit_ = SIZE_MAX;
+    bool overflowed_ = false;
     std::string current_table_;
     bool has_current_ = false;
 };

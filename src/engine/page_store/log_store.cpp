@@ -35,9 +35,15 @@ constexpr std::uint64_t kNonDurableWriteBytes = std::uint64_t{256} << 10;
 
 }  // namespace
 
+std::size_t PageStore::log_record_limit() const noexcept {
+    if (!log_) {
+        return 0;
+    }
+    return log_->region_bytes() / kMaxRecordShare - CommitLog::record_bytes(0);
+}
+
 bool PageStore::log_accepts(std::size_t bytes) const {
-    return log_ && CommitLog::record_bytes(bytes) <= log_->region_bytes() / kMaxRecordShare &&
-           log_->fits(bytes);
+    return log_ && bytes <= log_record_limit() && log_->fits(bytes);
 }
 
 bool PageStore::checkpoint_due() const {

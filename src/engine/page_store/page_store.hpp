@@ -254,6 +254,8 @@ public:
     /// Errors: io, corrupted (a damaged record that was durable; the log block outside the
     /// layout).
     Task<Result<std::vector<std::vector<std::byte>>>> read_log();
+    /// The largest payload a logged commit may have (0 without a log).
+    std::size_t log_record_limit() const noexcept;
     /// Bytes of the log (0 for a read-only handle).
     std::uint64_t log_capacity() const noexcept { return log_ ? log_->region_bytes() : 0; }
     /// Bytes of records after the last checkpoint.

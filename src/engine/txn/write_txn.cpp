@@ -19,7 +19,10 @@ WriteTxn::WriteTxn(std::shared_ptr<TransactionContext> context, coro::AsyncLockG
       data_pages_(pages_),
       user_tree_(data_pages_, base.user_root),
       system_tree_(pages_, base.system_root),
-      base_(base) {}
+      base_(base) {
+    // A record larger than the log accepts is never needed: the commit will be a checkpoint.
+    log_.set_limit(context_->store().log_record_limit());
+}
 
 WriteTxn::~WriteTxn() { abort(); }
 

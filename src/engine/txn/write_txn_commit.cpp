@@ -276,7 +276,7 @@ void WriteTxn::end_savepoint_changes(bool committed) noexcept {
 
 bool WriteTxn::commits_logged(const CommitOptions& options) const {
     if (replaying_ || checkpoint_required_ || options.quick_repair || options.two_phase ||
-        persistent_savepoints_modified()) {
+        persistent_savepoints_modified() || log_.overflowed()) {
         return false;
     }
     const PageStore& store = context_->store();
