@@ -107,7 +107,7 @@ void CommitLog::append(std::span<const std::byte> payload) {
     util::store_le32(record + 4, static_cast<std::uint32_t>(payload.size()));
     util::store_le64(record + 8, at.lap);
     util::store_le64(record + 16, at.sequence);
-    util::store_le64(record + 24, durable_sequence_);
+    util::store_le64(record + 24, durable_sequence_.load(std::memory_order_relaxed));
     if (!payload.empty()) {
         std::memcpy(record + kLogRecordHeader, payload.data(), payload.size());
     }

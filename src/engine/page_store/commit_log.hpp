@@ -17,6 +17,8 @@
 //    a fresh lap beyond any that can be on disk (restart()).
 // Not thread-safe: the one committer uses it.
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -68,7 +70,11 @@ public:
     std::uint64_t pending_bytes() const noexcept;
     /// Every record up to `sequence` is durable (a sync covering its write completed).
     void mark_durable(std::uint64_t sequence) noexcept {
-        durable_sequence_ = std::max(durable_sequence_, sequence);
+        std::uint64_t known = durable_sequence_.load(std::memory_order_relaxed);
+        while (known < sequence &&
+               !durable_sequence_.compare_exchange_weak(known, sequence,
+                                                        std::memory_order_relaxed)) {
+        }
     }
     /// A checkpoint covers every record before `start`: their space may be reused.
     void set_start(LogPosition start) noexcept { start_ = start; }
@@ -88,7 +94,9 @@ private:
     std::uint64_t region_bytes_;
     LogPosition start_;
     LogPosition end_;
-    std::uint64_t durable_sequence_ = 0;
+    // Written by the sync that completes (group commit: the leader's sync task), read by
+    // append.
+    std::atomic<std::uint64_t> durable_sequence_{0};
     std::vector<Segment> segments_;  // appended, not yet written (the last: the tail)
 };
 
