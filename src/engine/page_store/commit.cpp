@@ -54,12 +54,7 @@ Task<Status> PageStore::commit(CommitRequest request) {
 // reuse them as soon as no reader sees them (docs/design.md section 7).
 Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
     RINGDB_CO_TRY(co_await hold_pages(request));
-    CommitSlot slot;
-    slot.transaction_id = request.transaction_id;
-    slot.user_root = request.user_root;
-    slot.system_root = request.system_root;
-    slot.layout_pages = layout_pages();
-    slot.clock_high_water = request.clock_high_water;
+    const CommitSlot slot = slot_of(request, layout_pages(), PageNumber{});
     publish(disk_header_, slot);
     co_return ok();
 }

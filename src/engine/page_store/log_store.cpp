@@ -124,12 +124,7 @@ Task<Status> PageStore::commit_logged(CommitRequest& request) {
     RINGDB_CO_TRY(co_await hold_pages(request));
     log_->append(request.log_payload);
     const std::uint64_t sequence = log_->last_sequence();
-    CommitSlot slot;
-    slot.transaction_id = request.transaction_id;
-    slot.user_root = request.user_root;
-    slot.system_root = request.system_root;
-    slot.layout_pages = layout_pages();
-    slot.clock_high_water = request.clock_high_water;
+    const CommitSlot slot = slot_of(request, layout_pages(), PageNumber{});
     const bool durable = request.durability == Durability::immediate;
     // A durable record is padded so that no later write touches its last block.
     if (durable || log_->pending_bytes() >= kNonDurableWriteBytes) {
