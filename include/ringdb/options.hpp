@@ -93,8 +93,8 @@ struct DatabaseOptions {
 };
 
 /// When a commit is durable. immediate: when commit() completes, the transaction survives a
-/// crash (one sync). none: visible to new readers at once, lost by a crash until a later
-/// durable commit.
+/// crash (its commit log record is synced, or, for a checkpoint, its pages and header). none:
+/// visible to new readers at once; a crash may lose it until a later durable commit.
 enum class Durability { none, immediate };
 
 /// Whether a durable commit trims free space at the end of the file.
