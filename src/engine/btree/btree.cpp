@@ -37,33 +37,12 @@ std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert(
     return inserted;
 }
 
-Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte> key,
-                                                      std::span<const std::byte> value) {
-    if (sink_ == nullptr) {
-        auto plain = co_await insert_plain(key, value);
-        co_return plain;
-    }
-    auto inserted = co_await insert_plain(key, value);
-    if (inserted) {
-        sink_->inserted(key, value);
-    }
-    co_return inserted;
-}
-
 std::optional<Result<bool>> Btree::try_remove(std::span<const std::byte> key) {
     auto removed = try_remove_plain(key);
     if (sink_ != nullptr && removed && *removed && **removed) {
         sink_->removed(key);
     }
     return removed;
-}
-
-Task<Result<std::optional<OwnedBytes>>> Btree::remove(std::span<const std::byte> key) {
-    auto removed = co_await remove_plain(key);
-    if (sink_ != nullptr && removed && removed->has_value()) {
-        sink_->removed(key);
-    }
-    co_return removed;
 }
 
 std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert_plain(
@@ -112,9 +91,9 @@ std::optional<Result<std::optional<OwnedBytes>>> Btree::try_insert_plain(
     return Inserted{std::move(old)};
 }
 
-Task<Result<std::optional<OwnedBytes>>> Btree::insert_plain(std::span<const std::byte> key,
-                                                            std::span<const std::byte> value) {
-    std::optional<Result<std::optional<OwnedBytes>>> fast = try_insert_plain(key, value, true);
+Task<Result<std::optional<OwnedBytes>>> Btree::insert(std::span<const std::byte> key,
+                                                      std::span<const std::byte> value) {
+    std::optional<Result<std::optional<OwnedBytes>>> fast = try_insert(key, value);
     if (fast) {
         co_return std::move(*fast);
     }
@@ -131,6 +110,7 @@ Task<Result<std::optional<OwnedBytes>>> Btree::insert_plain(std::span<const std:
             co_return built.error();
         }
         root_.length = 1;
+        report_inserted(key, value);
         co_return std::optional<OwnedBytes>{};
     }
     Status status = co_await descend(key);
@@ -154,6 +134,7 @@ Task<Result<std::optional<OwnedBytes>>> Btree::insert_plain(std::span<const std:
     if (!old) {
         root_.length += 1;
     }
+    report_inserted(key, value);
     co_return std::move(old);
 }
 
@@ -197,7 +178,7 @@ std::optional<Result<bool>> Btree::try_remove_plain(std::span<const std::byte> k
     return Removed{true};
 }
 
-Task<Result<std::optional<OwnedBytes>>> Btree::remove_plain(std::span<const std::byte> key) {
+Task<Result<std::optional<OwnedBytes>>> Btree::remove(std::span<const std::byte> key) {
     if (root_.page.is_null()) {
         co_return std::optional<OwnedBytes>{};
     }
@@ -226,6 +207,9 @@ Task<Result<std::optional<OwnedBytes>>> Btree::remove_plain(std::span<const std:
         co_return status.error();
     }
     root_.length -= 1;
+    if (sink_ != nullptr) {
+        sink_->removed(key);
+    }
     co_return std::move(old);
 }
 

@@ -143,10 +143,12 @@ private:
     // The operations without reporting to the sink.
     std::optional<Result<std::optional<OwnedBytes>>> try_insert_plain(
             std::span<const std::byte> key, std::span<const std::byte> value, bool keep_old);
-    Task<Result<std::optional<OwnedBytes>>> insert_plain(std::span<const std::byte> key,
-                                                         std::span<const std::byte> value);
     std::optional<Result<bool>> try_remove_plain(std::span<const std::byte> key);
-    Task<Result<std::optional<OwnedBytes>>> remove_plain(std::span<const std::byte> key);
+    void report_inserted(std::span<const std::byte> key, std::span<const std::byte> value) {
+        if (sink_ != nullptr) {
+            sink_->inserted(key, value);
+        }
+    }
 
     /// A branch on the path from the root to the leaf being modified.
     struct PathLevel {
