@@ -216,6 +216,7 @@ Task<Result<std::optional<OwnedBytes>>> Btree::remove(std::span<const std::byte>
 Task<Status> Btree::descend(std::span<const std::byte> key) {
     path_.clear();
     PageNumber page = root_.page;
+    util::Checksum128 expected = root_.checksum;
     for (std::uint32_t depth = 0;; ++depth) {
         if (depth >= kMaxDepth) {
             co_return Error{Errc::corrupted, 0, page.raw()};
@@ -227,6 +228,7 @@ Task<Status> Btree::descend(std::span<const std::byte> key) {
         }
         PageRef ref = std::move(*loaded);
         const bool dirty = read.dirty();
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         if (page_type(ref->bytes()) == kLeafType) {
             RINGDB_CO_TRY_ASSIGN(leaf_view_, parse_leaf(dirty, *ref, page));
             leaf_page_ = page;
@@ -237,6 +239,7 @@ Task<Status> Btree::descend(std::span<const std::byte> key) {
         RINGDB_CO_TRY_ASSIGN(BranchView view, parse_branch(dirty, *ref, page));
         std::uint32_t child = view.find_child(key, compare_);
         PageNumber next = view.child(child);
+        expected = view.child_checksum(child);
         path_.push_back(PathLevel{page, std::move(ref), view, child, dirty});
         page = next;
     }
@@ -247,6 +250,7 @@ std::optional<Status> Btree::descend_cached(std::span<const std::byte> key) {
     // page on the path needs a reference (TreePages::try_peek); path_ stays empty.
     path_.clear();
     PageNumber page = root_.page;
+    util::Checksum128 expected = root_.checksum;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         PageRef holder;
         bool dirty = false;
@@ -254,6 +258,7 @@ std::optional<Status> Btree::descend_cached(std::span<const std::byte> key) {
         if (buffer == nullptr) {
             return std::nullopt;
         }
+        RINGDB_TRY(check_page(*buffer, expected, page));
         if (page_type(buffer->bytes()) == kLeafType) {
             if (!dirty) {
                 return std::nullopt;  // copy-on-write: insert() does it (and holds the page)
@@ -266,7 +271,9 @@ std::optional<Status> Btree::descend_cached(std::span<const std::byte> key) {
             return ok();
         }
         RINGDB_TRY_ASSIGN(BranchView view, parse_branch(dirty, *buffer, page));
-        page = view.child(view.find_child(key, compare_));
+        const std::uint32_t child = view.find_child(key, compare_);
+        page = view.child(child);
+        expected = view.child_checksum(child);
     }
     return Status{Error{Errc::corrupted, 0, page.raw()}};
 }
@@ -669,6 +676,7 @@ Task<Status> Btree::rebalance(std::uint32_t level, Replacement& rep, bool& merge
         co_return loaded.error();
     }
     PageRef sibling_ref = std::move(*loaded);
+    RINGDB_CO_TRY(check_page(*sibling_ref, items_[sibling].checksum, sibling_page));
     keep_alive_.push_back(sibling_ref);
     Replacement pieces;
     if (degenerate) {

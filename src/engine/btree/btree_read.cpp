@@ -19,11 +19,12 @@ namespace {
 enum class Edge { first, last };
 
 /// Descends along the first or last child to a leaf and returns its first or last entry.
-Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, PageNumber root, Edge edge) {
-    PageNumber page = root;
+Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, BtreeRoot root, Edge edge) {
+    PageNumber page = root.page;
     if (page.is_null()) {
         co_return std::optional<EntryRef>{};
     }
+    util::Checksum128 expected = root.checksum;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         ReadPage read{pages, page};
         Result<PageRef> loaded = co_await read;
@@ -31,6 +32,7 @@ Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, PageNumber ro
             co_return loaded.error();
         }
         PageRef ref = std::move(*loaded);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         if (page_type(ref->bytes()) == kLeafType) {
             RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             std::uint32_t i = edge == Edge::first ? 0 : leaf.count() - 1;
@@ -38,7 +40,9 @@ Task<Result<std::optional<EntryRef>>> edge_entry(TreePages& pages, PageNumber ro
             co_return std::optional<EntryRef>{std::move(entry)};
         }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
-        page = branch.child(edge == Edge::first ? 0 : branch.key_count());
+        const std::uint32_t child = edge == Edge::first ? 0 : branch.key_count();
+        page = branch.child(child);
+        expected = branch.child_checksum(child);
     }
     co_return Error{Errc::corrupted, 0, page.raw()};
 }
@@ -52,6 +56,7 @@ std::optional<Result<std::optional<ValueRef>>> Btree::try_get(
     if (page.is_null()) {
         return Found{std::optional<ValueRef>{}};
     }
+    util::Checksum128 expected = root_.checksum;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         PageRef holder;
         // Valid until the next page access: only parse and search happen in between.
@@ -60,6 +65,9 @@ std::optional<Result<std::optional<ValueRef>>> Btree::try_get(
             return std::nullopt;
         }
         const PageBuffer& buffer = **ref;
+        if (Status checked = check_page(buffer, expected, page); !checked) {
+            return Found{checked.error()};
+        }
         if (page_type(buffer.bytes()) == kLeafType) {
             Result<LeafView> leaf = parse_leaf(pages_, buffer, page);
             if (!leaf) {
@@ -76,7 +84,9 @@ std::optional<Result<std::optional<ValueRef>>> Btree::try_get(
         if (!branch) {
             return Found{branch.error()};
         }
-        page = branch->child(branch->find_child(key, compare_));
+        const std::uint32_t child = branch->find_child(key, compare_);
+        page = branch->child(child);
+        expected = branch->child_checksum(child);
     }
     return Found{Error{Errc::corrupted, 0, page.raw()}};
 }
@@ -88,6 +98,7 @@ Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key)
     }
     // Some page on the path needs a device read: walk again, awaiting misses.
     PageNumber page = root_.page;
+    util::Checksum128 expected = root_.checksum;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         ReadPage read{pages_, page};
         Result<PageRef> loaded = co_await read;
@@ -95,6 +106,7 @@ Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key)
             co_return loaded.error();
         }
         PageRef ref = std::move(*loaded);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         if (page_type(ref->bytes()) == kLeafType) {
             RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages_, *ref, page));
             LeafView::Search at = leaf.search(key, compare_);
@@ -105,18 +117,20 @@ Task<Result<std::optional<ValueRef>>> Btree::get(std::span<const std::byte> key)
             co_return std::optional<ValueRef>{std::move(value)};
         }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, *ref, page));
-        page = branch.child(branch.find_child(key, compare_));
+        const std::uint32_t child = branch.find_child(key, compare_);
+        page = branch.child(child);
+        expected = branch.child_checksum(child);
     }
     co_return Error{Errc::corrupted, 0, page.raw()};
 }
 
 Task<Result<std::optional<EntryRef>>> Btree::first() const {
-    Result<std::optional<EntryRef>> entry = co_await edge_entry(pages_, root_.page, Edge::first);
+    Result<std::optional<EntryRef>> entry = co_await edge_entry(pages_, root_, Edge::first);
     co_return entry;
 }
 
 Task<Result<std::optional<EntryRef>>> Btree::last() const {
-    Result<std::optional<EntryRef>> entry = co_await edge_entry(pages_, root_.page, Edge::last);
+    Result<std::optional<EntryRef>> entry = co_await edge_entry(pages_, root_, Edge::last);
     co_return entry;
 }
 
@@ -209,7 +223,7 @@ Task<Result<BtreeRoot>> Btree::finalize() {
 Task<Status> Btree::free_all() {
     TreePages* pages = &pages_;
     std::function<void(PageNumber)> free_page = [pages](PageNumber page) { pages->free(page); };
-    Status status = co_await visit_pages(pages_, root_.page, free_page);
+    Status status = co_await visit_pages(pages_, root_, free_page);
     root_ = BtreeRoot{};
     generation_ += 1;
     co_return status;

@@ -27,7 +27,10 @@ public:
     std::uint64_t moved() const noexcept { return moved_; }
 
     /// Relocates the subtree rooted at `page`; returns the page its parent must reference.
-    Task<Result<PageNumber>> visit(PageNumber page, std::uint32_t depth) {
+    /// `expected`: the checksum the parent holds for `page` (check_page): a damaged page is
+    /// reported, never copied under a fresh checksum.
+    Task<Result<PageNumber>> visit(PageNumber page, util::Checksum128 expected,
+                                   std::uint32_t depth) {
         if (depth > leaf_depth_ || depth >= kMaxDepth) {
             co_return Error{Errc::corrupted, 0, page.raw()};
         }
@@ -37,29 +40,31 @@ public:
             }
             ReadPage read{pages_, page};
             RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
+            RINGDB_CO_TRY(check_page(*ref, expected, page));
             if (page_type(ref->bytes()) != kLeafType) {
                 co_return Error{Errc::corrupted, 0, page.raw()};
             }
             RINGDB_CO_TRY_ASSIGN(PageNumber target, copy_lower(page, ref, {}));
             co_return target;
         }
-        std::vector<PageNumber> children;
+        std::vector<std::pair<PageNumber, util::Checksum128>> children;
         {
             ReadPage read{pages_, page};
             RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
+            RINGDB_CO_TRY(check_page(*ref, expected, page));
             RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages_, *ref, page));
             children.reserve(branch.child_count());
             for (std::uint32_t i = 0; i < branch.child_count(); ++i) {
-                children.push_back(branch.child(i));
+                children.emplace_back(branch.child(i), branch.child_checksum(i));
             }
         }
         std::vector<std::pair<std::uint32_t, PageNumber>> changes;
         for (std::uint32_t i = 0; i < children.size(); ++i) {
-            auto relocated = co_await visit(children[i], depth + 1);
+            auto relocated = co_await visit(children[i].first, children[i].second, depth + 1);
             if (!relocated) {
                 co_return relocated.error();
             }
-            if (*relocated != children[i]) {
+            if (*relocated != children[i].first) {
                 changes.emplace_back(i, *relocated);
             }
         }
@@ -77,6 +82,7 @@ public:
         }
         ReadPage read{pages_, page};
         RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));  // a new buffer if it was evicted
         RINGDB_CO_TRY_ASSIGN(PageNumber target, copy_lower(page, ref, changes));
         co_return target;
     }
@@ -122,18 +128,21 @@ private:
 };
 
 /// Depth of the leftmost leaf (0 when the root is a leaf).
-Task<Result<std::uint32_t>> leaf_depth_of(TreePages& pages, PageNumber root) {
-    PageNumber page = root;
+Task<Result<std::uint32_t>> leaf_depth_of(TreePages& pages, BtreeRoot root) {
+    PageNumber page = root.page;
+    util::Checksum128 expected = root.checksum;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         ReadPage read{pages, page};
         RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         if (page_type(ref->bytes()) == kLeafType) {
             co_return depth;
         }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         page = branch.child(0);
+        expected = branch.child_checksum(0);
     }
-    co_return Error{Errc::corrupted, 0, root.raw()};
+    co_return Error{Errc::corrupted, 0, root.page.raw()};
 }
 
 }  // namespace
@@ -142,9 +151,9 @@ Task<Result<std::uint64_t>> Btree::relocate(const std::function<bool(PageNumber)
     if (root_.page.is_null()) {
         co_return std::uint64_t{0};
     }
-    RINGDB_CO_TRY_ASSIGN(std::uint32_t leaf_depth, co_await leaf_depth_of(pages_, root_.page));
+    RINGDB_CO_TRY_ASSIGN(std::uint32_t leaf_depth, co_await leaf_depth_of(pages_, root_));
     Relocator relocator(pages_, should_move, leaf_depth);
-    auto root = co_await relocator.visit(root_.page, 0);
+    auto root = co_await relocator.visit(root_.page, root_.checksum, 0);
     if (!root) {
         co_return root.error();
     }

@@ -187,8 +187,8 @@ std::optional<BranchView> Cursor::cached_branch(const Level& level, PageNumber p
     if (ref != &holder) {
         holder = *ref;  // keep the page while its view is read
     }
-    if (page_type(holder->bytes()) != kBranchType) {
-        return std::nullopt;
+    if (page_type(holder->bytes()) != kBranchType || holder->needs_check()) {
+        return std::nullopt;  // readahead hints come from checked pages only
     }
     Result<BranchView> branch = parse_branch(pages, *holder, page);
     if (!branch) {
@@ -330,6 +330,7 @@ Task<Status> Cursor::seek(bool forward) {
         done_ = true;
         co_return ok();
     }
+    util::Checksum128 expected = tree_->root().checksum;
     const SeekProbe seek_probe = probe_for(end, forward);
     const std::span<const std::byte> probe = seek_probe.key;
     const bool exclusive = seek_probe.exclusive;
@@ -345,6 +346,7 @@ Task<Status> Cursor::seek(bool forward) {
             co_return loaded.error();
         }
         PageRef ref = std::move(*loaded);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         if (page_type(ref->bytes()) == kLeafType) {
             RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             std::uint32_t position = 0;
@@ -369,8 +371,10 @@ Task<Status> Cursor::seek(bool forward) {
         } else {
             child = branch.find_child(probe, compare_);
         }
-        end.path[depth] = Level{std::move(ref), branch, page, child, branch.child_count()};
+        end.path[depth] =
+                Level{std::move(ref), branch, page, child, branch.child_count(), expected};
         page = branch.child(child);
+        expected = branch.child_checksum(child);
         end.depth = depth + 1;
     }
 }
@@ -388,13 +392,14 @@ std::uint32_t Cursor::pivot_level(const End& end, bool forward) noexcept {
     return level;
 }
 
-Task<Result<PageNumber>> Cursor::child_of(Level& level) {
+Task<Result<Cursor::ChildAt>> Cursor::child_of(Level& level) {
     if (level.ref == nullptr) {
         ReadPage read{tree_->pages(), level.page};
         Result<PageRef> loaded = co_await read;
         if (!loaded) {
             co_return loaded.error();
         }
+        RINGDB_CO_TRY(check_page(**loaded, level.checksum, level.page));
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(tree_->pages(), **loaded, level.page));
         if (branch.child_count() != level.children) {
             co_return Error{Errc::corrupted, 0, level.page.raw()};
@@ -402,7 +407,7 @@ Task<Result<PageNumber>> Cursor::child_of(Level& level) {
         level.ref = std::move(*loaded);
         level.view = branch;
     }
-    co_return level.view.child(level.index);
+    co_return ChildAt{level.view.child(level.index), level.view.child_checksum(level.index)};
 }
 
 Task<Status> Cursor::advance(bool forward) {
@@ -416,7 +421,7 @@ Task<Status> Cursor::advance(bool forward) {
     }
     Level& pivot = end.path[level - 1];
     pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
-    Result<PageNumber> child = co_await child_of(pivot);
+    Result<ChildAt> child = co_await child_of(pivot);
     RINGDB_CO_TRY(child);
     for (std::uint32_t d = level; d < end.depth; ++d) {
         end.path[d] = Level{};
@@ -426,8 +431,10 @@ Task<Status> Cursor::advance(bool forward) {
     co_return s;
 }
 
-Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
+Task<Status> Cursor::descend_edge(End& end, ChildAt at, bool forward) {
     TreePages& pages = tree_->pages();
+    PageNumber page = at.page;
+    util::Checksum128 expected = at.checksum;
     while (true) {
         if (end.depth >= kMaxDepth) {
             co_return Error{Errc::corrupted, 0, page.raw()};
@@ -438,6 +445,7 @@ Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
             co_return loaded.error();
         }
         PageRef ref = std::move(*loaded);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         if (page_type(ref->bytes()) == kLeafType) {
             RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
             end.leaf = std::move(ref);
@@ -447,8 +455,10 @@ Task<Status> Cursor::descend_edge(End& end, PageNumber page, bool forward) {
         }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         std::uint32_t child = forward ? 0 : branch.key_count();
-        end.path[end.depth] = Level{std::move(ref), branch, page, child, branch.child_count()};
+        end.path[end.depth] =
+                Level{std::move(ref), branch, page, child, branch.child_count(), expected};
         page = branch.child(child);
+        expected = branch.child_checksum(child);
         end.depth += 1;
     }
 }
@@ -462,8 +472,10 @@ void Cursor::unposition(End& end) {
     end.positioned = false;
 }
 
-std::optional<Status> Cursor::descend_edge_cached(End& end, PageNumber page, bool forward) {
+std::optional<Status> Cursor::descend_edge_cached(End& end, ChildAt at, bool forward) {
     TreePages& pages = tree_->pages();
+    PageNumber page = at.page;
+    util::Checksum128 expected = at.checksum;
     while (true) {
         if (end.depth >= kMaxDepth) {
             return Status{Error{Errc::corrupted, 0, page.raw()}};
@@ -473,6 +485,9 @@ std::optional<Status> Cursor::descend_edge_cached(End& end, PageNumber page, boo
         const PageRef* ref = pages.try_borrow(page, holder);
         if (ref == nullptr) {
             return std::nullopt;
+        }
+        if (Status checked = check_page(**ref, expected, page); !checked) {
+            return checked;
         }
         if (page_type((*ref)->bytes()) == kLeafType) {
             Result<LeafView> leaf = parse_leaf(pages, **ref, page);
@@ -489,15 +504,19 @@ std::optional<Status> Cursor::descend_edge_cached(End& end, PageNumber page, boo
             return Status{branch.error()};
         }
         std::uint32_t child = forward ? 0 : branch->key_count();
-        end.path[end.depth] = Level{nullptr, BranchView{}, page, child, branch->child_count()};
+        end.path[end.depth] =
+                Level{nullptr, BranchView{}, page, child, branch->child_count(), expected};
         page = branch->child(child);
+        expected = branch->child_checksum(child);
         end.depth += 1;
     }
 }
 
-std::optional<Result<PageNumber>> Cursor::child_cached(const Level& level) {
+std::optional<Result<Cursor::ChildAt>> Cursor::child_cached(const Level& level) {
+    using Found = Result<ChildAt>;
     if (level.ref != nullptr) {
-        return Result<PageNumber>{level.view.child(level.index)};
+        return Found{
+                ChildAt{level.view.child(level.index), level.view.child_checksum(level.index)}};
     }
     TreePages& pages = tree_->pages();
     PageRef holder;
@@ -505,14 +524,17 @@ std::optional<Result<PageNumber>> Cursor::child_cached(const Level& level) {
     if (ref == nullptr) {
         return std::nullopt;
     }
+    if (Status checked = check_page(**ref, level.checksum, level.page); !checked) {
+        return Found{checked.error()};
+    }
     Result<BranchView> branch = parse_branch(pages, **ref, level.page);
     if (!branch) {
-        return Result<PageNumber>{branch.error()};
+        return Found{branch.error()};
     }
     if (branch->child_count() != level.children) {
-        return Result<PageNumber>{Error{Errc::corrupted, 0, level.page.raw()}};
+        return Found{Error{Errc::corrupted, 0, level.page.raw()}};
     }
-    return Result<PageNumber>{branch->child(level.index)};
+    return Found{ChildAt{branch->child(level.index), branch->child_checksum(level.index)}};
 }
 
 std::optional<Status> Cursor::seek_cached(bool forward) {
@@ -525,6 +547,7 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         done_ = true;
         return Status{ok()};
     }
+    util::Checksum128 expected = tree_->root().checksum;
     const SeekProbe seek_probe = probe_for(end, forward);
     const std::span<const std::byte> probe = seek_probe.key;
     const bool exclusive = seek_probe.exclusive;
@@ -540,6 +563,9 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         if (ref == nullptr) {
             unposition(end);
             return std::nullopt;
+        }
+        if (Status checked = check_page(**ref, expected, page); !checked) {
+            return checked;
         }
         if (page_type((*ref)->bytes()) == kLeafType) {
             Result<LeafView> leaf = parse_leaf(pages, **ref, page);
@@ -569,8 +595,10 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         } else {
             child = branch->find_child(probe, compare_);
         }
-        end.path[depth] = Level{nullptr, BranchView{}, page, child, branch->child_count()};
+        end.path[depth] =
+                Level{nullptr, BranchView{}, page, child, branch->child_count(), expected};
         page = branch->child(child);
+        expected = branch->child_checksum(child);
         end.depth = depth + 1;
     }
 }
@@ -591,7 +619,7 @@ std::optional<Status> Cursor::advance_cached(bool forward) {
     leave_leaf(end);
     Level& pivot = end.path[level - 1];
     pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
-    std::optional<Result<PageNumber>> child = child_cached(pivot);
+    std::optional<Result<ChildAt>> child = child_cached(pivot);
     if (!child) {
         unposition(end);
         return std::nullopt;

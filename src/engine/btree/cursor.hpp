@@ -191,6 +191,12 @@ private:
         PageNumber page;
         std::uint32_t index = 0;     // the child taken
         std::uint32_t children = 0;  // the branch's child count
+        util::Checksum128 checksum;  // the branch's own checksum, as its parent holds it
+    };
+    /// A child to descend to, with the checksum its parent holds for it (check_page).
+    struct ChildAt {
+        PageNumber page;
+        util::Checksum128 checksum;
     };
     /// The branches of one end's path: the first kInline levels inline (every realistic
     /// tree), deeper ones (up to kMaxDepth) in a vector, so a cursor stays small and cheap to
@@ -241,12 +247,12 @@ private:
     std::optional<BranchView> cached_branch(const Level& level, PageNumber page, PageRef& holder);
 
     /// Follows the first or last child from `page` down to a leaf over cached pages.
-    std::optional<Status> descend_edge_cached(End& end, PageNumber page, bool forward);
+    std::optional<Status> descend_edge_cached(End& end, ChildAt child, bool forward);
     /// The child of `level` at its index, from its held view or by borrowing its page again;
     /// none when the page is no longer cached.
-    std::optional<Result<PageNumber>> child_cached(const Level& level);
+    std::optional<Result<ChildAt>> child_cached(const Level& level);
     /// As child_cached(), reading the branch again (and holding it) if needed.
-    Task<Result<PageNumber>> child_of(Level& level);
+    Task<Result<ChildAt>> child_of(Level& level);
     /// The branch level above the end's leaf to turn at for a step beyond the leaf: the
     /// deepest with a sibling on that side; 0 when there is none (the tree's edge).
     static std::uint32_t pivot_level(const End& end, bool forward) noexcept;
@@ -257,7 +263,7 @@ private:
     bool in_range_for_back(std::span<const std::byte> key) const;
     Task<Status> seek(bool forward);
     Task<Status> advance(bool forward);
-    Task<Status> descend_edge(End& end, PageNumber page, bool forward);
+    Task<Status> descend_edge(End& end, ChildAt child, bool forward);
     void leave_leaf(End& end);
     /// Constructor tail: drops unbounded keys, finishes an empty or inverted range.
     void check_bounds();

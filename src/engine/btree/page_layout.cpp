@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "util/assert.hpp"
+#include "util/try.hpp"
 
 namespace ringdb::engine {
 
@@ -112,6 +113,24 @@ Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber
         buffer.mark_hot();  // every lookup below this branch passes through it
     }
     return view;
+}
+
+Status check_page_slow(const PageBuffer& buffer, const util::Checksum128& expected,
+                       PageNumber page) {
+    std::span<const std::byte> block = buffer.bytes();
+    std::uint32_t used = 0;
+    if (page_type(block) == kLeafType) {
+        RINGDB_TRY_ASSIGN(LeafView leaf, LeafView::parse(block, page));
+        used = leaf.used_length();
+    } else {
+        RINGDB_TRY_ASSIGN(BranchView branch, BranchView::parse(block, page));
+        used = branch.used_length();
+    }
+    if (util::xxh3_128(block.first(used)) != expected) {
+        return Error{Errc::corrupted, 0, page.raw()};
+    }
+    buffer.mark_checked();
+    return ok();
 }
 
 namespace {

@@ -216,6 +216,18 @@ Result<BranchView> parse_branch(const TreePages& pages, const PageBuffer& buffer
 Result<LeafView> parse_leaf(bool dirty, const PageBuffer& buffer, PageNumber page);
 Result<BranchView> parse_branch(bool dirty, const PageBuffer& buffer, PageNumber page);
 
+/// Compares a page that a device read filled (PageBuffer::needs_check) with `expected`, the
+/// checksum its parent holds for it (for a root: the tree's root reference), the first time a
+/// walk reaches the buffer; every other buffer passes at the cost of one load. This is how
+/// damage on disk is found by the read that meets it. Errors: corrupted (detail = page.raw())
+/// when the bytes are not a well-formed page or do not match.
+Status check_page_slow(const PageBuffer& buffer, const util::Checksum128& expected,
+                       PageNumber page);
+inline Status check_page(const PageBuffer& buffer, const util::Checksum128& expected,
+                         PageNumber page) {
+    return buffer.needs_check() ? check_page_slow(buffer, expected, page) : ok();
+}
+
 /// A virtual sequence of leaf entries, concatenated from up to four runs (ranges of parsed
 /// leaves, or single explicit entries), so that inserts, replacements, removals and merges
 /// are built straight from the source pages without materialising entry lists.

@@ -4,6 +4,7 @@
 
 #include "engine/btree/page_layout.hpp"
 #include "engine/btree/tree_pages.hpp"
+#include "util/try.hpp"
 
 namespace ringdb::engine {
 
@@ -32,18 +33,21 @@ Task<Result<std::vector<Bytes>>> split_keys(const Btree& tree, std::size_t parts
     if (parts < 2 || tree.root().page.is_null()) {
         co_return keys;
     }
-    std::vector<PageNumber> level{tree.root().page};
+    std::vector<std::pair<PageNumber, util::Checksum128>> level{
+            {tree.root().page, tree.root().checksum}};
     for (std::size_t depth = 0; depth < kMaxLevels && level.size() <= kMaxBranches; ++depth) {
         // The separators inside this level's branches, in key order (those between two
         // branches sit in their parent and are left out: any ascending keys will do).
         std::vector<Bytes> level_keys;
-        std::vector<PageNumber> children;
-        for (PageNumber page : level) {
+        std::vector<std::pair<PageNumber, util::Checksum128>> children;
+        for (const auto& at : level) {
+            const PageNumber page = at.first;
             ReadPage read{tree.pages(), page};
             Result<PageRef> loaded = co_await read;
             if (!loaded) {
                 co_return loaded.error();
             }
+            RINGDB_CO_TRY(check_page(**loaded, at.second, page));
             if (page_type((*loaded)->bytes()) != kBranchType) {
                 co_return pick_evenly(keys, parts - 1);  // leaves: the level above is all
             }
@@ -56,7 +60,7 @@ Task<Result<std::vector<Bytes>>> split_keys(const Btree& tree, std::size_t parts
                     auto key = branch->key(i - 1);
                     level_keys.emplace_back(key.begin(), key.end());
                 }
-                children.push_back(branch->child(i));
+                children.emplace_back(branch->child(i), branch->child_checksum(i));
             }
         }
         keys = std::move(level_keys);

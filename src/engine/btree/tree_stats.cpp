@@ -9,24 +9,32 @@
 
 namespace ringdb::engine {
 
-Task<Result<TableStats>> tree_stats(TreePages& pages, PageNumber root) {
+Task<Result<TableStats>> tree_stats(TreePages& pages, BtreeRoot root) {
     TableStats stats;
-    if (root.is_null()) {
+    if (root.page.is_null()) {
         co_return stats;
     }
-    // Depth-first with an explicit stack of (page, depth); every leaf must lie at the depth of
-    // the first one found.
-    std::vector<std::pair<PageNumber, std::uint32_t>> stack{{root, 1}};
+    // Depth-first with an explicit stack of (page, depth, the checksum its parent holds);
+    // every leaf must lie at the depth of the first one found.
+    struct Pending {
+        PageNumber page;
+        std::uint32_t depth;
+        util::Checksum128 expected;
+    };
+    std::vector<Pending> stack{{root.page, 1, root.checksum}};
     std::unordered_set<std::uint64_t> seen;  // a damaged tree may reference a page twice
     std::uint32_t leaf_depth = 0;
     while (!stack.empty()) {
-        auto [page, depth] = stack.back();
+        const PageNumber page = stack.back().page;
+        const std::uint32_t depth = stack.back().depth;
+        const util::Checksum128 expected = stack.back().expected;
         stack.pop_back();
         if (depth > kMaxDepth || !seen.insert(page.raw()).second) {
             co_return Error{Errc::corrupted, 0, page.raw()};
         }
         ReadPage read{pages, page};
         RINGDB_CO_TRY_ASSIGN(PageRef ref, co_await read);
+        RINGDB_CO_TRY(check_page(*ref, expected, page));
         const std::uint64_t block = ref->size();
         if (page_type(ref->bytes()) == kLeafType) {
             RINGDB_CO_TRY_ASSIGN(LeafView leaf, parse_leaf(pages, *ref, page));
@@ -50,7 +58,7 @@ Task<Result<TableStats>> tree_stats(TreePages& pages, PageNumber root) {
         stats.metadata_bytes += branch.used_length();
         stats.fragmented_bytes += block - branch.used_length();
         for (std::uint32_t i = branch.child_count(); i > 0; --i) {
-            stack.emplace_back(branch.child(i - 1), depth + 1);
+            stack.push_back(Pending{branch.child(i - 1), depth + 1, branch.child_checksum(i - 1)});
         }
     }
     stats.tree_height = leaf_depth;

@@ -12,7 +12,8 @@
 namespace ringdb::engine {
 
 /// Walks the tree rooted at `root` (iteratively, bounded by kMaxDepth) and adds up its pages and
-/// bytes. Errors: io, corrupted (malformed page, inconsistent depth).
-Task<Result<TableStats>> tree_stats(TreePages& pages, PageNumber root);
+/// bytes, checking pages read from the device against their checksums (check_page). Errors:
+/// io, corrupted (malformed or damaged page, inconsistent depth).
+Task<Result<TableStats>> tree_stats(TreePages& pages, BtreeRoot root);
 
 }  // namespace ringdb::engine

@@ -9,6 +9,7 @@
 
 #include "engine/btree/page_layout.hpp"
 #include "util/checksum.hpp"
+#include "util/try.hpp"
 
 namespace ringdb::engine {
 
@@ -221,16 +222,17 @@ struct VisitFrame {
 
 }  // namespace
 
-Task<Status> visit_pages(TreePages& pages, PageNumber root,
+Task<Status> visit_pages(TreePages& pages, BtreeRoot root,
                          const std::function<void(PageNumber)>& visit) {
-    if (root.is_null()) {
+    if (root.page.is_null()) {
         co_return ok();
     }
     std::unordered_set<PageNumber> seen;
     std::array<VisitFrame, kMaxDepth> stack;
     std::uint32_t depth = 0;
     std::optional<std::uint32_t> leaf_depth;
-    std::optional<PageNumber> pending = root;
+    std::optional<PageNumber> pending = root.page;
+    util::Checksum128 expected = root.checksum;
     while (true) {
         if (pending) {
             PageNumber page = *pending;
@@ -247,6 +249,7 @@ Task<Status> visit_pages(TreePages& pages, PageNumber root,
                     co_return loaded.error();
                 }
                 PageRef ref = std::move(*loaded);
+                RINGDB_CO_TRY(engine::check_page(*ref, expected, page));
                 if (page_type(ref->bytes()) == kLeafType && !leaf_depth) {
                     leaf_depth = depth;
                     visit(page);
@@ -267,6 +270,7 @@ Task<Status> visit_pages(TreePages& pages, PageNumber root,
         }
         VisitFrame& top = stack[depth - 1];
         if (top.next < top.view.child_count()) {
+            expected = top.view.child_checksum(top.next);
             pending = top.view.child(top.next++);
         } else {
             top = VisitFrame{};

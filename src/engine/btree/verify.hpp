@@ -58,8 +58,10 @@ Task<Result<TreeReport>> verify_tree(TreePages& pages, KeyCompare compare,
 /// children (pre-order, children left to right). Only branches are read: leaves are
 /// recognised by depth (all leaves lie at the depth of the leftmost one), so a leaf is
 /// visited without I/O. `visit` may free the page it is given (the walk holds what it still
-/// needs). Errors: io, corrupted (malformed branch, inconsistent depth, a page seen twice).
-Task<Status> visit_pages(TreePages& pages, PageNumber root,
+/// needs). Branches read from the device are checked against their parents' checksums
+/// (check_page). Errors: io, corrupted (malformed or damaged branch, inconsistent depth, a page
+/// seen twice).
+Task<Status> visit_pages(TreePages& pages, BtreeRoot root,
                          const std::function<void(PageNumber)>& visit);
 
 }  // namespace ringdb::engine

@@ -89,7 +89,7 @@ struct MarkAll {
     TreePages* pages;
     BuddyAllocator* allocator;
 
-    Task<Status> mark_tree(PageNumber root) {
+    Task<Status> mark_tree(const BtreeRoot& root) {
         Status first_error = ok();
         std::function<void(PageNumber)> mark = [this, &first_error](PageNumber page) {
             Status s = allocator->mark_allocated(page);
@@ -102,12 +102,12 @@ struct MarkAll {
     }
 
     Task<Status> subtree(const BtreeRoot& root) {
-        auto marked = co_await mark_tree(root.page);
+        auto marked = co_await mark_tree(root);
         co_return marked;
     }
 
     Task<Status> operator()(const StoredTable& table) {
-        RINGDB_CO_TRY(co_await mark_tree(table.root.page));
+        RINGDB_CO_TRY(co_await mark_tree(table.root));
         if (table.schema.kind == TableKind::multimap) {
             // Subtree pages are reachable too; leaving them unmarked would hand them out again.
             SubtreeVisitor visit = [this](const BtreeRoot& root) { return subtree(root); };
@@ -258,10 +258,10 @@ Task<Result<BuddyAllocator>> DatabaseCore::rebuild_allocator() {
         RINGDB_CO_TRY(allocator.mark_range_allocated(slot.log_first_page,
                                                      slot.log_first_page + slot.log_pages));
     }
-    RINGDB_CO_TRY(co_await mark.mark_tree(slot.user_root.page));
+    RINGDB_CO_TRY(co_await mark.mark_tree(slot.user_root));
     TableTree user_tables(pages, slot.user_root);
     RINGDB_CO_TRY(co_await for_each_table(user_tables.tree(), visit));
-    RINGDB_CO_TRY(co_await mark.mark_tree(slot.system_root.page));
+    RINGDB_CO_TRY(co_await mark.mark_tree(slot.system_root));
     TableTree system_tables(pages, slot.system_root);
     RINGDB_CO_TRY(co_await for_each_table(system_tables.tree(), visit));
     // Blocks recorded as freed are still allocated until reclaimed.

@@ -19,6 +19,10 @@
 // from the buffer's bytes once, installed atomically, owned and freed by the buffer, and never
 // written to disk. Only buffers no writer can modify carry one (as for the validation memo).
 //
+// Checksum memo: a buffer filled by a device read is unchecked until the B-tree compares it with
+// the checksum its parent (or its tree's root reference) holds for it (mark_unchecked,
+// needs_check, mark_checked). Buffers this process built (commits, copies) never need it.
+//
 // Hot hint: the B-tree marks the committed pages most lookups pass through (branches) hot; the
 // page cache keeps only hot pages in its per-thread front table, so a stream of random leaves
 // does not push the upper levels out of it.
@@ -172,6 +176,13 @@ public:
         return expected;
     }
 
+    /// Whether the bytes came from the device and were not compared with their checksum yet.
+    bool needs_check() const noexcept { return unchecked_.load(std::memory_order_acquire) != 0; }
+    /// Marks a buffer a device read filled. REQUIRES: not shared with another thread yet.
+    void mark_unchecked() noexcept { unchecked_.store(1, std::memory_order_relaxed); }
+    /// Records that the bytes matched the checksum their parent holds for them.
+    void mark_checked() const noexcept { unchecked_.store(0, std::memory_order_release); }
+
     /// Whether mark_hot() was called (a hint for the page cache, never for correctness).
     bool hot() const noexcept { return hot_.load(std::memory_order_relaxed) != 0; }
     /// Marks the buffer as a page many lookups pass through.
@@ -203,6 +214,7 @@ private:
     mutable std::atomic<const std::uint64_t*> search_index_{nullptr};
     mutable std::atomic<std::uint8_t> validated_{0};
     mutable std::atomic<std::uint8_t> hot_{0};
+    mutable std::atomic<std::uint8_t> unchecked_{0};
     bool pooled_;  // data_ came from PageBlockPool
 };
 

@@ -445,6 +445,7 @@ void PageCache::finish_load(PageNumber page, const std::shared_ptr<InFlight>& fl
         std::unique_lock lock(shard.mutex);
         shard.loading.erase(page);
         if (status) {
+            buffer->mark_unchecked();  // before any other thread can see the buffer
             flight->result = PageRef(buffer);
             replaced = shard.put(page, buffer, evictions_);
         } else {

@@ -69,6 +69,7 @@ Task<Result<std::optional<Bytes>>> small_root_image(Btree& sub) {
         co_return loaded.error();
     }
     PageRef ref = std::move(*loaded);
+    RINGDB_CO_TRY(check_page(*ref, sub.root().checksum, root));
     if (page_type(ref->bytes()) != kLeafType) {
         co_return std::optional<Bytes>{};
     }

@@ -112,7 +112,7 @@ std::uint64_t TableHandle::len() const noexcept {
 
 Task<Result<TableStats>> TableHandle::stats() const {
     RINGDB_CO_TRY(usable());
-    auto stats = co_await tree_stats(tree().pages(), tree().root().page);
+    auto stats = co_await tree_stats(tree().pages(), tree().root());
     co_return stats;
 }
 

@@ -31,7 +31,7 @@ Task<Result<DatabaseStats>> WriteTxn::stats() {
     total.fragmented_bytes = total.free_pages * total.page_size;
 
     RINGDB_CO_TRY_ASSIGN(TableStats master,
-                         co_await tree_stats(pages_, user_tree_.tree().root().page));
+                         co_await tree_stats(pages_, user_tree_.tree().root()));
     total.branch_pages += master.leaf_pages + master.branch_pages;
     add_as_metadata(total, master);
     std::uint32_t tallest = 0;
@@ -39,7 +39,7 @@ Task<Result<DatabaseStats>> WriteTxn::stats() {
     for (auto& [name, stored] : tables) {
         // A table opened in this transaction has a newer root than the table tree records.
         auto open = tables_.find(name);
-        PageNumber root = open != tables_.end() ? open->second->tree.root().page : stored.root.page;
+        BtreeRoot root = open != tables_.end() ? open->second->tree.root() : stored.root;
         RINGDB_CO_TRY_ASSIGN(TableStats table, co_await tree_stats(pages_, root));
         tallest = std::max(tallest, table.tree_height);
         total.leaf_pages += table.leaf_pages;
@@ -51,11 +51,11 @@ Task<Result<DatabaseStats>> WriteTxn::stats() {
     total.tree_height = master.tree_height + tallest;
 
     RINGDB_CO_TRY_ASSIGN(TableStats system,
-                         co_await tree_stats(pages_, system_tree_.tree().root().page));
+                         co_await tree_stats(pages_, system_tree_.tree().root()));
     add_as_metadata(total, system);
     RINGDB_CO_TRY_ASSIGN(auto system_tables, co_await collect_tables(system_tree_.tree()));
     for (auto& [name, stored] : system_tables) {
-        RINGDB_CO_TRY_ASSIGN(TableStats table, co_await tree_stats(pages_, stored.root.page));
+        RINGDB_CO_TRY_ASSIGN(TableStats table, co_await tree_stats(pages_, stored.root));
         add_as_metadata(total, table);
     }
     co_return total;

@@ -288,7 +288,7 @@ TEST_CASE("damaged committed pages are reported, never trusted", "[engine][btree
         auto r = sync_wait(cursor.next());
         CHECK(r.error().code == Errc::corrupted);
         std::function<void(PageNumber)> ignore = [](PageNumber) {};
-        ringdb::Status visited = sync_wait(visit_pages(pages, root.page, ignore));
+        ringdb::Status visited = sync_wait(visit_pages(pages, root, ignore));
         CHECK(visited.error().code == Errc::corrupted);
     }
     SECTION("a branch listing a child twice makes a range report corrupted, not loop") {
