@@ -82,6 +82,8 @@ public:
     /// blamed: every batch of its group gets previous_io, not batch_failed / peer_failed.
     Task<Status> submit_write_batch(WriteBatch batch);
     GroupCommitStats group_commit_stats() const;
+    /// The commit log's counters (all zero for a closed or moved-from handle).
+    CommitLogStats commit_log_stats() const;
 
     /// A snapshot of the latest commit. Errors: database_closed.
     Result<ReadTransaction> begin_read();

@@ -2,7 +2,8 @@
 // Statistics: space used by a database (WriteTransaction::stats) and by one table
 // (Table::stats), computed by walking the trees, so their cost grows with the data (meant for
 // monitoring and tests, not for a hot path); and the group committer's counters
-// (Database::group_commit_stats), which cost nothing to read.
+// (Database::group_commit_stats) and the commit log's (Database::commit_log_stats), which cost
+// nothing to read.
 
 #include <cstdint>
 
@@ -40,6 +41,20 @@ struct GroupCommitStats {
     std::uint64_t groups = 0;         // groups made durable
     std::uint64_t batches = 0;        // batches acknowledged ok
     std::uint64_t failed_groups = 0;  // groups rolled back or failed at commit
+};
+
+/// Counters of the commit log and its checkpoints since the database was opened
+/// (docs/api.md, "Commit log and checkpoints").
+struct CommitLogStats {
+    std::uint64_t logged_commits = 0;  // commits (or groups) written as one log record
+    std::uint64_t checkpoints = 0;     // commits written as a checkpoint
+    /// Time commits spent writing checkpoints, in microseconds: a commit that finds a
+    /// checkpoint due writes it before it returns.
+    std::uint64_t checkpoint_wait_us = 0;
+    std::uint64_t log_bytes = 0;       // the log's size (0: the database has no log)
+    std::uint64_t log_used_bytes = 0;  // of it, records a crash would replay
+    /// Pages of logged commits held in memory until a checkpoint writes them, in bytes.
+    std::uint64_t held_bytes = 0;
 };
 
 }  // namespace ringdb

@@ -94,6 +94,13 @@ GroupCommitStats Database::group_commit_stats() const {
     return core_->group_committer().stats();
 }
 
+CommitLogStats Database::commit_log_stats() const {
+    if (core_ == nullptr) {
+        return {};
+    }
+    return core_->store().log_stats();
+}
+
 Result<ReadTransaction> Database::begin_read() {
     if (core_ == nullptr) {
         return Error{Errc::database_closed};

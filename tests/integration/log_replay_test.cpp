@@ -11,6 +11,7 @@
 
 #include <ringdb/ringdb.hpp>
 
+#include "io/file_fixture.hpp"
 #include "io/sim_device.hpp"
 #include "sim_workload.hpp"
 
@@ -230,4 +231,57 @@ TEST_CASE("Every logged change comes back from replay after a crash",
         REQUIRE(reopened_again.has_value());
         check(*reopened_again, expected);
     }
+}
+
+TEST_CASE("The commit log's counters, and checkpoints that non-durable commits take",
+          "[integration][commit_log]") {
+    ringdb::test::TempDir dir;
+    ringdb::DatabaseOptions options;
+    options.checkpoint_bytes = 256 * 1024;
+    options.checkpoint_interval = std::chrono::hours(1);
+    auto db = sync_wait(Database::create(dir.file("db"), options));
+    REQUIRE(db.has_value());
+    CHECK(db->commit_log_stats().log_bytes == options.log_size);
+    CHECK(db->commit_log_stats().logged_commits == 0);
+    {
+        // 20,000 pairs in one transaction (about 600 leaves): its record fits a quarter of the
+        // 16 MiB log, so it is one logged commit and its pages stay held.
+        auto txn = sync_wait(db->begin_write());
+        REQUIRE(txn.has_value());
+        auto table = sync_wait(txn->open_table(kNums));
+        REQUIRE(table.has_value());
+        for (std::uint64_t k = 0; k < 20000; ++k) {
+            REQUIRE(sync_wait(table->insert(k * 1000, std::string(100, 'v'))).has_value());
+        }
+        commit(*txn);
+    }
+    ringdb::CommitLogStats after_load = db->commit_log_stats();
+    CHECK(after_load.logged_commits == 1);
+    CHECK(after_load.log_used_bytes > 20000 * 100);
+    CHECK(after_load.held_bytes > 100 * 4096);
+    // That already holds more than checkpoint_bytes: the next commit is a checkpoint, and so is
+    // every commit that finds the held pages over the limit again, durable or not.
+    std::uint64_t most_held = 0;
+    for (std::uint64_t i = 0; i < 2000; ++i) {
+        auto txn = sync_wait(db->begin_write());
+        REQUIRE(txn.has_value());
+        txn->set_durability(ringdb::Durability::none);
+        {
+            auto table = sync_wait(txn->open_table(kNums));
+            REQUIRE(table.has_value());
+            // Spread over the leaves: most commits change a leaf no held page covers.
+            const std::uint64_t key = (i * 7919 % 20000) * 1000 + 1;
+            REQUIRE(sync_wait(table->insert(key, std::string(100, 'n'))).has_value());
+        }
+        commit(*txn);
+        most_held = std::max(most_held, db->commit_log_stats().held_bytes);
+    }
+    const ringdb::CommitLogStats end = db->commit_log_stats();
+    INFO("checkpoints " << end.checkpoints << ", most held " << most_held);
+    CHECK(end.checkpoints >= 2);
+    CHECK(end.checkpoint_wait_us > 0);
+    CHECK(end.logged_commits + end.checkpoints == 2001);
+    // The limit plus what one commit adds past it (a leaf, its branches, system pages).
+    CHECK(most_held <= options.checkpoint_bytes + 64 * 1024);
+    REQUIRE(sync_wait(db->close()).has_value());
 }

@@ -4,6 +4,7 @@
 // commits keep their pages in memory and publish the new roots without touching the header.
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "engine/page_store/page_store.hpp"
@@ -37,7 +38,16 @@ Task<Status> PageStore::commit(CommitRequest request) {
         co_return status;
     }
     if (request.durability == Durability::immediate) {
+        const auto started = std::chrono::steady_clock::now();
         auto status = co_await commit_durable(request);
+        const auto waited = std::chrono::steady_clock::now() - started;
+        if (status) {
+            checkpoints_.fetch_add(1, std::memory_order_relaxed);
+            checkpoint_wait_ns_.fetch_add(
+                    static_cast<std::uint64_t>(
+                            std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count()),
+                    std::memory_order_relaxed);
+        }
         co_return status;
     }
     // Readers see a non-durable commit at once: what it builds on must be synced first.

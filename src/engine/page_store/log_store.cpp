@@ -62,6 +62,18 @@ bool PageStore::checkpoint_due() const {
            std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
 }
 
+CommitLogStats PageStore::log_stats() const {
+    CommitLogStats stats;
+    stats.logged_commits = logged_commits_.load(std::memory_order_relaxed);
+    stats.checkpoints = checkpoints_.load(std::memory_order_relaxed);
+    stats.checkpoint_wait_us = checkpoint_wait_ns_.load(std::memory_order_relaxed) / 1000;
+    stats.log_bytes = log_pages_ * page_size_;
+    stats.log_used_bytes = log_used_bytes_.load(std::memory_order_relaxed);
+    std::lock_guard lock(allocator_mutex_);
+    stats.held_bytes = unpersisted_.size() * page_size_;
+    return stats;
+}
+
 void PageStore::create_log(std::uint64_t first_page, std::uint64_t pages, LogPosition start) {
     log_first_page_ = first_page;
     log_pages_ = pages;
@@ -115,6 +127,7 @@ void PageStore::checkpoint_durable(LogPosition start) {
     if (log_) {
         log_->set_start(start);
         log_->mark_durable(start.sequence - 1);
+        log_used_bytes_.store(log_->used_bytes(), std::memory_order_relaxed);
     }
     last_checkpoint_ = std::chrono::steady_clock::now();
 }
@@ -123,6 +136,8 @@ Task<Status> PageStore::commit_logged(CommitRequest& request) {
     RINGDB_ASSERT(log_ && log_->fits(request.log_payload.size()));
     RINGDB_CO_TRY(co_await hold_pages(request));
     log_->append(request.log_payload);
+    log_used_bytes_.store(log_->used_bytes(), std::memory_order_relaxed);
+    logged_commits_.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t sequence = log_->last_sequence();
     const CommitSlot slot = slot_of(request, layout_pages(), PageNumber{});
     const bool durable = request.durability == Durability::immediate;

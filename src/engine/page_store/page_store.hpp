@@ -26,6 +26,7 @@
 
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
+#include <ringdb/stats.hpp>
 #include <ringdb/task.hpp>
 
 #include "coro/event.hpp"
@@ -242,7 +243,7 @@ public:
     /// Whether a logged commit with a payload of `bytes` can be appended now: the log exists,
     /// the record is at most a quarter of it, and it has room without a checkpoint.
     bool log_accepts(std::size_t bytes) const;
-    /// Whether the next durable commit should be a checkpoint: the log is half full, the
+    /// Whether the next commit should be a checkpoint: the log is half full, the
     /// pages committed since the last checkpoint exceed checkpoint_bytes, or
     /// checkpoint_interval has passed.
     bool checkpoint_due() const;
@@ -258,6 +259,8 @@ public:
     std::size_t log_record_limit() const noexcept;
     /// Bytes of the log (0 for a read-only handle).
     std::uint64_t log_capacity() const noexcept { return log_ ? log_->region_bytes() : 0; }
+    /// The log's and the checkpoints' counters. Any thread.
+    CommitLogStats log_stats() const;
     /// Bytes of records after the last checkpoint.
     std::uint64_t log_used() const noexcept { return log_ ? log_->used_bytes() : 0; }
     /// Syncs the commit written with defer_sync (nothing to do without one), then publishes it
@@ -393,6 +396,11 @@ private:
     std::uint64_t log_first_page_ = 0;
     std::uint64_t log_pages_ = 0;
     std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+    // Counters for log_stats(), written by the committer, read by any thread.
+    std::atomic<std::uint64_t> logged_commits_{0};
+    std::atomic<std::uint64_t> checkpoints_{0};
+    std::atomic<std::uint64_t> checkpoint_wait_ns_{0};
+    std::atomic<std::uint64_t> log_used_bytes_{0};
 
     PageCache cache_;
 };

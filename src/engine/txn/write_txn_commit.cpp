@@ -283,8 +283,10 @@ bool WriteTxn::commits_logged(const CommitOptions& options) const {
     if (!store.log_accepts(log_.size() + kRecordPayloadHeader)) {
         return false;
     }
-    // A due checkpoint waits for the next durable commit: a non-durable one never syncs.
-    return options.durability == Durability::none || !store.checkpoint_due();
+    // A due checkpoint is taken by the next commit, non-durable ones included: the pages of
+    // logged commits stay in memory until a checkpoint writes them, so a stream of
+    // non-durable commits must not hold them (and the blocks they replaced) without bound.
+    return !store.checkpoint_due();
 }
 
 void WriteTxn::settle_commit(const Status& status) {
