@@ -1,18 +1,24 @@
-// commit_bench: ringdb's group commit against the sync rate fio measures in the same run
-// at the group's write size.
+// commit_bench: ringdb's durable commits against its peers and against the device, all
+// measured in the same run.
 //
-// Cells: K = 1, 4, 16, 64, 256, 1024 committers, each a coroutine looping one durable
+// ringdb cells: K = 1, 4, 16, 64, 256, 1024 committers, each a coroutine looping one durable
 // 24-byte-key / 150-byte-value insert through Database::submit_write_batch, all on one thread
 // and (K >= 2) split over two threads (commit_workload.hpp). Every cell reports commits/s,
-// syncs/s (groups: one sync each), the average group size, p50/p99 commit latency and the
-// bytes the process wrote per group (S, from /proc/self/io).
+// syncs/s (groups: one sync each), the average group size, p50/p99 commit latency, the bytes
+// the process wrote per group (S, from /proc/self/io) and its CPU. Right after each cell
+// slice, fio measures the device at that write size on the same directory:
+// `--rw=write --bs=S --ioengine=sync --fdatasync=1` over a preallocated file.
 //
-// Right after each cell, fio measures the physical limit at that write size on the same
-// directory: `--rw=write --bs=S --ioengine=sync --fdatasync=1` over a preallocated file
-// (so fdatasync flushes data, as it does for ringdb's reused pages). The limit of a cell is
-// group size x fio's sync rate at S (one sync per commit for K = 1). Every run does all cells,
-// each cell's figure is the median over the runs, and the report ends with the goal lines
-// `ratio <name> <value>`.
+// Peers (commit_extras.hpp), per run: LMDB, RocksDB and LevelDB with sync = true and SQLite in
+// WAL mode with synchronous=FULL at K = 1 (one thread), RocksDB and LevelDB also with 64 and
+// 256 threads (their group commit). fio's fastest safe way to make one K = 1 commit's bytes
+// durable (buffered or O_DIRECT, fdatasync or O_DSYNC). A K = 64 cell on a second database
+// whose checkpoints are pushed out of the window (the steady latency). Then the recovery
+// cells: a child process fills the log of a 10 MiB and of a 1 GiB database and dies by
+// SIGKILL; the reopen (replay and checkpoint) is timed, and for the small one a bulk load of
+// as many new pairs in one transaction. Every cell's figure is the median over the runs, and
+// the report ends with the goal lines `ratio <name> <value>`, each the median over the runs
+// of the ratio taken within one run.
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -35,6 +41,7 @@
 
 #include <ringdb/ringdb.hpp>
 
+#include "commit/commit_extras.hpp"
 #include "commit/commit_report.hpp"
 #include "commit/commit_workload.hpp"
 #include "common/bench_report.hpp"
@@ -59,6 +66,8 @@ struct Options {
     // run) fits, so the cells measure commits, not cold reads of leaves (docs/group_commit.md).
     std::uint64_t cache_mib = 1024;
     std::string fio = "fio";
+    bool peers = true;     // the peers' cells
+    bool recovery = true;  // the recovery cells
 };
 
 void print_usage(std::FILE* out) {
@@ -82,7 +91,9 @@ void print_usage(std::FILE* out) {
                  "                 as scattered 4 KiB pages before each fdatasync\n"
                  "  --buffered-writes  open the database with DatabaseOptions::direct_writes\n"
                  "                 = false (pages written through the kernel's page cache)\n"
-                 "  --cache-mib M  the database's page cache in MiB (default 1024)\n");
+                 "  --cache-mib M  the database's page cache in MiB (default 1024)\n"
+                 "  --no-peers     skip the peers' cells (their ratios print n/a)\n"
+                 "  --no-recovery  skip the recovery cells (their ratios print n/a)\n");
 }
 
 bool parse_positive(const std::string& text, double& out) {
@@ -143,6 +154,10 @@ bool parse_options(int argc, char** argv, Options& options) {
         }
         if (arg == "--no-scattered") {
             options.scattered = false;
+            continue;
+        }
+        if (arg == "--no-peers" || arg == "--no-recovery") {
+            (arg == "--no-peers" ? options.peers : options.recovery) = false;
             continue;
         }
         if (arg == "--help" || arg == "-h") {
@@ -390,6 +405,116 @@ void print_file_size(const std::string& path, const char* when) {
                  static_cast<double>(bytes) / (1024.0 * 1024.0), when);
 }
 
+/// A database at `path` like the main one, but whose checkpoints stay out of the cells'
+/// windows (a log and a page budget no cell fills, a day's interval): its K = 64 latency is
+/// the steady one that checkpoint_p99_vs_steady divides by.
+std::optional<Database> create_steady_db(const std::string& path, const Options& options) {
+    DatabaseOptions db_options;
+    db_options.direct_writes = !options.buffered_writes;
+    db_options.cache_size = options.cache_mib << 20;
+    db_options.log_size = std::uint64_t{1} << 30;
+    db_options.checkpoint_bytes = std::uint64_t{1} << 40;
+    db_options.checkpoint_interval = std::chrono::hours(24);
+    auto db = sync_wait(create_db(path, db_options));
+    if (!db) {
+        std::fprintf(stderr, "commit_bench: cannot create %s: %s\n", path.c_str(),
+                     to_string(db.error()).c_str());
+        return std::nullopt;
+    }
+    if (Status filled = prefill(*db, options.prefill, 0x5eed); !filled) {
+        std::fprintf(stderr, "commit_bench: prefill failed: %s\n",
+                     to_string(filled.error()).c_str());
+        return std::nullopt;
+    }
+    return std::move(*db);
+}
+
+/// One run's cells besides ringdb's group-commit cells: the peers, fio's best log sync at
+/// the K = 1 write size, and the steady K = 64 cell. False after printing why.
+bool run_extras(const Options& options, const std::string& dir, const FioRunner* fio,
+                const FioFile& fio_file, const CommitResults& results, Database& steady,
+                int run, CommitExtras& extras) {
+    if (options.peers && !run_peer_cells(dir, options.prefill, options.seconds, options.ks, run,
+                                         extras)) {
+        return false;
+    }
+    auto k1 = results.cells().find(CellId{1, 1});
+    if (fio != nullptr && k1 != results.cells().end() && !k1->second.empty()) {
+        const std::uint64_t block =
+                fio_block_for(k1->second.back().bytes_per_group, fio_file.bytes);
+        auto best = best_fio_log_sync(*fio, fio_file.path, fio_file.bytes, block,
+                                      options.seconds / options.slices);
+        if (!best) {
+            return false;
+        }
+        extras.fio_log_block = block;
+        extras.fio_log_sync.push_back(best->first);
+        extras.fio_log_sync_way.push_back(best->second);
+        std::fprintf(stderr, "  run %d  fio best log sync at %llu KiB: %.0f/s (%s)\n", run + 1,
+                     static_cast<unsigned long long>(block / 1024), best->first,
+                     best->second.c_str());
+    }
+    Options steady_options = options;
+    steady_options.slices = 1;
+    auto sample = measure_cell(steady, nullptr, fio_file, steady_options, CellId{64, 1},
+                               static_cast<std::uint64_t>(run) * 1000 + 999);
+    if (!sample) {
+        return false;
+    }
+    extras.steady_k64_p99_us.push_back(sample->p99_us);
+    extras.steady_k64_commits.push_back(sample->commits_per_second);
+    std::fprintf(stderr, "  run %d  K=64 without checkpoints  %9.0f commits/s  p99 %7.2f ms\n",
+                 run + 1, sample->commits_per_second, sample->p99_us / 1000.0);
+    return true;
+}
+
+/// The recovery cells of every run (commit_extras.hpp). False after printing why.
+bool run_recovery(const Options& options, const std::string& dir, CommitExtras& extras) {
+    const std::string small = dir + "/recovery_small.ringdb";
+    const std::string large = dir + "/recovery_large.ringdb";
+    register_scratch({small, large}, dir, "commit_bench");
+    extras.small_bytes = options.quick ? std::uint64_t{2} << 20 : std::uint64_t{10} << 20;
+    extras.large_bytes = options.quick ? std::uint64_t{32} << 20 : std::uint64_t{1} << 30;
+    std::fprintf(stderr, "commit_bench: building the recovery databases (%llu and %llu MiB)\n",
+                 static_cast<unsigned long long>(extras.small_bytes >> 20),
+                 static_cast<unsigned long long>(extras.large_bytes >> 20));
+    if (!build_recovery_database(small, extras.small_bytes) ||
+        !build_recovery_database(large, extras.large_bytes)) {
+        return false;
+    }
+    char exe[PATH_MAX];
+    const ssize_t length = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (length <= 0) {
+        std::fprintf(stderr, "commit_bench: /proc/self/exe: %s\n", std::strerror(errno));
+        return false;
+    }
+    exe[length] = '\0';
+    for (int run = 0; run < options.runs; ++run) {
+        double small_open = 0;
+        double large_open = 0;
+        double pairs = 0;
+        double large_pairs = 0;
+        double bulk = 0;
+        double unused = 0;
+        if (!run_recovery_cell(exe, small, true, run, small_open, pairs, bulk) ||
+            !run_recovery_cell(exe, large, false, run, large_open, large_pairs, unused)) {
+            return false;
+        }
+        extras.reopen_small_s.push_back(small_open);
+        extras.reopen_large_s.push_back(large_open);
+        extras.replayed_pairs.push_back(pairs);
+        extras.bulk_small_s.push_back(bulk);
+        std::fprintf(stderr,
+                     "  run %d  reopen after SIGKILL: %.0f ms (%llu MiB, %.0f pairs replayed), "
+                     "%.0f ms (%llu MiB, %.0f pairs); bulk load of %.0f pairs %.0f ms\n",
+                     run + 1, small_open * 1e3,
+                     static_cast<unsigned long long>(extras.small_bytes >> 20), pairs,
+                     large_open * 1e3, static_cast<unsigned long long>(extras.large_bytes >> 20),
+                     large_pairs, pairs, bulk * 1e3);
+    }
+    return true;
+}
+
 int run_benchmark(int argc, char** argv, const Options& options) {
     auto base = choose_base_dir(options.dir, "commit_bench", "syncs would cost nothing");
     if (!base) {
@@ -462,6 +587,12 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     }
 
     print_file_size(db_path, "after the prefill");
+    const std::string steady_path = dir + "/steady.ringdb";
+    register_scratch({steady_path}, dir, "commit_bench");
+    std::optional<Database> steady = create_steady_db(steady_path, options);
+    if (!steady) {
+        return 1;
+    }
 
     std::vector<CellId> cells;
     for (int threads : {1, 2}) {
@@ -473,26 +604,41 @@ int run_benchmark(int argc, char** argv, const Options& options) {
     }
     const FioRunner* fio_ptr = with_fio ? &fio : nullptr;
     CommitResults results;
+    CommitExtras extras;
     auto started = std::chrono::steady_clock::now();
     for (int run = 0; run < options.runs; ++run) {
         for (std::size_t c = 0; c < cells.size(); ++c) {
             CellId id = cells[c];
+            const std::uint64_t checkpoints_before = db->commit_log_stats().checkpoints;
             auto sample = measure_cell(*db, fio_ptr, fio_file, options, id,
                                        static_cast<std::uint64_t>(run) * 1000 + c + 1);
             if (!sample) {
                 return 1;
             }
+            sample->checkpoints =
+                    static_cast<double>(db->commit_log_stats().checkpoints - checkpoints_before);
             std::fprintf(stderr,
                          "  run %d  K=%-5d %d thr  %9.0f commits/s %7.0f syncs/s group %6.1f  "
-                         "%7.1f KiB/grp  p99 %7.2f ms  CPU %3.0f%%  fio %6.0f syncs/s\n",
+                         "%7.1f KiB/grp  p99 %7.2f ms  CPU %3.0f%%  fio %6.0f syncs/s  "
+                         "%.0f checkpoint(s)\n",
                          run + 1, id.committers, id.threads, sample->commits_per_second,
                          sample->syncs_per_second, sample->group_size,
                          sample->bytes_per_group / 1024.0, sample->p99_us / 1000.0,
                          sample->cpu_share * 100,
-                         sample->fio ? sample->fio->syncs_per_second : 0.0);
+                         sample->fio ? sample->fio->syncs_per_second : 0.0,
+                         sample->checkpoints);
             results.add(id, *sample);
         }
+        if (!run_extras(options, dir, fio_ptr, fio_file, results, *steady, run, extras)) {
+            return 1;
+        }
     }
+    if (Status closed = sync_wait(close_db(&*steady)); !closed) {
+        std::fprintf(stderr, "commit_bench: close failed: %s\n",
+                     to_string(closed.error()).c_str());
+        return 1;
+    }
+    std::filesystem::remove(steady_path);
     double elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     Status closed = sync_wait(close_db(&*db));
@@ -502,7 +648,11 @@ int run_benchmark(int argc, char** argv, const Options& options) {
         return 1;
     }
     print_file_size(db_path, "after the runs and a clean close");
-    print_commit_report(results, setup, elapsed);
+    std::filesystem::remove(db_path);
+    if (options.recovery && !run_recovery(options, dir, extras)) {
+        return 1;
+    }
+    print_commit_report(results, extras, setup, elapsed);
     return 0;
 }
 
@@ -510,6 +660,9 @@ int run_benchmark(int argc, char** argv, const Options& options) {
 }  // namespace ringdb::bench
 
 int main(int argc, char** argv) {
+    if (argc == 4 && std::strcmp(argv[1], "--recovery-child") == 0) {
+        return ringdb::bench::recovery_child(argv[2], std::strtoull(argv[3], nullptr, 10));
+    }
     ringdb::bench::Options options;
     if (!ringdb::bench::parse_options(argc, argv, options)) {
         ringdb::bench::print_usage(stderr);

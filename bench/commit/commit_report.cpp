@@ -177,6 +177,172 @@ void print_ratio(const char* name, const std::optional<double>& value, const std
 
 }  // namespace
 
+namespace {
+
+/// The median over the runs r of f(r), skipping runs without a value.
+template <typename F>
+std::optional<double> median_over_runs(std::size_t runs, F f) {
+    std::vector<double> values;
+    for (std::size_t r = 0; r < runs; ++r) {
+        if (std::optional<double> v = f(r)) {
+            values.push_back(*v);
+        }
+    }
+    if (values.empty()) {
+        return std::nullopt;
+    }
+    return median(values);
+}
+
+/// The best peer's commits/s at K in run r (RocksDB and LevelDB only above K = 1).
+std::optional<double> best_peer(const CommitExtras& extras, int k, std::size_t r) {
+    std::optional<double> best;
+    for (const auto& [name, by_k] : extras.peer_commits) {
+        auto it = by_k.find(k);
+        if (it != by_k.end() && r < it->second.size() && (!best || it->second[r] > *best)) {
+            best = it->second[r];
+        }
+    }
+    return best;
+}
+
+std::string best_peer_name(const CommitExtras& extras, int k) {
+    std::string name = "none";
+    double best = -1;
+    for (const auto& [peer, by_k] : extras.peer_commits) {
+        auto it = by_k.find(k);
+        if (it != by_k.end() && !it->second.empty() && median(it->second) > best) {
+            best = median(it->second);
+            name = peer;
+        }
+    }
+    return name;
+}
+
+const std::vector<CommitSample>* one_thread_cell(const CommitResults& results, int k) {
+    auto it = results.cells().find(CellId{k, 1});
+    return it == results.cells().end() ? nullptr : &it->second;
+}
+
+/// ringdb's figure at K (one thread) in run r, if that run has it.
+std::optional<double> ours(const CommitResults& results, int k, std::size_t r,
+                           double CommitSample::*field) {
+    const std::vector<CommitSample>* cell = one_thread_cell(results, k);
+    if (cell == nullptr || r >= cell->size()) {
+        return std::nullopt;
+    }
+    return (*cell)[r].*field;
+}
+
+void print_extras(const CommitExtras& extras) {
+    if (!extras.peer_commits.empty()) {
+        std::printf("\npeers (same run, fresh database per cell, one durable 24/150 insert per "
+                    "commit; medians):\n%-10s %5s %10s %8s\n", "engine", "K", "commits/s",
+                    "p99 ms");
+        for (const auto& [name, by_k] : extras.peer_commits) {
+            for (const auto& [k, values] : by_k) {
+                std::printf("%-10s %5d %10.0f %8.2f\n", name.c_str(), k, median(values),
+                            median(extras.peer_p99_us.at(name).at(k)) / 1000.0);
+            }
+        }
+    }
+    if (!extras.fio_log_sync.empty()) {
+        std::printf("\nfio, best safe way to write and sync %llu KiB (buffered or O_DIRECT, "
+                    "fdatasync or O_DSYNC): %.0f/s (median; ways that won: %s",
+                    static_cast<unsigned long long>(extras.fio_log_block / 1024),
+                    median(extras.fio_log_sync), extras.fio_log_sync_way.front().c_str());
+        for (std::size_t r = 1; r < extras.fio_log_sync_way.size(); ++r) {
+            std::printf(", %s", extras.fio_log_sync_way[r].c_str());
+        }
+        std::printf(")\n");
+    }
+    if (!extras.steady_k64_p99_us.empty()) {
+        std::printf("K=64 (1 thread) on a database whose checkpoints stay out of the window: "
+                    "%.0f commits/s, p99 %.2f ms\n",
+                    median(extras.steady_k64_commits), median(extras.steady_k64_p99_us) / 1000.0);
+    }
+    if (!extras.reopen_small_s.empty()) {
+        std::printf("recovery: reopen after SIGKILL with the log 45%% full: %.0f ms (%llu MiB of "
+                    "data), %.0f ms (%llu MiB);\n  %.0f pairs replayed (small); a bulk load of "
+                    "as many pairs in one transaction %.0f ms\n",
+                    median(extras.reopen_small_s) * 1e3,
+                    static_cast<unsigned long long>(extras.small_bytes >> 20),
+                    median(extras.reopen_large_s) * 1e3,
+                    static_cast<unsigned long long>(extras.large_bytes >> 20),
+                    median(extras.replayed_pairs), median(extras.bulk_small_s) * 1e3);
+    }
+    std::printf("\n");
+}
+
+void print_goal_lines(const CommitResults& results, const CommitExtras& extras,
+                      const CommitSetup& setup) {
+    const std::size_t runs = static_cast<std::size_t>(setup.runs);
+    const std::string no_peers = "the peers' cells were not run";
+    auto vs_peer = [&](int k) {
+        return median_over_runs(runs, [&](std::size_t r) -> std::optional<double> {
+            auto a = ours(results, k, r, &CommitSample::commits_per_second);
+            auto b = best_peer(extras, k, r);
+            return a && b ? ratio_of(*a, *b) : std::nullopt;
+        });
+    };
+    std::printf("best peer: K=1 %s, K=64 %s, K=256 %s\n", best_peer_name(extras, 1).c_str(),
+                best_peer_name(extras, 64).c_str(), best_peer_name(extras, 256).c_str());
+    print_ratio("k1_vs_best_peer", vs_peer(1), no_peers);
+    print_ratio("k1_vs_fio_log_sync",
+                median_over_runs(runs, [&](std::size_t r) -> std::optional<double> {
+                    auto a = ours(results, 1, r, &CommitSample::commits_per_second);
+                    return a && r < extras.fio_log_sync.size()
+                                   ? ratio_of(*a, extras.fio_log_sync[r])
+                                   : std::nullopt;
+                }),
+                "fio not available: " + setup.fio_missing);
+    print_ratio("k64_vs_best_peer", vs_peer(64), no_peers);
+    print_ratio("k256_vs_best_peer", vs_peer(256), no_peers);
+    const std::vector<CommitSample>* k64 = one_thread_cell(results, 64);
+    print_ratio("k64_group_size_vs_k", run_median(k64, k64, [](const auto& s, const auto&) {
+                    return ratio_of(s.group_size, 64);
+                }),
+                "K=64 (1 thread) was not run");
+    print_ratio("k64_p99_vs_fio_p99", run_median(k64, k64, [](const auto& s, const auto&) {
+                    return s.fio ? ratio_of(s.p99_us, s.fio->cycle_p99_us()) : std::nullopt;
+                }),
+                "fio or K=64 missing");
+    print_ratio("k1024_cpu_us_per_commit",
+                median_over_runs(runs, [&](std::size_t r) -> std::optional<double> {
+                    auto share = ours(results, 1024, r, &CommitSample::cpu_share);
+                    auto rate = ours(results, 1024, r, &CommitSample::commits_per_second);
+                    return share && rate && *rate > 0 ? std::optional<double>(*share / *rate * 1e6)
+                                                      : std::nullopt;
+                }),
+                "K=1024 (1 thread) was not run");
+    print_ratio("checkpoint_p99_vs_steady",
+                median_over_runs(runs, [&](std::size_t r) -> std::optional<double> {
+                    auto a = ours(results, 64, r, &CommitSample::p99_us);
+                    return a && r < extras.steady_k64_p99_us.size()
+                                   ? ratio_of(*a, extras.steady_k64_p99_us[r])
+                                   : std::nullopt;
+                }),
+                "K=64 (1 thread) was not run");
+    const std::string no_recovery = "the recovery cells were not run";
+    print_ratio("crash_reopen_1gib_vs_10mib",
+                median_over_runs(extras.reopen_large_s.size(),
+                                 [&](std::size_t r) -> std::optional<double> {
+                                     return ratio_of(extras.reopen_large_s[r],
+                                                     extras.reopen_small_s[r]);
+                                 }),
+                no_recovery);
+    print_ratio("log_replay_vs_bulk_load",
+                median_over_runs(extras.reopen_small_s.size(),
+                                 [&](std::size_t r) -> std::optional<double> {
+                                     return ratio_of(extras.reopen_small_s[r],
+                                                     extras.bulk_small_s[r]);
+                                 }),
+                no_recovery);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
 void print_commit_header(int argc, char** argv, const CommitSetup& setup) {
     char date[64];
     std::time_t now = std::time(nullptr);
@@ -214,8 +380,8 @@ void print_commit_header(int argc, char** argv, const CommitSetup& setup) {
     std::fflush(stdout);
 }
 
-void print_commit_report(const CommitResults& results, const CommitSetup& setup,
-                         double elapsed_seconds) {
+void print_commit_report(const CommitResults& results, const CommitExtras& extras,
+                         const CommitSetup& setup, double elapsed_seconds) {
     std::map<CellId, Row> rows;
     for (const auto& [cell, samples] : results.cells()) {
         rows[cell] = make_row(samples);
@@ -310,42 +476,8 @@ void print_commit_report(const CommitResults& results, const CommitSetup& setup,
                 "the other columns are medians.\n");
     std::printf("cells took %.0f s; load at end %s\n\n", elapsed_seconds, load_average().c_str());
 
-    // Goal lines, from the one-thread rows: each is the median over the runs of the ratio taken
-    // within one run (both sides of a ratio met the same disk).
-    auto samples_of = [&results](int k) -> const std::vector<CommitSample>* {
-        auto it = results.cells().find(CellId{k, 1});
-        return it == results.cells().end() ? nullptr : &it->second;
-    };
-    const std::vector<CommitSample>* k1 = samples_of(1);
-    const std::vector<CommitSample>* k64 = samples_of(64);
-    const std::vector<CommitSample>* k256 = samples_of(256);
-    std::string no_fio = "fio not available: " + setup.fio_missing;
-    auto missing = [](int k) { return "K=" + std::to_string(k) + " (1 thread) was not run"; };
-    auto fio_why = [&](const std::vector<CommitSample>* cell, int k) {
-        return cell == nullptr ? missing(k) : no_fio;
-    };
-
-    print_ratio("single_committer_vs_fio_sync", run_median(k1, k1, [](const auto& s, const auto&) {
-                    return s.fio ? ratio_of(s.commits_per_second, s.fio->syncs_per_second)
-                                 : std::nullopt;
-                }),
-                fio_why(k1, 1));
-    print_ratio("k64_vs_group_limit", run_median(k64, k64, vs_group_limit), fio_why(k64, 64));
-    print_ratio("k256_vs_group_limit", run_median(k256, k256, vs_group_limit),
-                fio_why(k256, 256));
-    print_ratio("k64_group_size_vs_k", run_median(k64, k64, [](const auto& s, const auto&) {
-                    return ratio_of(s.group_size, 64);
-                }),
-                missing(64));
-    print_ratio("k64_vs_k1", run_median(k64, k1, [](const auto& s, const auto& one) {
-                    return ratio_of(s.commits_per_second, one.commits_per_second);
-                }),
-                k1 == nullptr ? missing(1) : missing(64));
-    print_ratio("k64_p99_vs_fio_p99", run_median(k64, k64, [](const auto& s, const auto&) {
-                    return s.fio ? ratio_of(s.p99_us, s.fio->cycle_p99_us()) : std::nullopt;
-                }),
-                fio_why(k64, 64));
-    std::fflush(stdout);
+    print_extras(extras);
+    print_goal_lines(results, extras, setup);
 }
 
 }  // namespace ringdb::bench

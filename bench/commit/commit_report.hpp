@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "commit/commit_extras.hpp"
+
 namespace ringdb::bench {
 
 /// fio's write+fdatasync cycle at one block size: the disk's sync rate at that size.
@@ -35,6 +37,7 @@ struct CommitSample {
     double p50_us = 0;
     double p99_us = 0;
     double cpu_share = 0;  // process CPU seconds per second (all threads, io_uring workers too)
+    double checkpoints = 0;  // checkpoints taken during the cell (warm-up included)
     std::optional<FioSyncSample> fio;
 };
 
@@ -73,7 +76,7 @@ struct CommitSetup {
 void print_commit_header(int argc, char** argv, const CommitSetup& setup);
 
 /// Prints the table of medians, the spread across runs, notes, and last the goal lines.
-void print_commit_report(const CommitResults& results, const CommitSetup& setup,
-                         double elapsed_seconds);
+void print_commit_report(const CommitResults& results, const CommitExtras& extras,
+                         const CommitSetup& setup, double elapsed_seconds);
 
 }  // namespace ringdb::bench

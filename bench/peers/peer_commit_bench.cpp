@@ -39,6 +39,7 @@
 #include "common/fio_runner.hpp"
 #include "common/scratch_files.hpp"
 #include "peers/kv_peers.hpp"
+#include "peers/peer_writers.hpp"
 
 // Interposed system calls: the executable's definitions take precedence over libc's for every
 // shared library the peers live in, so each sync any engine makes is counted here.
@@ -166,12 +167,6 @@ std::optional<Options> parse(int argc, char** argv) {
     return o;
 }
 
-/// Whether concurrent writers share syncs through the adapter (K > 1 cells are run only
-/// then): RocksDB and LevelDB merge concurrent writes into one log write and one sync. LMDB
-/// and SQLite let writers take turns, one sync each; ringdb's adapter commits directly (its
-/// group commit is commit_bench's subject).
-bool has_group_commit(const std::string& name) { return name == "rocksdb" || name == "leveldb"; }
-
 /// A field of /proc/self/io ("wchar:", "write_bytes:"), or 0.
 std::uint64_t process_io(const char* field) {
     std::ifstream in("/proc/self/io");
@@ -203,53 +198,20 @@ struct Cell {
     double ratio = 0;
 };
 
-/// K threads, each looping one durable insert until the deadline (K > 1 only for engines whose
-/// write() is thread-safe: has_group_commit()).
+/// One cell: the shared writer loop (peers/peer_writers.hpp), with the syncs and bytes the
+/// process made meanwhile.
 Cell run_writers(KvEngine& engine, int k, double seconds, std::uint64_t seed) {
-    std::atomic<bool> stop{false};
-    std::atomic<std::uint64_t> commits{0};
-    std::vector<std::thread> threads;
-    std::atomic<bool> failed{false};
-    std::vector<std::exception_ptr> errors(static_cast<std::size_t>(k));
     const std::uint64_t syncs_before = g_syncs.load();
     const std::uint64_t bytes_before = written_bytes(engine.name());
-    const auto start = Clock::now();
-    for (int t = 0; t < k; ++t) {
-        threads.emplace_back([&, t] {
-            Wyrand rng(seed * 1024 + static_cast<std::uint64_t>(t) + 1);
-            try {
-                while (!stop.load(std::memory_order_relaxed)) {
-                    engine.write(rng, 1, true);
-                    commits.fetch_add(1, std::memory_order_relaxed);
-                }
-            } catch (...) {
-                errors[static_cast<std::size_t>(t)] = std::current_exception();
-                failed.store(true);
-            }
-        });
-    }
-    while (!failed.load() &&
-           std::chrono::duration<double>(Clock::now() - start).count() < seconds) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    stop.store(true);
-    for (std::thread& t : threads) {
-        t.join();
-    }
-    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    for (const std::exception_ptr& e : errors) {
-        if (e) {
-            std::rethrow_exception(e);
-        }
-    }
+    PeerWriters writers = run_peer_writers(engine, k, seconds, seed);
     Cell cell;
-    const auto n = static_cast<double>(commits.load());
+    const auto n = static_cast<double>(writers.commits);
     const auto syncs = static_cast<double>(g_syncs.load() - syncs_before);
     const auto bytes = static_cast<double>(written_bytes(engine.name()) - bytes_before);
-    cell.commits_per_second = n / elapsed;
+    cell.commits_per_second = writers.commits_per_second;
     // ringdb syncs through io_uring, not libc: a direct commit is one sync.
     const double counted = engine.name() == "ringdb" ? n : syncs;
-    cell.syncs_per_second = counted / elapsed;
+    cell.syncs_per_second = counted / writers.seconds;
     cell.bytes_per_sync = counted > 0 ? bytes / counted : 0;
     return cell;
 }
@@ -311,21 +273,11 @@ int run(const Options& options) {
     for (int r = 0; r < options.runs; ++r) {
         for (const std::string& name : options.engines) {
             for (int k : options.ks) {
-                if (k > 1 && !has_group_commit(name)) {
+                if (k > 1 && !merges_concurrent_writers(name)) {
                     continue;
                 }
-                // parse() checked every name.
-                constexpr std::uint64_t kRingdbCache = std::uint64_t{1024} << 20;
-                std::unique_ptr<KvEngine> engine = make_named_engine(name, kRingdbCache);
                 const std::string db_dir = dir + "/db";
-                std::filesystem::remove_all(db_dir);
-                std::filesystem::create_directory(db_dir);
-                engine->open(db_dir);
-                Wyrand prefill(kSeed);
-                for (std::uint64_t done = 0; done < options.prefill; done += 10'000) {
-                    engine->write(prefill, std::min<std::uint64_t>(10'000, options.prefill - done),
-                                  true);
-                }
+                std::unique_ptr<KvEngine> engine = open_prefilled(name, db_dir, options.prefill);
                 Cell cell = run_writers(*engine, k, options.seconds,
                                         static_cast<std::uint64_t>(r + 1));
                 engine->close();
@@ -367,7 +319,7 @@ int run(const Options& options) {
                 "per sync", "fio syn/s", "ratio");
     for (const std::string& name : options.engines) {
         for (int k : options.ks) {
-            if (k > 1 && !has_group_commit(name)) {
+            if (k > 1 && !merges_concurrent_writers(name)) {
                 std::printf("%-10s %5d   not run: %s\n", name.c_str(), k,
                             name == "ringdb" ? "its group commit is commit_bench's K rows"
                                              : "writers take turns, one sync per commit");
