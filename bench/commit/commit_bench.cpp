@@ -432,16 +432,16 @@ std::optional<Database> create_steady_db(const std::string& path, const Options&
 /// One run's cells besides ringdb's group-commit cells: the peers, fio's best log sync at
 /// the K = 1 write size, and the steady K = 64 cell. False after printing why.
 bool run_extras(const Options& options, const std::string& dir, const FioRunner* fio,
-                const FioFile& fio_file, const CommitResults& results, Database& steady,
-                int run, CommitExtras& extras) {
+                const FioFile& fio_file, Database& steady, int run, CommitExtras& extras) {
     if (options.peers && !run_peer_cells(dir, options.prefill, options.seconds, options.ks, run,
                                          extras)) {
         return false;
     }
-    auto k1 = results.cells().find(CellId{1, 1});
-    if (fio != nullptr && k1 != results.cells().end() && !k1->second.empty()) {
-        const std::uint64_t block =
-                fio_block_for(k1->second.back().bytes_per_group, fio_file.bytes);
+    if (fio != nullptr) {
+        // One commit's log write: a record of a few hundred bytes, padded; 4 KiB is the
+        // smallest write O_DIRECT takes on every disk here (a K = 1 cell's bytes per commit
+        // also count the checkpoints that ran in it).
+        const std::uint64_t block = 4096;
         auto best = best_fio_log_sync(*fio, fio_file.path, fio_file.bytes, block,
                                       options.seconds / options.slices);
         if (!best) {
@@ -629,7 +629,7 @@ int run_benchmark(int argc, char** argv, const Options& options) {
                          sample->checkpoints);
             results.add(id, *sample);
         }
-        if (!run_extras(options, dir, fio_ptr, fio_file, results, *steady, run, extras)) {
+        if (!run_extras(options, dir, fio_ptr, fio_file, *steady, run, extras)) {
             return 1;
         }
     }
