@@ -382,16 +382,6 @@ std::optional<CommitSample> measure_cell(Database& db, const FioRunner* fio,
     return sample;
 }
 
-Task<Result<Database>> create_db(std::string path, DatabaseOptions db_options) {
-    auto db = co_await Database::create(std::move(path), std::move(db_options));
-    co_return db;
-}
-
-Task<Status> close_db(Database* db) {
-    Status closed = co_await db->close();
-    co_return closed;
-}
-
 /// The database file's size on stderr (how much the allocator's growth policy costs).
 void print_file_size(const std::string& path, const char* when) {
     std::error_code error;

@@ -29,21 +29,6 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-Task<Result<Database>> open_task(std::string path, DatabaseOptions options) {
-    auto db = co_await Database::open(std::move(path), std::move(options));
-    co_return db;
-}
-
-Task<Result<Database>> create_task(std::string path, DatabaseOptions options) {
-    auto db = co_await Database::create(std::move(path), std::move(options));
-    co_return db;
-}
-
-Task<Status> close_task(Database* db) {
-    Status closed = co_await db->close();
-    co_return closed;
-}
-
 /// The options the recovery cells open with: a cache that holds the small database and a
 /// tenth of the large one, and checkpoints only when the log is half full.
 DatabaseOptions recovery_options() {
@@ -136,7 +121,7 @@ std::optional<std::pair<double, std::string>> best_fio_log_sync(const FioRunner&
 
 bool build_recovery_database(const std::string& path, std::uint64_t bytes) {
     std::filesystem::remove(path);
-    auto db = sync_wait(create_task(path, recovery_options()));
+    auto db = sync_wait(create_db(path, recovery_options()));
     if (!db) {
         std::fprintf(stderr, "commit_bench: cannot create %s: %s\n", path.c_str(),
                      to_string(db.error()).c_str());
@@ -155,11 +140,11 @@ bool build_recovery_database(const std::string& path, std::uint64_t bytes) {
             return false;
         }
     }
-    return static_cast<bool>(sync_wait(close_task(&*db)));
+    return static_cast<bool>(sync_wait(close_db(&*db)));
 }
 
 int recovery_child(const std::string& path, std::uint64_t seed) {
-    auto db = sync_wait(open_task(path, recovery_options()));
+    auto db = sync_wait(open_db(path, recovery_options()));
     if (!db) {
         std::fprintf(stderr, "commit_bench child: open: %s\n", to_string(db.error()).c_str());
         return 1;
@@ -215,7 +200,7 @@ bool run_recovery_cell(const std::string& exe, const std::string& path, bool bul
     }
     pairs = static_cast<double>(reported);
     const auto started = Clock::now();
-    auto db = sync_wait(open_task(path, recovery_options()));
+    auto db = sync_wait(open_db(path, recovery_options()));
     reopen_seconds = seconds_since(started);
     if (!db) {
         std::fprintf(stderr, "commit_bench: reopen of %s: %s\n", path.c_str(),
@@ -232,7 +217,7 @@ bool run_recovery_cell(const std::string& exe, const std::string& path, bool bul
         }
         bulk_seconds = seconds_since(loading);
     }
-    return static_cast<bool>(sync_wait(close_task(&*db)));
+    return static_cast<bool>(sync_wait(close_db(&*db)));
 }
 
 }  // namespace ringdb::bench

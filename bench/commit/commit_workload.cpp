@@ -228,6 +228,21 @@ double CommitMeasurement::latency_percentile_us(double p) const {
     return latencies_us[std::min(index, latencies_us.size() - 1)];
 }
 
+Task<Result<Database>> create_db(std::string path, DatabaseOptions options) {
+    auto db = co_await Database::create(std::move(path), std::move(options));
+    co_return db;
+}
+
+Task<Result<Database>> open_db(std::string path, DatabaseOptions options) {
+    auto db = co_await Database::open(std::move(path), std::move(options));
+    co_return db;
+}
+
+Task<Status> close_db(Database* db) {
+    Status closed = co_await db->close();
+    co_return closed;
+}
+
 Status prefill(Database& db, std::uint64_t count, std::uint64_t seed) {
     Status done = sync_wait(prefill_task(&db, count, seed));
     return done;

@@ -51,6 +51,11 @@ struct CommitMeasurement {
 /// The 24/150 table commit_bench writes.
 inline constexpr TableDefinition<ByteView, ByteView> kCommitTable("commit_bench");
 
+/// Database::create, Database::open and Database::close as tasks for sync_wait.
+Task<Result<Database>> create_db(std::string path, DatabaseOptions options);
+Task<Result<Database>> open_db(std::string path, DatabaseOptions options);
+Task<Status> close_db(Database* db);
+
 /// Inserts `count` pairs of the stream `seed` in one durable write transaction.
 Status prefill(Database& db, std::uint64_t count, std::uint64_t seed);
 
