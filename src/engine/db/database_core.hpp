@@ -81,11 +81,15 @@ private:
     /// Chooses the slot to keep (walks and checks it) and rebuilds the allocator.
     Task<Status> recover_slot();
     Task<Status> full_repair();
-    /// Applies the commit log records after the recovered checkpoint in one transaction and
-    /// commits it as a checkpoint (docs/design.md section 10).
+    /// Applies the commit log records after the recovered checkpoint in one transaction. When
+    /// the checkpoint was trusted as it is (two-phase, saved allocator state) and the records
+    /// fit the log again, the transaction's pages stay held and the records are written again
+    /// at a fresh lap (PageStore::relog); otherwise it commits as a checkpoint
+    /// (docs/design.md section 10).
     Task<Status> replay_log();
 
     DatabaseOptions options_;
+    bool checkpoint_trusted_ = false;  // recover_slot() kept a two-phase slot and its state
     OpenMode mode_;
     FileLock lock_;
     TransactionContext context_;

@@ -185,6 +185,7 @@ Task<Status> DatabaseCore::recover_slot() {
     if (!loaded) {
         RINGDB_CO_TRY(co_await full_repair());
     }
+    checkpoint_trusted_ = header.two_phase() && loaded;
     co_return ok();
 }
 
@@ -206,8 +207,13 @@ Task<Status> DatabaseCore::replay_log() {
     context_.set_clock_high_water(clock);
     // Transaction ids continue after the replayed ones.
     context_.set_next_transaction_id(last_id + 1);
-    // One transaction applies every record and commits as a checkpoint, which also names the
-    // log's fresh start: nothing is appended to the log before it is durable.
+    // One transaction applies every record. Then either the records are written again at the
+    // log's fresh lap and the slot names them (its checkpoint unchanged; the pages stay held
+    // like those of any logged commit), so that recovery writes about as much as the log
+    // holds whatever the file's size; or, when the slot was repaired or the records do not
+    // fit beside themselves, the transaction commits as a checkpoint, which names the fresh
+    // lap. Nothing else is appended to the log before either is durable.
+    const bool relog = checkpoint_trusted_ && store().relog_fits(payloads);
     RINGDB_CO_TRY_ASSIGN(auto txn, co_await WriteTxn::begin(transactions()));
     txn->set_replaying();
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -219,9 +225,17 @@ Task<Status> DatabaseCore::replay_log() {
         }
         RINGDB_CO_TRY(co_await txn->apply_logged(records[i]));
     }
-    CommitOptions checkpoint;
-    checkpoint.quick_repair = true;
-    RINGDB_CO_TRY(co_await txn->commit(checkpoint));
+    CommitOptions options;
+    if (relog) {
+        options.durability = Durability::none;
+        options.hold = true;
+    } else {
+        options.quick_repair = true;
+    }
+    RINGDB_CO_TRY(co_await txn->commit(options));
+    if (relog) {
+        RINGDB_CO_TRY(co_await store().relog(payloads));
+    }
     co_return ok();
 }
 

@@ -82,9 +82,10 @@ std::uint64_t CommitLog::pending_bytes() const noexcept {
     return bytes;
 }
 
-void CommitLog::restart(std::uint64_t lap, std::uint64_t sequence) noexcept {
+void CommitLog::restart(LogPosition at) noexcept {
+    RINGDB_ASSERT(at.offset % kLogBlock == 0 && at.offset < region_bytes_);
     segments_.clear();
-    end_ = LogPosition{0, lap, sequence};
+    end_ = at;
     start_ = end_;
 }
 

@@ -78,8 +78,10 @@ public:
     }
     /// A checkpoint covers every record before `start`: their space may be reused.
     void set_start(LogPosition start) noexcept { start_ = start; }
-    /// Starts an empty log at offset 0 in `lap` (after replay, or for a new log block).
-    void restart(std::uint64_t lap, std::uint64_t sequence) noexcept;
+    /// Starts an empty log at `at` (after replay, or for a new log block): replay would start
+    /// there and the next record goes there. REQUIRES: at.offset is a multiple of kLogBlock
+    /// inside the region, and no block of the region carries at.lap or a later lap.
+    void restart(LogPosition at) noexcept;
 
 private:
     struct Segment {

@@ -108,8 +108,71 @@ Task<Result<std::vector<std::vector<std::byte>>>> PageStore::read_log() {
         }
     }
     create_log(slot.log_first_page, slot.log_pages, LogPosition{});
-    log_->restart(lap + 2, scan.end.sequence);
+    // The writer goes on at the block after the last valid record, in a lap no block on disk
+    // carries, so that relog() can write the records again without touching the ones the
+    // slot still names.
+    std::uint64_t next = (scan.end.offset + kLogBlock - 1) / kLogBlock * kLogBlock;
+    if (next >= bytes) {
+        next = 0;
+    }
+    log_->restart(LogPosition{next, lap + 2, scan.end.sequence});
+    replayed_from_ = slot.log_start;
     co_return std::move(scan.payloads);
+}
+
+bool PageStore::relog_fits(const std::vector<std::vector<std::byte>>& payloads) const {
+    if (!log_ || payloads.empty()) {
+        return log_.has_value();
+    }
+    // The records replay read occupy the region from replayed_from_ on, up to the writer's
+    // start: the new records must fit into the rest, ending a block before the old start.
+    const std::uint64_t region = log_->region_bytes();
+    const std::uint64_t old_start = replayed_from_.offset / kLogBlock * kLogBlock;
+    const std::uint64_t gap = (old_start + region - log_->start().offset) % region;
+    std::uint64_t needed = kLogBlock;
+    for (const std::vector<std::byte>& payload : payloads) {
+        if (!log_->fits(payload.size())) {
+            return false;
+        }
+        needed += CommitLog::record_bytes(payload.size());
+    }
+    return needed <= gap;
+}
+
+Task<Status> PageStore::relog(const std::vector<std::vector<std::byte>>& payloads) {
+    RINGDB_ASSERT(relog_fits(payloads));
+    const LogPosition start = log_->start();
+    for (const std::vector<std::byte>& payload : payloads) {
+        log_->append(payload);
+    }
+    Status written = co_await log_->write(true);
+    if (!written) {
+        co_return fail(written.error());
+    }
+    RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+    log_->mark_durable(log_->last_sequence());
+    // The checkpoint the primary slot names stays; only its replay start moves to the records
+    // just written. Two phases, as for a checkpoint: the old slot names the old records until
+    // the new one is durable.
+    DatabaseHeader header = disk_header();
+    CommitSlot slot = header.primary();
+    slot.log_start = start;
+    header.slots[header.secondary_index()] = slot;
+    header.slot_valid[header.secondary_index()] = true;
+    RINGDB_CO_TRY(co_await write_header(header));
+    RINGDB_CO_TRY(co_await sync(grew_since_sync_));
+    header.swap_primary(true);
+    RINGDB_CO_TRY(co_await write_header(header));
+    RINGDB_CO_TRY(co_await sync(false));
+    std::optional<CommitSlot> replayed;
+    {
+        std::lock_guard lock(state_mutex_);
+        replayed = non_durable_;
+    }
+    publish(header, replayed);
+    log_used_bytes_.store(log_->used_bytes(), std::memory_order_relaxed);
+    logged_commits_.fetch_add(payloads.size(), std::memory_order_relaxed);
+    co_return ok();
 }
 
 Task<Status> PageStore::prepare_log_for_checkpoint() {

@@ -255,6 +255,15 @@ public:
     /// Errors: io, corrupted (a damaged record that was durable; the log block outside the
     /// layout).
     Task<Result<std::vector<std::vector<std::byte>>>> read_log();
+    /// Recovery without a checkpoint (docs/design.md section 10): whether the records read_log
+    /// returned can be written again as new records beside the ones they came from.
+    bool relog_fits(const std::vector<std::vector<std::byte>>& payloads) const;
+    /// Writes `payloads` again as the log's records from its restart position, syncs them,
+    /// and makes the header's primary slot name them as the replay start (two phases; the
+    /// slot's checkpoint is unchanged). REQUIRES: relog_fits(payloads), and the transaction
+    /// that applied them committed with its pages held (a non-durable commit without a
+    /// record). Errors: the device's (the store is poisoned).
+    Task<Status> relog(const std::vector<std::vector<std::byte>>& payloads);
     /// The largest payload a logged commit may have (0 without a log).
     std::size_t log_record_limit() const noexcept;
     /// Bytes of the log (0 for a read-only handle).
@@ -396,6 +405,7 @@ private:
     std::uint64_t log_first_page_ = 0;
     std::uint64_t log_pages_ = 0;
     std::chrono::steady_clock::time_point last_checkpoint_ = std::chrono::steady_clock::now();
+    LogPosition replayed_from_;  // where the records read_log() returned start
     // Counters for log_stats(), written by the committer, read by any thread.
     std::atomic<std::uint64_t> logged_commits_{0};
     std::atomic<std::uint64_t> checkpoints_{0};

@@ -54,6 +54,10 @@ struct CommitOptions {
     /// Group commit: return once pages and header are written; the group committer issues the
     /// sync (PageStore::sync_deferred). Ignored for non-durable and two-phase commits.
     bool defer_sync = false;
+    /// Recovery's replay transaction: commit as a non-durable commit without a log record,
+    /// its pages held; the caller makes it durable by writing the replayed records again
+    /// (PageStore::relog). Requires durability none.
+    bool hold = false;
 };
 
 class WriteTxn : public TableHost {

@@ -322,9 +322,10 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     // Either one log record (the pages stay in memory, as for a non-durable commit), or a
     // checkpoint: the pages are written and the slot names them (docs/design.md section 10).
     // Without a log (DatabaseOptions::log_size 0) a non-durable commit stays one.
-    const bool logged = commits_logged(options);
-    if (!logged && (options.durability == Durability::immediate ||
-                    context_->store().log_capacity() != 0)) {
+    RINGDB_ASSERT(!options.hold || options.durability == Durability::none);
+    const bool logged = !options.hold && commits_logged(options);
+    if (!logged && !options.hold &&
+        (options.durability == Durability::immediate || context_->store().log_capacity() != 0)) {
         options.quick_repair = true;
         options.durability = Durability::immediate;
     }

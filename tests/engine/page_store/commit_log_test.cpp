@@ -184,7 +184,7 @@ TEST_CASE("Commit log replay ignores records of earlier laps", "[engine][commit_
 
     // Restarted two laps on: nothing until records of the new lap are written.
     const std::uint64_t lap = log.end().lap;
-    log.restart(lap + 2, log.end().sequence);
+    log.restart(LogPosition{0, lap + 2, log.end().sequence});
     const LogPosition restarted = log.start();
     CHECK(restarted == LogPosition{0, lap + 2, 11});
     CHECK(log.end() == restarted);
@@ -200,7 +200,7 @@ TEST_CASE("Commit log replay ignores records of earlier laps", "[engine][commit_
     CHECK(scan_ok(device, restarted).payloads == fresh);
     // Sequence numbers reused (as if replay had lost record 6 and all after it): record 7 of
     // lap 2 is at 1536, where the new record 7 would go; only its lap tells it apart.
-    log.restart(lap + 4, 6);
+    log.restart(LogPosition{0, lap + 4, 6});
     fresh.clear();
     put(log, fresh, 1000, true);
     CHECK(scan_ok(device, log.start()).payloads == fresh);
