@@ -2,6 +2,7 @@
 
 #include "commit/commit_extras.hpp"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ double seconds_since(Clock::time_point start) {
 /// tenth of the large one, and checkpoints only when the log is half full.
 DatabaseOptions recovery_options() {
     DatabaseOptions options;
-    options.cache_size = std::uint64_t{128} << 20;
+    options.cache_size = std::uint64_t{1024} << 20;
     options.checkpoint_bytes = std::uint64_t{1} << 40;
     options.checkpoint_interval = std::chrono::hours(24);
     return options;
@@ -177,11 +178,27 @@ int recovery_child(const std::string& path, std::uint64_t seed) {
     return 1;
 }
 
-bool run_recovery_cell(const std::string& exe, const std::string& path, bool bulk, int run,
-                       double& reopen_seconds, double& pairs, double& bulk_seconds) {
+namespace {
+
+/// Drops the file's pages from the kernel's page cache (after writing back the dirty ones), as
+/// a power loss would have: the reopen then reads from the device.
+bool drop_cached_pages(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        return false;
+    }
+    const bool dropped =
+            ::fdatasync(fd) == 0 && ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+    ::close(fd);
+    return dropped;
+}
+
+}  // namespace
+
+bool run_recovery_cell(const std::string& exe, const std::string& path, RecoveryCell& cell) {
     // exec: the shell becomes the child, so its SIGKILL is the status pclose returns.
     const std::string command = "exec '" + exe + "' --recovery-child '" + path + "' " +
-                                std::to_string(run + 1);
+                                std::to_string(cell.run + 1);
     std::FILE* child = ::popen(command.c_str(), "r");
     if (child == nullptr) {
         std::fprintf(stderr, "commit_bench: cannot run %s: %s\n", command.c_str(),
@@ -198,24 +215,29 @@ bool run_recovery_cell(const std::string& exe, const std::string& path, bool bul
                              "(status %d)\n", status);
         return false;
     }
-    pairs = static_cast<double>(reported);
+    cell.pairs = static_cast<double>(reported);
+    if (cell.cold && !drop_cached_pages(path)) {
+        std::fprintf(stderr, "commit_bench: cannot drop the cached pages of %s: %s\n",
+                     path.c_str(), std::strerror(errno));
+        return false;
+    }
     const auto started = Clock::now();
     auto db = sync_wait(open_db(path, recovery_options()));
-    reopen_seconds = seconds_since(started);
+    cell.reopen_seconds = seconds_since(started);
     if (!db) {
         std::fprintf(stderr, "commit_bench: reopen of %s: %s\n", path.c_str(),
                      to_string(db.error()).c_str());
         return false;
     }
-    if (bulk) {
+    if (cell.bulk) {
         const auto loading = Clock::now();
-        if (Status filled = prefill(*db, reported, 0xb01c + static_cast<std::uint64_t>(run));
+        if (Status filled = prefill(*db, reported, 0xb01c + static_cast<std::uint64_t>(cell.run));
             !filled) {
             std::fprintf(stderr, "commit_bench: bulk load: %s\n",
                          to_string(filled.error()).c_str());
             return false;
         }
-        bulk_seconds = seconds_since(loading);
+        cell.bulk_seconds = seconds_since(loading);
     }
     return static_cast<bool>(sync_wait(close_db(&*db)));
 }

@@ -32,6 +32,9 @@ struct CommitExtras {
     std::vector<double> reopen_large_s;
     std::vector<double> replayed_pairs;
     std::vector<double> bulk_small_s;
+    /// The large database's reopen with its pages dropped from the kernel's cache first (as
+    /// after a power loss), per run.
+    std::vector<double> reopen_large_cold_s;
     std::uint64_t small_bytes = 0;
     std::uint64_t large_bytes = 0;
 };
@@ -58,13 +61,21 @@ std::optional<std::pair<double, std::string>> best_fio_log_sync(const FioRunner&
 /// large transactions).
 bool build_recovery_database(const std::string& path, std::uint64_t bytes);
 
+struct RecoveryCell {
+    int run = 0;
+    bool bulk = false;  // also time a bulk load of as many new pairs
+    bool cold = false;  // drop the file from the kernel's page cache before the reopen
+    double reopen_seconds = 0;
+    double pairs = 0;   // pairs the log held
+    double bulk_seconds = 0;
+};
+
 /// One recovery cell on the database at `path`: a child process (this executable with
 /// --recovery-child) commits 100-pair transactions durably until the log is 45 % used (the
 /// checkpoint threshold is half), then kills itself with SIGKILL; this process then times
-/// Database::open (which replays the log and takes a checkpoint). With `bulk`, it then times
-/// one transaction of as many new pairs. Returns false after printing why.
-bool run_recovery_cell(const std::string& exe, const std::string& path, bool bulk, int run,
-                       double& reopen_seconds, double& pairs, double& bulk_seconds);
+/// Database::open (which replays the log). With `cell.bulk`, it then times one transaction of
+/// as many new pairs. Returns false after printing why.
+bool run_recovery_cell(const std::string& exe, const std::string& path, RecoveryCell& cell);
 
 /// The child's side (commit_bench --recovery-child PATH SEED): never returns normally.
 int recovery_child(const std::string& path, std::uint64_t seed);

@@ -216,6 +216,7 @@ Task<Status> DatabaseCore::replay_log() {
     const bool relog = checkpoint_trusted_ && store().relog_fits(payloads);
     RINGDB_CO_TRY_ASSIGN(auto txn, co_await WriteTxn::begin(transactions()));
     txn->set_replaying();
+    co_await txn->prefetch_for_replay(records);
     for (std::size_t i = 0; i < records.size(); ++i) {
         // Progress after slot choice and allocator repair (which report up to 0.9).
         const double progress = 0.9 + 0.09 * static_cast<double>(i) /

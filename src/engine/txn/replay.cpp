@@ -3,6 +3,13 @@
 // one that does not fit (a table missing or of another kind, a key order unknown) means the
 // record or the checkpoint is damaged: corrupted.
 
+#include <map>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <ringdb/when_all.hpp>
+
 #include "engine/table/key_order.hpp"
 #include "engine/txn/write_txn.hpp"
 #include "util/try.hpp"
@@ -16,7 +23,55 @@ std::string to_string(std::span<const std::byte> bytes) {
                        bytes.size());
 }
 
+/// A lookup whose only purpose is to bring the pages on `key`'s path into the cache.
+Task<void> touch(const Btree* tree, std::span<const std::byte> key) {
+    auto found = co_await tree->get(key);
+    (void)found;
+}
+
+bool changes_a_key(LogOp op) noexcept {
+    return op == LogOp::insert || op == LogOp::remove || op == LogOp::multimap_insert ||
+           op == LogOp::multimap_remove || op == LogOp::multimap_remove_key;
+}
+
 }  // namespace
+
+Task<void> WriteTxn::prefetch_for_replay(const std::vector<DecodedRecord>& records) {
+    constexpr std::size_t kDepth = 32;
+    // Read-only trees over this transaction's pages (nothing is dirty yet), one per table.
+    std::map<std::string_view, std::unique_ptr<Btree>> trees;
+    std::vector<Task<void>> reads;
+    for (const DecodedRecord& record : records) {
+        for (const LogOperation& operation : record.operations) {
+            if (!changes_a_key(operation.op)) {
+                continue;
+            }
+            auto at = trees.find(operation.table);
+            if (at == trees.end()) {
+                std::unique_ptr<Btree> tree;
+                auto stored = co_await find_table(operation.table);
+                if (stored && *stored) {
+                    const KeyCompare compare = key_order_for((*stored)->schema.key_type);
+                    if (compare != nullptr) {
+                        tree = std::make_unique<Btree>(pages_, compare, (*stored)->root);
+                    }
+                }
+                at = trees.emplace(operation.table, std::move(tree)).first;
+            }
+            if (at->second == nullptr) {
+                continue;
+            }
+            reads.push_back(touch(at->second.get(), operation.key));
+            if (reads.size() == kDepth) {
+                co_await when_all(std::move(reads));
+                reads.clear();
+            }
+        }
+    }
+    if (!reads.empty()) {
+        co_await when_all(std::move(reads));
+    }
+}
 
 Task<Result<OpenTable*>> WriteTxn::open_for_replay(std::string_view name) {
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await find_table(name));

@@ -139,6 +139,11 @@ public:
     /// logs nothing itself. Errors: corrupted (an operation that does not fit the tables:
     /// a damaged record), io.
     Task<Status> apply_logged(const DecodedRecord& record);
+    /// Recovery, before apply_logged: reads the leaves that the records' inserts and removals
+    /// will change, up to 32 at a time, so that applying them meets cached pages. Only tables
+    /// that exist before the records are applied are read; nothing of the transaction changes,
+    /// and a failed read is left for the apply to meet and report.
+    Task<void> prefetch_for_replay(const std::vector<DecodedRecord>& records);
     /// Recovery: the transaction's own changes are not logged (they are the log's).
     void set_replaying() noexcept { replaying_ = true; }
 
