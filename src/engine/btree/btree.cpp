@@ -250,15 +250,14 @@ std::optional<Status> Btree::descend_cached(std::span<const std::byte> key) {
     // page on the path needs a reference (TreePages::try_peek); path_ stays empty.
     path_.clear();
     PageNumber page = root_.page;
-    util::Checksum128 expected = root_.checksum;
     for (std::uint32_t depth = 0; depth < kMaxDepth; ++depth) {
         PageRef holder;
         bool dirty = false;
         const PageBuffer* buffer = pages_.try_peek(page, holder, dirty);
-        if (buffer == nullptr) {
+        // An unchecked page (check_page): descend() walks again, carrying the checksums.
+        if (buffer == nullptr || buffer->needs_check()) {
             return std::nullopt;
         }
-        RINGDB_TRY(check_page(*buffer, expected, page));
         if (page_type(buffer->bytes()) == kLeafType) {
             if (!dirty) {
                 return std::nullopt;  // copy-on-write: insert() does it (and holds the page)
@@ -271,9 +270,7 @@ std::optional<Status> Btree::descend_cached(std::span<const std::byte> key) {
             return ok();
         }
         RINGDB_TRY_ASSIGN(BranchView view, parse_branch(dirty, *buffer, page));
-        const std::uint32_t child = view.find_child(key, compare_);
-        page = view.child(child);
-        expected = view.child_checksum(child);
+        page = view.child(view.find_child(key, compare_));
     }
     return Status{Error{Errc::corrupted, 0, page.raw()}};
 }

@@ -371,8 +371,7 @@ Task<Status> Cursor::seek(bool forward) {
         } else {
             child = branch.find_child(probe, compare_);
         }
-        end.path[depth] =
-                Level{std::move(ref), branch, page, child, branch.child_count(), expected};
+        end.path[depth] = Level{std::move(ref), branch, page, child, branch.child_count()};
         page = branch.child(child);
         expected = branch.child_checksum(child);
         end.depth = depth + 1;
@@ -392,14 +391,16 @@ std::uint32_t Cursor::pivot_level(const End& end, bool forward) noexcept {
     return level;
 }
 
-Task<Result<Cursor::ChildAt>> Cursor::child_of(Level& level) {
+Task<Result<std::optional<Cursor::ChildAt>>> Cursor::child_of(Level& level) {
     if (level.ref == nullptr) {
         ReadPage read{tree_->pages(), level.page};
         Result<PageRef> loaded = co_await read;
         if (!loaded) {
             co_return loaded.error();
         }
-        RINGDB_CO_TRY(check_page(**loaded, level.checksum, level.page));
+        if ((*loaded)->needs_check()) {
+            co_return std::optional<ChildAt>{};
+        }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(tree_->pages(), **loaded, level.page));
         if (branch.child_count() != level.children) {
             co_return Error{Errc::corrupted, 0, level.page.raw()};
@@ -407,7 +408,8 @@ Task<Result<Cursor::ChildAt>> Cursor::child_of(Level& level) {
         level.ref = std::move(*loaded);
         level.view = branch;
     }
-    co_return ChildAt{level.view.child(level.index), level.view.child_checksum(level.index)};
+    co_return std::optional<ChildAt>{
+            ChildAt{level.view.child(level.index), level.view.child_checksum(level.index)}};
 }
 
 Task<Status> Cursor::advance(bool forward) {
@@ -421,13 +423,17 @@ Task<Status> Cursor::advance(bool forward) {
     }
     Level& pivot = end.path[level - 1];
     pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
-    Result<ChildAt> child = co_await child_of(pivot);
+    Result<std::optional<ChildAt>> child = co_await child_of(pivot);
     RINGDB_CO_TRY(child);
+    if (!*child) {
+        unposition(end);  // the next round seeks past the last key returned
+        co_return ok();
+    }
     for (std::uint32_t d = level; d < end.depth; ++d) {
         end.path[d] = Level{};
     }
     end.depth = level;
-    Status s = co_await descend_edge(end, *child, forward);
+    Status s = co_await descend_edge(end, **child, forward);
     co_return s;
 }
 
@@ -455,8 +461,7 @@ Task<Status> Cursor::descend_edge(End& end, ChildAt at, bool forward) {
         }
         RINGDB_CO_TRY_ASSIGN(BranchView branch, parse_branch(pages, *ref, page));
         std::uint32_t child = forward ? 0 : branch.key_count();
-        end.path[end.depth] =
-                Level{std::move(ref), branch, page, child, branch.child_count(), expected};
+        end.path[end.depth] = Level{std::move(ref), branch, page, child, branch.child_count()};
         page = branch.child(child);
         expected = branch.child_checksum(child);
         end.depth += 1;
@@ -472,10 +477,8 @@ void Cursor::unposition(End& end) {
     end.positioned = false;
 }
 
-std::optional<Status> Cursor::descend_edge_cached(End& end, ChildAt at, bool forward) {
+std::optional<Status> Cursor::descend_edge_cached(End& end, PageNumber page, bool forward) {
     TreePages& pages = tree_->pages();
-    PageNumber page = at.page;
-    util::Checksum128 expected = at.checksum;
     while (true) {
         if (end.depth >= kMaxDepth) {
             return Status{Error{Errc::corrupted, 0, page.raw()}};
@@ -483,11 +486,9 @@ std::optional<Status> Cursor::descend_edge_cached(End& end, ChildAt at, bool for
         PageRef holder;
         // Valid until the next page access: only parsing happens in between.
         const PageRef* ref = pages.try_borrow(page, holder);
-        if (ref == nullptr) {
+        // An unchecked page (check_page): the slow path walks again, carrying checksums.
+        if (ref == nullptr || (*ref)->needs_check()) {
             return std::nullopt;
-        }
-        if (Status checked = check_page(**ref, expected, page); !checked) {
-            return checked;
         }
         if (page_type((*ref)->bytes()) == kLeafType) {
             Result<LeafView> leaf = parse_leaf(pages, **ref, page);
@@ -504,37 +505,30 @@ std::optional<Status> Cursor::descend_edge_cached(End& end, ChildAt at, bool for
             return Status{branch.error()};
         }
         std::uint32_t child = forward ? 0 : branch->key_count();
-        end.path[end.depth] =
-                Level{nullptr, BranchView{}, page, child, branch->child_count(), expected};
+        end.path[end.depth] = Level{nullptr, BranchView{}, page, child, branch->child_count()};
         page = branch->child(child);
-        expected = branch->child_checksum(child);
         end.depth += 1;
     }
 }
 
-std::optional<Result<Cursor::ChildAt>> Cursor::child_cached(const Level& level) {
-    using Found = Result<ChildAt>;
+std::optional<Result<PageNumber>> Cursor::child_cached(const Level& level) {
     if (level.ref != nullptr) {
-        return Found{
-                ChildAt{level.view.child(level.index), level.view.child_checksum(level.index)}};
+        return Result<PageNumber>{level.view.child(level.index)};
     }
     TreePages& pages = tree_->pages();
     PageRef holder;
     const PageRef* ref = pages.try_borrow(level.page, holder);
-    if (ref == nullptr) {
+    if (ref == nullptr || (*ref)->needs_check()) {
         return std::nullopt;
-    }
-    if (Status checked = check_page(**ref, level.checksum, level.page); !checked) {
-        return Found{checked.error()};
     }
     Result<BranchView> branch = parse_branch(pages, **ref, level.page);
     if (!branch) {
-        return Found{branch.error()};
+        return Result<PageNumber>{branch.error()};
     }
     if (branch->child_count() != level.children) {
-        return Found{Error{Errc::corrupted, 0, level.page.raw()}};
+        return Result<PageNumber>{Error{Errc::corrupted, 0, level.page.raw()}};
     }
-    return Found{ChildAt{branch->child(level.index), branch->child_checksum(level.index)}};
+    return Result<PageNumber>{branch->child(level.index)};
 }
 
 std::optional<Status> Cursor::seek_cached(bool forward) {
@@ -547,7 +541,6 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         done_ = true;
         return Status{ok()};
     }
-    util::Checksum128 expected = tree_->root().checksum;
     const SeekProbe seek_probe = probe_for(end, forward);
     const std::span<const std::byte> probe = seek_probe.key;
     const bool exclusive = seek_probe.exclusive;
@@ -560,12 +553,10 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         PageRef holder;
         // Valid until the next page access: only parsing and searching happen in between.
         const PageRef* ref = pages.try_borrow(page, holder);
-        if (ref == nullptr) {
+        // An unchecked page (check_page): seek() walks again, carrying checksums.
+        if (ref == nullptr || (*ref)->needs_check()) {
             unposition(end);
             return std::nullopt;
-        }
-        if (Status checked = check_page(**ref, expected, page); !checked) {
-            return checked;
         }
         if (page_type((*ref)->bytes()) == kLeafType) {
             Result<LeafView> leaf = parse_leaf(pages, **ref, page);
@@ -595,10 +586,8 @@ std::optional<Status> Cursor::seek_cached(bool forward) {
         } else {
             child = branch->find_child(probe, compare_);
         }
-        end.path[depth] =
-                Level{nullptr, BranchView{}, page, child, branch->child_count(), expected};
+        end.path[depth] = Level{nullptr, BranchView{}, page, child, branch->child_count()};
         page = branch->child(child);
-        expected = branch->child_checksum(child);
         end.depth = depth + 1;
     }
 }
@@ -619,7 +608,7 @@ std::optional<Status> Cursor::advance_cached(bool forward) {
     leave_leaf(end);
     Level& pivot = end.path[level - 1];
     pivot.index = forward ? pivot.index + 1 : pivot.index - 1;
-    std::optional<Result<ChildAt>> child = child_cached(pivot);
+    std::optional<Result<PageNumber>> child = child_cached(pivot);
     if (!child) {
         unposition(end);
         return std::nullopt;

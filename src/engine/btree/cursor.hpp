@@ -191,7 +191,6 @@ private:
         PageNumber page;
         std::uint32_t index = 0;     // the child taken
         std::uint32_t children = 0;  // the branch's child count
-        util::Checksum128 checksum;  // the branch's own checksum, as its parent holds it
     };
     /// A child to descend to, with the checksum its parent holds for it (check_page).
     struct ChildAt {
@@ -247,12 +246,14 @@ private:
     std::optional<BranchView> cached_branch(const Level& level, PageNumber page, PageRef& holder);
 
     /// Follows the first or last child from `page` down to a leaf over cached pages.
-    std::optional<Status> descend_edge_cached(End& end, ChildAt child, bool forward);
+    std::optional<Status> descend_edge_cached(End& end, PageNumber page, bool forward);
     /// The child of `level` at its index, from its held view or by borrowing its page again;
-    /// none when the page is no longer cached.
-    std::optional<Result<ChildAt>> child_cached(const Level& level);
-    /// As child_cached(), reading the branch again (and holding it) if needed.
-    Task<Result<ChildAt>> child_of(Level& level);
+    /// none when the page is no longer cached or is still to be checked (check_page).
+    std::optional<Result<PageNumber>> child_cached(const Level& level);
+    /// As child_cached(), reading the branch again (and holding it) if needed; none when the
+    /// branch read again is still to be checked: the level does not keep the checksum its
+    /// parent holds, so the end is sought again from the root.
+    Task<Result<std::optional<ChildAt>>> child_of(Level& level);
     /// The branch level above the end's leaf to turn at for a step beyond the leaf: the
     /// deepest with a sibling on that side; 0 when there is none (the tree's edge).
     static std::uint32_t pivot_level(const End& end, bool forward) noexcept;
