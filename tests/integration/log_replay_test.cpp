@@ -332,8 +332,9 @@ TEST_CASE("The commit log's counters, and checkpoints that non-durable commits t
     CHECK(after_load.logged_commits == 1);
     CHECK(after_load.log_used_bytes > 20000 * 100);
     CHECK(after_load.held_bytes > 100 * 4096);
-    // That already holds more than checkpoint_bytes: the next commit is a checkpoint, and so is
-    // every commit that finds the held pages over the limit again, durable or not.
+    // That already holds more than checkpoint_bytes: the next commit starts a checkpoint, and
+    // so does every commit that finds the held pages over the limit again, durable or not.
+    // Each is logged all the same (the checkpoint runs beside the commits that follow).
     std::uint64_t most_held = 0;
     for (std::uint64_t i = 0; i < 2000; ++i) {
         auto txn = sync_wait(db->begin_write());
@@ -352,9 +353,10 @@ TEST_CASE("The commit log's counters, and checkpoints that non-durable commits t
     const ringdb::CommitLogStats end = db->commit_log_stats();
     INFO("checkpoints " << end.checkpoints << ", most held " << most_held);
     CHECK(end.checkpoints >= 2);
-    CHECK(end.checkpoint_wait_us > 0);
-    CHECK(end.logged_commits + end.checkpoints == 2001);
-    // The limit plus what one commit adds past it (a leaf, its branches, system pages).
-    CHECK(most_held <= options.checkpoint_bytes + 64 * 1024);
+    CHECK(end.logged_commits == 2001);
+    // Held pages reach the limit, then more are held while the checkpoint runs, up to the
+    // limit again (then commits wait for it); plus what one commit adds past it (a leaf, its
+    // branches, system pages).
+    CHECK(most_held <= 2 * options.checkpoint_bytes + 64 * 1024);
     REQUIRE(sync_wait(db->close()).has_value());
 }

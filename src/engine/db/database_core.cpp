@@ -25,6 +25,7 @@ PageStoreOptions store_options(const DatabaseOptions& options, OpenMode mode) {
     store.log_bytes = options.log_size;
     store.checkpoint_bytes = options.checkpoint_bytes;
     store.checkpoint_interval = options.checkpoint_interval;
+    store.checkpoint_thread = mode.checkpoint_thread;
     return store;
 }
 
@@ -36,6 +37,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::open_file(std::string 
     if (mode.create) {
         RINGDB_CO_TRY(check_compression(options.compression));
     }
+    mode.checkpoint_thread = true;
     std::shared_ptr<DatabaseCore> core(new DatabaseCore(std::move(options), mode));
     io::FileOptions file;
     file.create = mode.create && !mode.read_only;

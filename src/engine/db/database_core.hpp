@@ -26,6 +26,9 @@ namespace ringdb::engine {
 struct OpenMode {
     bool create = true;      // initialise a missing or empty file as a new database
     bool read_only = false;  // no writes at all: the file must have been closed cleanly
+    /// Background checkpoints get a thread of their own (set for files; a device handed in,
+    /// such as a simulated one, keeps them on the committer's thread).
+    bool checkpoint_thread = false;
 };
 
 class DatabaseCore : public std::enable_shared_from_this<DatabaseCore> {

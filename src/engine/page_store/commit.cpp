@@ -22,6 +22,26 @@ constexpr int kStateAttempts = 8;
 }  // namespace
 
 Task<Status> PageStore::commit(CommitRequest request) {
+    Status status = co_await commit_request(request);
+    if (!status) {
+        Error reported = co_await report_failure(status.error());
+        status = reported;
+    }
+    co_return status;
+}
+
+Task<Error> PageStore::report_failure(Error error) {
+    if (error.code != Errc::previous_io) {
+        co_return error;
+    }
+    // A background checkpoint's failure goes to the earliest commit that fails: one whose sync
+    // is still pending reports it first.
+    (void)co_await wait_deferred();
+    Error cause = co_await cause_of(error);
+    co_return cause;
+}
+
+Task<Status> PageStore::commit_request(CommitRequest& request) {
     if (poisoned_) {
         co_return Error{Errc::previous_io};
     }
@@ -32,6 +52,15 @@ Task<Status> PageStore::commit(CommitRequest request) {
         request.two_phase = true;
         request.durability = Durability::immediate;
         request.logged = false;
+    }
+    harvest_checkpoint();
+    if (request.logged && request.checkpoint) {
+        // The state is saved before the commit is published, so that a failure here leaves
+        // the commit undone.
+        RINGDB_CO_TRY_ASSIGN(auto state, prepare_state(request.transaction_id));
+        RINGDB_CO_TRY(co_await commit_logged(request));
+        auto started = co_await start_checkpoint(request, std::move(state));
+        co_return started;
     }
     if (request.logged) {
         auto status = co_await commit_logged(request);
@@ -64,8 +93,7 @@ Task<Status> PageStore::commit(CommitRequest request) {
 // reuse them as soon as no reader sees them (docs/design.md section 7).
 Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
     RINGDB_CO_TRY(co_await hold_pages(request));
-    const CommitSlot slot = slot_of(request, layout_pages(), PageNumber{});
-    publish(disk_header_, slot);
+    publish_current(slot_of(request, layout_pages(), PageNumber{}));
     co_return ok();
 }
 
@@ -100,6 +128,8 @@ Task<Status> PageStore::hold_pages(CommitRequest& request) {
 }
 
 Task<Status> PageStore::flush_unwritten() {
+    // A background checkpoint may still write an older image of a block held here.
+    RINGDB_CO_TRY(co_await finish_checkpoint());
     std::vector<std::pair<PageNumber, PageRef>> pages;
     {
         std::lock_guard lock(unwritten_mutex_);
@@ -185,6 +215,8 @@ Task<Result<PageNumber>> PageStore::shrink_and_save_state(const CommitRequest& r
 }
 
 Task<Status> PageStore::commit_durable(CommitRequest& request) {
+    // One checkpoint at a time: this one builds on the background one's header.
+    RINGDB_CO_TRY(co_await finish_checkpoint());
     // The log block is allocated before the allocator state is saved (it is part of it).
     RINGDB_CO_TRY(co_await prepare_log_for_checkpoint());
     RINGDB_CO_TRY_ASSIGN(PageNumber state_block, co_await shrink_and_save_state(request));
@@ -256,19 +288,10 @@ Result<PageNumber> PageStore::reserve_state_block(std::size_t margin) {
 }
 
 Task<Result<bool>> PageStore::write_state(PageNumber block, std::uint64_t transaction_id) {
-    std::vector<std::byte> state;
-    {
-        std::lock_guard lock(allocator_mutex_);
-        state = allocator_->serialize();
-    }
-    if (state.size() + 24 > block.byte_length(page_size_)) {
+    PageRef buffer = state_image(block, transaction_id);
+    if (buffer == nullptr) {
         co_return false;
     }
-    MutPageRef buffer = PageBuffer::make(block.byte_length(page_size_));
-    std::memcpy(buffer->data(), state.data(), state.size());
-    util::store_le64(buffer->data() + state.size(), transaction_id);
-    auto covered = buffer->bytes().first(state.size() + 8);
-    util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
     RINGDB_CO_TRY(co_await cover_layout());
     Status written = co_await device_->write(block.byte_offset(page_size_), buffer->bytes());
     if (!written) {
@@ -303,14 +326,17 @@ Task<Status> PageStore::cover_layout() {
 }
 
 Task<Status> PageStore::close() {
+    // A background checkpoint that failed has poisoned the store: that is reported below.
+    (void)co_await finish_checkpoint();
     if (options_.read_only || poisoned_) {
         Status closed = co_await device_->close();
         if (poisoned_) {
-            co_return Error{Errc::previous_io};
+            Error cause = co_await cause_of(Error{Errc::previous_io});
+            co_return cause;
         }
         co_return closed;
     }
-    DatabaseHeader header = disk_header_;
+    DatabaseHeader header = disk_header();
     header.set_recovery_required(false);
     RINGDB_CO_TRY(co_await write_header(header));
     RINGDB_CO_TRY(co_await sync(grew_since_sync_));
@@ -350,7 +376,8 @@ Task<Status> PageStore::sync_deferred() {
     grew_since_sync_ = false;
     Status synced = metadata ? co_await device_->sync_all() : co_await device_->sync_data();
     if (!synced) {
-        deferred->result = fail(synced.error());
+        Error cause = co_await cause_of(fail(synced.error()));
+        deferred->result = cause;
         {
             std::lock_guard lock(state_mutex_);
             deferred_.reset();

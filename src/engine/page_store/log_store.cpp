@@ -50,6 +50,9 @@ bool PageStore::checkpoint_due() const {
     if (!log_) {
         return true;
     }
+    if (running_ != nullptr) {
+        return false;
+    }
     if (log_->used_bytes() >= log_->region_bytes() / kCheckpointLogShare) {
         return true;
     }
@@ -225,7 +228,7 @@ Task<Status> PageStore::commit_logged(CommitRequest& request) {
         RINGDB_CO_TRY(co_await sync(grew_since_sync_));
         log_->mark_durable(sequence);
     }
-    publish(disk_header_, slot);
+    publish_current(slot);
     co_return ok();
 }
 

@@ -61,8 +61,6 @@ PageStore::PageStore(std::unique_ptr<io::BlockDevice> device, PageStoreOptions o
               std::max(options.cache_bytes / kUnwrittenShare, kUnwrittenMinBytes)),
       cache_(options.cache_bytes) {}
 
-PageStore::~PageStore() = default;
-
 Task<Result<std::unique_ptr<PageStore>>> PageStore::open(std::unique_ptr<io::BlockDevice> device,
                                                          PageStoreOptions options) {
     std::unique_ptr<PageStore> store(new PageStore(std::move(device), options));

@@ -11,7 +11,9 @@
 // concurrently with another commit.
 //
 // Failure: any failed write or sync poisons the store: that call returns the error and every
-// later allocate/commit returns Errc::previous_io until the database is reopened.
+// later allocate/commit returns Errc::previous_io until the database is reopened. A background
+// checkpoint's failure is returned by the earliest commit that fails after it (in commit
+// order: a pending group sync before the commit that follows it).
 
 #include <atomic>
 #include <chrono>
@@ -27,7 +29,9 @@
 #include <ringdb/options.hpp>
 #include <ringdb/result.hpp>
 #include <ringdb/stats.hpp>
+#include <ringdb/runtime.hpp>
 #include <ringdb/task.hpp>
+#include <ringdb/task_scope.hpp>
 
 #include "coro/event.hpp"
 #include "engine/page_store/buddy_allocator.hpp"
@@ -53,6 +57,10 @@ struct PageStoreOptions {
     std::uint64_t checkpoint_bytes = std::uint64_t{64} << 20;
     /// ...or this much time has passed since it (checked at commits).
     std::chrono::milliseconds checkpoint_interval{30000};
+    /// Background checkpoints run on a thread of their own (a file device). Otherwise they
+    /// run on the thread of the commit that starts them, interleaved with its later work, so
+    /// that a simulated device's I/O order stays deterministic.
+    bool checkpoint_thread = false;
 };
 
 /// The public Durability and ShrinkPolicy (<ringdb/options.hpp>) are the engine's own.
@@ -82,6 +90,10 @@ struct CommitRequest {
     /// log_accepts(log_payload.size()). Otherwise a durable commit is a checkpoint.
     bool logged = false;
     std::vector<std::byte> log_payload;
+    /// A logged commit that also starts a background checkpoint of the snapshot it makes
+    /// (docs/design.md section 10): the transaction recorded its frees as for a durable
+    /// commit. REQUIRES: logged, and !checkpoint_running().
+    bool checkpoint = false;
 };
 
 /// A commit writing at least this many pages writes them with BlockDevice::write_direct; a
@@ -237,16 +249,34 @@ public:
     std::uint64_t unwritten_pages() const;
 
     /// Makes a transaction's pages and roots the current commit (section 8 of the design).
+    /// Errors as report_failure() makes them.
     Task<Status> commit(CommitRequest request);
+    /// What a commit that failed with `error` reports: previous_io becomes the cause a
+    /// background checkpoint failed with, for the earliest commit that fails after it (a group
+    /// whose sync is pending is waited for, and reports it if its sync fails); later ones get
+    /// previous_io.
+    Task<Error> report_failure(Error error);
 
     // Commit log (log_store.cpp; docs/design.md section 10).
     /// Whether a logged commit with a payload of `bytes` can be appended now: the log exists,
     /// the record is at most a quarter of it, and it has room without a checkpoint.
     bool log_accepts(std::size_t bytes) const;
-    /// Whether the next commit should be a checkpoint: the log is half full, the
-    /// pages committed since the last checkpoint exceed checkpoint_bytes, or
+    /// Whether the next commit should start a checkpoint: none is running, and the log is
+    /// half full, the pages committed since the last checkpoint exceed checkpoint_bytes, or
     /// checkpoint_interval has passed.
     bool checkpoint_due() const;
+    /// Whether a background checkpoint started by a logged commit is still to be taken in
+    /// (committer only).
+    bool checkpoint_running() const noexcept { return running_ != nullptr; }
+    /// Waits for the background checkpoint, if one runs, and takes it in: its log space is
+    /// reused from now on. The wait counts in checkpoint_wait_us. Errors: previous_io if it
+    /// failed (the store is poisoned).
+    Task<Status> finish_checkpoint();
+    /// Before a commit whose record has `bytes` of payload: while a background checkpoint
+    /// runs, waits for it when the log has no room for the record (the checkpoint frees the
+    /// log space before it) or the pages held since it started reach checkpoint_bytes (so
+    /// held pages stay under twice checkpoint_bytes). Errors as finish_checkpoint().
+    Task<Status> make_room(std::size_t bytes);
     /// Clean open: the writer continues where the last checkpoint's replay would start.
     void open_log();
     /// Recovery: the payloads of the records after the current slot's checkpoint, in order.
@@ -318,6 +348,8 @@ private:
     Task<Status> cover_layout();
     /// Writes the allocator state into `block`; false if it no longer fits.
     Task<Result<bool>> write_state(PageNumber block, std::uint64_t transaction_id);
+    /// commit() before a failure is attributed (cause_of()).
+    Task<Status> commit_request(CommitRequest& request);
     Task<Status> commit_durable(CommitRequest& request);
     // commit_durable's steps: free the previous commit's saved allocator state; trim free
     // space at the end of the layout as `policy` asks; after the header is written, cache the
@@ -335,6 +367,34 @@ private:
     /// commit_non_durable's first half: the pages stay in memory (unwritten, unpersisted).
     Task<Status> hold_pages(CommitRequest& request);
     Task<Status> commit_logged(CommitRequest& request);
+    // Background checkpoints (checkpoint.cpp).
+    struct RunningCheckpoint;
+    /// Frees the previous saved allocator state and saves the current one into a new block, in
+    /// memory: returns the block and its image.
+    Result<std::pair<PageNumber, PageRef>> prepare_state(std::uint64_t transaction_id);
+    /// The allocator state as the image of `block`, or null when it no longer fits.
+    PageRef state_image(PageNumber block, std::uint64_t transaction_id);
+    /// After commit_logged() of a request with `checkpoint`: snapshots the held pages and the
+    /// slot naming the commit, and starts writing them.
+    Task<Status> start_checkpoint(const CommitRequest& request,
+                                  std::pair<PageNumber, PageRef> state);
+    static Task<void> run_checkpoint(PageStore* store, std::shared_ptr<RunningCheckpoint> run,
+                                     coro::ThreadContext* on);
+    /// The checkpoint's I/O: pages, header in two phases, syncs; then the header is published
+    /// as the durable one and the written pages leave unwritten_.
+    Task<Status> write_checkpoint(RunningCheckpoint& run);
+    /// Takes in a finished background checkpoint (committer only).
+    void harvest_checkpoint();
+    /// Makes `slot` what readers see, without touching the durable header.
+    void publish_current(const CommitSlot& slot);
+    /// sync() without touching grew_since_sync_ (the background checkpoint's).
+    Task<Status> sync_device(bool metadata);
+    /// What a commit reports for `error`: previous_io becomes the cause a background
+    /// checkpoint failed with, for the first commit that learns of it (no commit waited for
+    /// that checkpoint, so none has reported it yet).
+    /// Waits for the last background checkpoint to end first (it may still be waiting for its
+    /// other writes after the one that failed).
+    Task<Error> cause_of(Error error);
     /// A checkpoint's log work before its header: every appended record is written.
     Task<Status> prepare_log_for_checkpoint();
     /// The log's place in the file (its pages follow the header in a new file).
@@ -353,7 +413,7 @@ private:
     Compression compression_{CompressionAlgorithm::none, 0, 0};
     std::uint64_t file_length_ = 0;
     bool grew_since_sync_ = false;
-    bool poisoned_ = false;
+    std::atomic<bool> poisoned_{false};  // set by the committer or a background checkpoint
 
     // The committed state, read by any thread (readers starting, verification) and published
     // by the committer: guarded by state_mutex_ (writes; the committer's own reads need not
@@ -373,6 +433,10 @@ private:
         Status result = ok();
     };
     std::shared_ptr<Deferred> deferred_;
+    // How the last background checkpoint failed, until a commit reports it (cause_of()).
+    std::optional<Error> checkpoint_failure_;
+    // The last background checkpoint started (it may have ended).
+    std::shared_ptr<RunningCheckpoint> last_run_;
     /// Waits for the deferred commit's sync, if one is due. Errors: previous_io if it failed.
     Task<Status> wait_deferred();
     /// The header the next commit builds on: the deferred one, else the one on disk.
@@ -411,6 +475,12 @@ private:
     std::atomic<std::uint64_t> checkpoints_{0};
     std::atomic<std::uint64_t> checkpoint_wait_ns_{0};
     std::atomic<std::uint64_t> log_used_bytes_{0};
+
+    // The background checkpoint not yet taken in (committer only), the scope that runs it and
+    // its thread (options_.checkpoint_thread; created at the first one).
+    std::shared_ptr<RunningCheckpoint> running_;
+    coro::TaskScope checkpoint_scope_;
+    std::unique_ptr<coro::WorkerThread> checkpoint_worker_;
 
     PageCache cache_;
 };

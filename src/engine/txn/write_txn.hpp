@@ -189,7 +189,16 @@ private:
     /// After the store's commit: the transaction id advances and deferred frees are handed
     /// over, or (failure) the transaction's pages and reclaimed blocks are given back.
     void settle_commit(const Status& status);
-    /// Whether this commit goes to the log (else it is a checkpoint).
+    /// How commit() hands the transaction to the store.
+    struct RequestKind {
+        bool logged = false;      // one log record
+        bool checkpoint = false;  // logged, then a background checkpoint of its snapshot
+    };
+    /// commit()'s work before the store: tables flushed, frees recorded (as for a durable
+    /// commit unless the commit is logged without a checkpoint), roots finalized.
+    Task<Result<CommitRequest>> build_request(const CommitOptions& options, RequestKind kind);
+    /// Whether this commit goes to the log (else it is a checkpoint): nothing forces a
+    /// checkpoint and the log has room for its record.
     bool commits_logged(const CommitOptions& options) const;
     // Replay helpers (replay.cpp).
     Task<Result<OpenTable*>> open_for_replay(std::string_view name);

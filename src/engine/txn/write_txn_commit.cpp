@@ -279,14 +279,7 @@ bool WriteTxn::commits_logged(const CommitOptions& options) const {
         persistent_savepoints_modified() || log_.overflowed()) {
         return false;
     }
-    const PageStore& store = context_->store();
-    if (!store.log_accepts(log_.size() + kRecordPayloadHeader)) {
-        return false;
-    }
-    // A due checkpoint is taken by the next commit, non-durable ones included: the pages of
-    // logged commits stay in memory until a checkpoint writes them, so a stream of
-    // non-durable commits must not hold them (and the blocks they replaced) without bound.
-    return !store.checkpoint_due();
+    return context_->store().log_accepts(log_.size() + kRecordPayloadHeader);
 }
 
 void WriteTxn::settle_commit(const Status& status) {
@@ -312,6 +305,35 @@ void WriteTxn::settle_commit(const Status& status) {
     }
 }
 
+Task<Result<CommitRequest>> WriteTxn::build_request(const CommitOptions& options,
+                                                     RequestKind kind) {
+    finish_tables();
+    RINGDB_CO_TRY(co_await flush_tables());
+    const Durability frees = kind.checkpoint ? Durability::immediate
+                             : kind.logged   ? Durability::none
+                                             : options.durability;
+    RINGDB_CO_TRY(co_await commit_system_tables(frees));
+    RINGDB_CO_TRY_ASSIGN(BtreeRoot user_root, co_await user_tree_.tree().finalize());
+    RINGDB_CO_TRY_ASSIGN(BtreeRoot system_root, co_await system_tree_.tree().finalize());
+    CommitRequest request;
+    request.transaction_id = id_;
+    request.user_root = user_root;
+    request.system_root = system_root;
+    request.dirty_pages = pages_.take_dirty();
+    request.durability = options.durability;
+    request.two_phase = options.two_phase;
+    request.save_allocator_state = options.quick_repair;
+    request.shrink = options.shrink;
+    request.defer_sync = options.defer_sync;
+    request.clock_high_water = context_->clock_high_water();
+    request.logged = kind.logged;
+    request.checkpoint = kind.checkpoint;
+    if (kind.logged) {
+        request.log_payload = log_.finish(id_, request.clock_high_water);
+    }
+    co_return request;
+}
+
 Task<Status> WriteTxn::commit(CommitOptions options) {
     if (state_ != State::active) {
         co_return Error{Errc::transaction_finished};
@@ -323,49 +345,36 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     // checkpoint: the pages are written and the slot names them (docs/design.md section 10).
     // Without a log (DatabaseOptions::log_size 0) a non-durable commit stays one.
     RINGDB_ASSERT(!options.hold || options.durability == Durability::none);
+    PageStore& store = context_->store();
+    if (!options.hold) {
+        // A full log, or too many held pages, wait for the background checkpoint if one
+        // runs; its failure poisons the store, which the store's commit below reports.
+        (void)co_await store.make_room(log_.size() + kRecordPayloadHeader);
+    }
     const bool logged = !options.hold && commits_logged(options);
+    // A due checkpoint is started by the next logged commit, non-durable ones included: the
+    // pages of logged commits stay in memory until a checkpoint writes them, so a stream of
+    // non-durable commits must not hold them (and the blocks they replaced) without bound.
+    // That commit records its frees as a durable commit does (the checkpoint's allocator
+    // state must not leak the blocks that wait for readers).
+    const bool checkpoint = logged && store.checkpoint_due();
     if (!logged && !options.hold &&
-        (options.durability == Durability::immediate || context_->store().log_capacity() != 0)) {
+        (options.durability == Durability::immediate || store.log_capacity() != 0)) {
         options.quick_repair = true;
         options.durability = Durability::immediate;
     }
     // Whatever happens now, the transaction is over; a failure leaves the database poisoned
     // or unchanged (nothing reaches the header unless every step succeeded).
     state_ = State::committed;
-    finish_tables();
-    Status status = co_await flush_tables();
-    if (status) {
-        status = co_await commit_system_tables(logged ? Durability::none : options.durability);
-    }
-    BtreeRoot user_root;
-    BtreeRoot system_root;
-    if (status) {
-        auto user = co_await user_tree_.tree().finalize();
-        auto system = co_await system_tree_.tree().finalize();
-        if (!user || !system) {
-            status = !user ? user.error() : system.error();
-        } else {
-            user_root = *user;
-            system_root = *system;
-        }
-    }
-    if (status) {
-        CommitRequest request;
-        request.transaction_id = id_;
-        request.user_root = user_root;
-        request.system_root = system_root;
-        request.dirty_pages = pages_.take_dirty();
-        request.durability = options.durability;
-        request.two_phase = options.two_phase;
-        request.save_allocator_state = options.quick_repair;
-        request.shrink = options.shrink;
-        request.defer_sync = options.defer_sync;
-        request.clock_high_water = context_->clock_high_water();
-        request.logged = logged;
-        if (logged) {
-            request.log_payload = log_.finish(id_, request.clock_high_water);
-        }
-        status = co_await context_->store().commit(std::move(request));
+    RequestKind kind;
+    kind.logged = logged;
+    kind.checkpoint = checkpoint;
+    auto request = co_await build_request(options, kind);
+    Status status = ok();
+    if (!request) {
+        status = request.error();
+    } else {
+        status = co_await store.commit(std::move(*request));
     }
     tables_.clear();
     settle_commit(status);
