@@ -47,9 +47,10 @@ struct GroupCommitStats {
 /// (docs/api.md, "Commit log and checkpoints").
 struct CommitLogStats {
     std::uint64_t logged_commits = 0;  // commits (or groups) written as one log record
-    std::uint64_t checkpoints = 0;     // commits written as a checkpoint
-    /// Time commits spent writing checkpoints, in microseconds: a commit that finds a
-    /// checkpoint due writes it before it returns.
+    std::uint64_t checkpoints = 0;     // checkpoints completed, background ones included
+    /// Time commits spent on checkpoints, in microseconds: writing the ones they commit as
+    /// (two-phase, savepoints, compaction...), and waiting for a background checkpoint when
+    /// the log was full or too many pages were held.
     std::uint64_t checkpoint_wait_us = 0;
     std::uint64_t log_bytes = 0;       // the log's size (0: the database has no log)
     std::uint64_t log_used_bytes = 0;  // of it, records a crash would replay

@@ -1,8 +1,9 @@
 // Power loss at every I/O (docs/testing.md G1), through the public API: a seeded workload
 // (several tables, inserts, removes, range removes, commits of every durability, aborts,
-// close and reopen) is run once to count its writes and syncs; then, for every index i of
-// either kind, it is run again on a fresh simulated disk that fails from call i on (the power
-// went out there), and the disk's crash image is built in each of the four ways. Every image
+// close and reopen; on a disk with latency, background checkpoints beside later commits) is
+// run once to count its writes and syncs; then, for every index i of either kind, it is run
+// again on a fresh simulated disk that fails from call i on (the power went out there), and
+// the disk's crash image is built in each of the four ways. Every image
 // must open, pass full verification, and hold a commit between the last acknowledged durable
 // commit and the last one attempted; the recovered database must accept writes.
 //
@@ -62,6 +63,12 @@ TEST_CASE("Power loss at every write and every sync loses no acknowledged commit
         WorkloadOptions options;
         options.seed = seed + static_cast<std::uint64_t>(w);
         options.transactions = ringdb::test::long_runs() ? 40 : 16;
+        // Every other workload runs on a disk with latency, so that background checkpoints
+        // interleave with the commits that follow the one that started them.
+        options.latency = w % 2 == 1 ? 6 : 0;
+        // A background checkpoint once eight 512-byte pages are held: about every other
+        // logged commit starts one.
+        options.checkpoint_bytes = 4 * 1024;
         INFO("RINGDB_SEED=" << options.seed);
         auto counting = std::make_shared<SimDevice>(options.seed);
         auto full = ringdb::test::run_workload(counting, options, true);

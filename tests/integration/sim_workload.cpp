@@ -79,7 +79,16 @@ public:
     }
 
     WorkloadResult run(bool close_at_end) {
-        auto opened = open_sim(sim_, true, compression_for(options_.seed));
+        sim_->set_latency(options_.latency);
+        WorkloadResult result = run_all(close_at_end);
+        sim_->set_latency(0);
+        return result;
+    }
+
+private:
+    WorkloadResult run_all(bool close_at_end) {
+        auto opened = open_sim(sim_, true, compression_for(options_.seed),
+                               options_.checkpoint_bytes);
         if (!opened) {
             note_error(opened.error(), "create");
             return std::move(result_);
@@ -103,7 +112,6 @@ public:
         return std::move(result_);
     }
 
-private:
     // Records an error; returns true when the workload must stop.
     bool note_error(const Error& error, const char* where) {
         if (!typed_failure(error)) {
@@ -480,7 +488,7 @@ void Runner::close_and_reopen(bool reopen) {
         return;
     }
     sim_->reopen();
-    auto opened = open_sim(sim_, false);
+    auto opened = open_sim(sim_, false, {}, options_.checkpoint_bytes);
     if (!opened) {
         note_error(opened.error(), "reopen");
         stopped_ = true;
@@ -550,10 +558,18 @@ Compression compression_for(std::uint64_t seed) {
 }
 
 Result<Database> open_sim(const std::shared_ptr<io::SimDevice>& sim, bool create,
-                          Compression compression) {
-    auto device = std::make_unique<SharedSimDevice>(sim);
+                          Compression compression, std::uint64_t checkpoint_bytes) {
     DatabaseOptions options = sim_options();
     options.compression = compression;
+    if (checkpoint_bytes != 0) {
+        options.checkpoint_bytes = checkpoint_bytes;
+    }
+    return open_sim_with(sim, create, std::move(options));
+}
+
+Result<Database> open_sim_with(const std::shared_ptr<io::SimDevice>& sim, bool create,
+                               DatabaseOptions options) {
+    auto device = std::make_unique<SharedSimDevice>(sim);
     auto db = sync_wait(detail::DatabaseAccess::open_device(std::move(device), options, create));
     return db;
 }

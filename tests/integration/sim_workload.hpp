@@ -97,9 +97,13 @@ DatabaseOptions sim_options();
 /// The value compression a workload of `seed` creates its database with.
 Compression compression_for(std::uint64_t seed);
 
-/// Opens a Database on `sim` through the test seam (`compression` applies when it creates).
+/// Opens a Database on `sim` through the test seam (`compression` applies when it creates;
+/// `checkpoint_bytes` replaces the default when not 0).
 Result<Database> open_sim(const std::shared_ptr<io::SimDevice>& sim, bool create,
-                          Compression compression = {});
+                          Compression compression = {}, std::uint64_t checkpoint_bytes = 0);
+/// Opens a Database on `sim` with `options` (sim_options() with changes, for instance).
+Result<Database> open_sim_with(const std::shared_ptr<io::SimDevice>& sim, bool create,
+                               DatabaseOptions options);
 
 /// Reads "numbers" and "names" through a new read transaction; any error is returned.
 Result<DbState> read_state(Database& db);
@@ -111,6 +115,12 @@ struct WorkloadOptions {
     /// After an error that did not poison the device (a failed read), keep going: abort the
     /// transaction and continue (the database must stay usable).
     bool keep_going = false;
+    /// SimDevice latency (scheduler rounds an I/O may take, at most) while the workload runs:
+    /// a background checkpoint then interleaves with the commits after the one that started it.
+    std::uint32_t latency = 0;
+    /// DatabaseOptions::checkpoint_bytes (0: the default). A small value makes logged commits
+    /// start background checkpoints often; a non-durable commit may then become durable.
+    std::uint64_t checkpoint_bytes = 0;
 };
 
 struct WorkloadResult {

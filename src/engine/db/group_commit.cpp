@@ -286,16 +286,10 @@ public:
                 members_.push_back(member);
                 continue;
             }
-            Error cause = applied.error();
-            const bool latched = cause.code == Errc::previous_io;
-            if (latched) {
-                // The first failure after a background checkpoint's reports its cause.
-                Error reported = co_await transactions->store().report_failure(cause);
-                cause = reported;
-            }
+            const Error cause = applied.error();
             txn_->abort();
             txn_.reset();
-            if (latched) {
+            if (cause.code == Errc::previous_io) {
                 // Not the batch's fault: an I/O failure (often the previous group's sync,
                 // still in flight when this group began) latched the database. Every member
                 // gets what any later submission gets; a retry could not succeed.

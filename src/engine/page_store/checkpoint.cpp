@@ -18,6 +18,9 @@
 //  - header writes come only from checkpoints, and a checkpoint that commits synchronously
 //    waits for the background one first.
 
+#include <algorithm>
+#include <cstring>
+
 #include <ringdb/sync_wait.hpp>
 
 #include "engine/page_store/page_store.hpp"
@@ -26,13 +29,15 @@
 #include "util/endian.hpp"
 #include "util/try.hpp"
 
-#include <cstring>
-
 namespace ringdb::engine {
 
 namespace {
 // Attempts at sizing the saved allocator state (each grows the block's margin).
 constexpr int kStateAttempts = 8;
+// Writes (runs of adjacent pages) a background checkpoint keeps in flight.
+constexpr std::size_t kCheckpointWriteWindow = 8;
+// Held pages a finished checkpoint forgets per hold of unwritten_mutex_.
+constexpr std::size_t kForgetSlice = 256;
 }  // namespace
 
 struct PageStore::RunningCheckpoint {
@@ -122,6 +127,9 @@ Task<void> PageStore::run_checkpoint(PageStore* store, std::shared_ptr<RunningCh
                                      coro::ThreadContext* on) {
     if (on != nullptr) {
         co_await coro::schedule_on(*on);
+    } else {
+        // After the commit that starts it has returned: its I/O never fails that commit.
+        co_await coro::yield_now();
     }
     run->result = co_await store->write_checkpoint(*run);
     // The images are not needed any more (the run stays known until the next one starts).
@@ -134,7 +142,9 @@ Task<void> PageStore::run_checkpoint(PageStore* store, std::shared_ptr<RunningCh
 }
 
 Task<Status> PageStore::write_checkpoint(RunningCheckpoint& run) {
-    RINGDB_CO_TRY(co_await write_pages(run.pages));
+    // A few writes in flight, not thousands: a commit's log write queues behind what the
+    // device already holds.
+    RINGDB_CO_TRY(co_await write_pages(run.pages, kCheckpointWriteWindow));
     // Phase one: the new slot is durable but not yet primary.
     DatabaseHeader header = run.header;
     RINGDB_CO_TRY(co_await write_header(header));
@@ -147,16 +157,20 @@ Task<Status> PageStore::write_checkpoint(RunningCheckpoint& run) {
         disk_header_ = header;
     }
     // Readers find these pages in the file from now on; an entry a later commit replaced
-    // stays.
-    std::lock_guard lock(unwritten_mutex_);
-    for (const auto& [number, image] : run.pages) {
-        auto it = unwritten_.find(number);
-        if (it != unwritten_.end() && it->second == image) {
-            unwritten_bytes_ -= image->size();
-            unwritten_.erase(it);
+    // stays. A slice at a time, so that readers and commits are not held up for long.
+    for (std::size_t start = 0; start < run.pages.size(); start += kForgetSlice) {
+        const std::size_t end = std::min(run.pages.size(), start + kForgetSlice);
+        std::lock_guard lock(unwritten_mutex_);
+        for (std::size_t i = start; i < end; ++i) {
+            const auto& [number, image] = run.pages[i];
+            auto it = unwritten_.find(number);
+            if (it != unwritten_.end() && it->second == image) {
+                unwritten_bytes_ -= image->size();
+                unwritten_.erase(it);
+            }
         }
+        has_unwritten_.store(!unwritten_.empty(), std::memory_order_release);
     }
-    has_unwritten_.store(!unwritten_.empty(), std::memory_order_release);
     co_return ok();
 }
 

@@ -21,15 +21,6 @@ namespace {
 constexpr int kStateAttempts = 8;
 }  // namespace
 
-Task<Status> PageStore::commit(CommitRequest request) {
-    Status status = co_await commit_request(request);
-    if (!status) {
-        Error reported = co_await report_failure(status.error());
-        status = reported;
-    }
-    co_return status;
-}
-
 Task<Error> PageStore::report_failure(Error error) {
     if (error.code != Errc::previous_io) {
         co_return error;
@@ -41,7 +32,7 @@ Task<Error> PageStore::report_failure(Error error) {
     co_return cause;
 }
 
-Task<Status> PageStore::commit_request(CommitRequest& request) {
+Task<Status> PageStore::commit(CommitRequest request) {
     if (poisoned_) {
         co_return Error{Errc::previous_io};
     }

@@ -47,6 +47,19 @@ std::uint64_t round_up(std::uint64_t value, std::uint64_t multiple) {
     return (value + multiple - 1) / multiple * multiple;
 }
 
+// The cause among the results of concurrent writes: the write that failed first latches the
+// device, and the writes that complete after it return previous_io, whatever their position.
+const Error* first_failure(const std::vector<Status>& results) {
+    const Error* cause = nullptr;
+    for (const Status& r : results) {
+        if (!r && (cause == nullptr || (cause->code == Errc::previous_io &&
+                                        r.error().code != Errc::previous_io))) {
+            cause = &r.error();
+        }
+    }
+    return cause;
+}
+
 }  // namespace
 
 // Unwritten pages of non-durable commits may use this share of the cache budget (at least
@@ -511,7 +524,8 @@ Task<Status> PageStore::sync(bool metadata) {
     co_return ok();
 }
 
-Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages) {
+Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages,
+                                    std::size_t window) {
     // Pages that follow each other in the file form a run, written with one vectored write
     // (one system call, one bio, one device request where the kernel allows); every run's
     // write is issued before any is awaited, and the ring bounds how many are in the kernel.
@@ -556,17 +570,19 @@ Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, Page
         }
         first = last;
     }
-    auto results = co_await when_all(std::move(writes));
-    // Report the cause: the write that failed first latches the device, and the writes that
-    // complete after it return previous_io, whatever their position.
-    const Error* cause = nullptr;
-    for (auto& r : results) {
-        if (!r && (cause == nullptr || (cause->code == Errc::previous_io &&
-                                        r.error().code != Errc::previous_io))) {
-            cause = &r.error();
+    std::vector<Status> results;
+    results.reserve(writes.size());
+    const std::size_t step = std::max<std::size_t>(window, 1);
+    for (std::size_t start = 0; start < writes.size(); start += std::min(step, writes.size())) {
+        const std::size_t end = start + std::min(step, writes.size() - start);
+        std::vector<Task<Status>> part(std::make_move_iterator(writes.begin() + start),
+                                       std::make_move_iterator(writes.begin() + end));
+        auto done = co_await when_all(std::move(part));
+        for (auto& status : done) {
+            results.push_back(std::move(status));
         }
     }
-    if (cause != nullptr) {
+    if (const Error* cause = first_failure(results)) {
         co_return fail(*cause);
     }
     co_return ok();

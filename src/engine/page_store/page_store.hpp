@@ -249,12 +249,11 @@ public:
     std::uint64_t unwritten_pages() const;
 
     /// Makes a transaction's pages and roots the current commit (section 8 of the design).
-    /// Errors as report_failure() makes them.
     Task<Status> commit(CommitRequest request);
-    /// What a commit that failed with `error` reports: previous_io becomes the cause a
-    /// background checkpoint failed with, for the earliest commit that fails after it (a group
-    /// whose sync is pending is waited for, and reports it if its sync fails); later ones get
-    /// previous_io.
+    /// What a commit that failed with `error` reports (the transaction layer asks for every
+    /// failed commit): previous_io becomes the cause a background checkpoint failed with, for
+    /// the earliest commit that fails after it (a group whose sync is pending is waited for,
+    /// and reports it if its sync fails); later ones get previous_io.
     Task<Error> report_failure(Error error);
 
     // Commit log (log_store.cpp; docs/design.md section 10).
@@ -341,15 +340,15 @@ private:
     Task<Status> initialise_new_file();
     Task<Status> write_header(const DatabaseHeader& header);
     Task<Status> sync(bool metadata);
-    Task<Status> write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages);
+    /// Writes `pages`, at most `window` writes (runs of adjacent pages) in flight at a time.
+    Task<Status> write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages,
+                             std::size_t window = SIZE_MAX);
     Task<Result<PageNumber>> save_allocator_state(std::uint64_t transaction_id);
     Result<PageNumber> reserve_state_block(std::size_t margin);
     /// Extends the file to the layout (preallocating) when the layout grew past it.
     Task<Status> cover_layout();
     /// Writes the allocator state into `block`; false if it no longer fits.
     Task<Result<bool>> write_state(PageNumber block, std::uint64_t transaction_id);
-    /// commit() before a failure is attributed (cause_of()).
-    Task<Status> commit_request(CommitRequest& request);
     Task<Status> commit_durable(CommitRequest& request);
     // commit_durable's steps: free the previous commit's saved allocator state; trim free
     // space at the end of the layout as `policy` asks; after the header is written, cache the

@@ -376,6 +376,10 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     } else {
         status = co_await store.commit(std::move(*request));
     }
+    if (!status) {
+        Error reported = co_await store.report_failure(status.error());
+        status = reported;
+    }
     tables_.clear();
     settle_commit(status);
     reclaimed_.clear();
