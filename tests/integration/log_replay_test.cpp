@@ -4,10 +4,13 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <ringdb/ringdb.hpp>
 
@@ -359,4 +362,114 @@ TEST_CASE("The commit log's counters, and checkpoints that non-durable commits t
     // branches, system pages).
     CHECK(most_held <= 2 * options.checkpoint_bytes + 64 * 1024);
     REQUIRE(sync_wait(db->close()).has_value());
+}
+
+namespace {
+
+// One writer thread's commits: `count` inserts of its own keys, every other one non-durable.
+// Returns the number of steps that failed (Catch's assertions are not for other threads).
+int write_keys(Database& db, std::uint64_t writer, std::uint64_t count) {
+    int failures = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+        auto txn = sync_wait(db.begin_write());
+        if (!txn) {
+            ++failures;
+            continue;
+        }
+        if (i % 2 == 1) {
+            txn->set_durability(ringdb::Durability::none);
+        }
+        {
+            auto table = sync_wait(txn->open_table(kNums));
+            const std::string value(300, static_cast<char>('a' + i % 26));
+            if (!table || !sync_wait(table->insert(writer * 1000000 + i, value))) {
+                ++failures;
+            }
+        }
+        if (!sync_wait(txn->commit())) {
+            ++failures;
+        }
+    }
+    return failures;
+}
+
+// Reads every pair a snapshot holds and checks each value's shape; returns the failures.
+int read_all(Database& db) {
+    auto txn = db.begin_read();
+    if (!txn) {
+        return 1;
+    }
+    auto table = sync_wait(txn->open_table(kNums));
+    if (!table) {
+        return table.error().code == ringdb::Errc::table_does_not_exist ? 0 : 1;
+    }
+    auto range = table->iter();
+    if (!range) {
+        return 1;
+    }
+    int failures = 0;
+    while (true) {
+        auto entry = sync_wait(range->next());
+        if (!entry) {
+            return failures + 1;
+        }
+        if (!*entry) {
+            return failures;
+        }
+        auto key = (*entry)->key.value();
+        auto value = (*entry)->value.value();
+        if (!key || !value ||
+            *value != std::string(300, static_cast<char>('a' + *key % 1000000 % 26))) {
+            ++failures;
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("Background checkpoints run beside writers and readers on other threads",
+          "[integration][commit_log][threads]") {
+    ringdb::test::TempDir dir;
+    ringdb::DatabaseOptions options;
+    options.checkpoint_bytes = 128 * 1024;  // a background checkpoint every few dozen commits
+    options.cache_size = 1 << 20;           // readers also read what checkpoints wrote
+    auto db = sync_wait(Database::create(dir.file("db"), options));
+    REQUIRE(db.has_value());
+    constexpr std::uint64_t kWriters = 2;
+    constexpr std::uint64_t kCommits = 400;
+    std::atomic<int> failures{0};
+    std::atomic<bool> writing{true};
+    std::vector<std::thread> threads;
+    for (std::uint64_t w = 0; w < kWriters; ++w) {
+        threads.emplace_back([&, w] { failures += write_keys(*db, w, kCommits); });
+    }
+    std::thread reader([&] {
+        while (writing.load()) {
+            failures += read_all(*db);
+        }
+    });
+    for (std::thread& t : threads) {
+        t.join();
+    }
+    writing = false;
+    reader.join();
+    CHECK(failures.load() == 0);
+    const ringdb::CommitLogStats stats = db->commit_log_stats();
+    INFO("checkpoints " << stats.checkpoints << ", logged " << stats.logged_commits);
+    CHECK(stats.checkpoints >= 3);
+    CHECK(stats.logged_commits == kWriters * kCommits);
+    CHECK(read_all(*db) == 0);
+    REQUIRE(sync_wait(db->close()).has_value());
+    auto reopened = sync_wait(Database::open(dir.file("db"), options));
+    REQUIRE(reopened.has_value());
+    auto report = sync_wait(reopened->verify_integrity(ringdb::VerifyLevel::full));
+    REQUIRE(report.has_value());
+    CHECK(report->valid);
+    auto txn = reopened->begin_read();
+    REQUIRE(txn.has_value());
+    auto table = sync_wait(txn->open_table(kNums));
+    REQUIRE(table.has_value());
+    CHECK(table->len() == kWriters * kCommits);
+    CHECK(read_all(*reopened) == 0);
+    REQUIRE(sync_wait(reopened->close()).has_value());
 }
