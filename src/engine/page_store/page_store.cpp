@@ -509,15 +509,7 @@ Task<Status> PageStore::write_header(const DatabaseHeader& header) {
 }
 
 Task<Status> PageStore::sync(bool metadata) {
-    Status s = ok();
-    if (metadata) {
-        s = co_await device_->sync_all();
-    } else {
-        s = co_await device_->sync_data();
-    }
-    if (!s) {
-        co_return fail(s.error());
-    }
+    RINGDB_CO_TRY(co_await sync_device(metadata));
     if (metadata) {
         grew_since_sync_ = false;
     }
