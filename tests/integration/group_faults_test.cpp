@@ -236,8 +236,11 @@ GroupRun group_run(const std::shared_ptr<SimDevice>& sim, const RunOptions& opti
         sim->fail_at(options.kind, options.index, options.mode, options.err);
     }
     run.threaded = options.threads;
+    // The submitters' threads outlive close(): on a simulated disk a background checkpoint runs
+    // on the thread of the commit that started it (the group leader's), and needs that thread
+    // to keep serving its context until it ends.
+    std::optional<ringdb::coro::WorkerThread> workers[2];
     {
-        std::optional<ringdb::coro::WorkerThread> workers[2];
         if (options.threads) {
             workers[0].emplace();
             workers[1].emplace();

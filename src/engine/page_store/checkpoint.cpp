@@ -19,21 +19,16 @@
 //    waits for the background one first.
 
 #include <algorithm>
-#include <cstring>
 
 #include <ringdb/sync_wait.hpp>
 
 #include "engine/page_store/page_store.hpp"
 #include "util/assert.hpp"
-#include "util/checksum.hpp"
-#include "util/endian.hpp"
 #include "util/try.hpp"
 
 namespace ringdb::engine {
 
 namespace {
-// Attempts at sizing the saved allocator state (each grows the block's margin).
-constexpr int kStateAttempts = 8;
 // Writes (runs of adjacent pages) a background checkpoint keeps in flight.
 constexpr std::size_t kCheckpointWriteWindow = 8;
 // Held pages a finished checkpoint forgets per hold of unwritten_mutex_.
@@ -48,36 +43,6 @@ struct PageStore::RunningCheckpoint {
     Status result = ok();
     coro::Event done;
 };
-
-PageRef PageStore::state_image(PageNumber block, std::uint64_t transaction_id) {
-    std::vector<std::byte> state;
-    {
-        std::lock_guard lock(allocator_mutex_);
-        state = allocator_->serialize();
-    }
-    if (state.size() + 24 > block.byte_length(page_size_)) {
-        return nullptr;
-    }
-    MutPageRef buffer = PageBuffer::make(block.byte_length(page_size_));
-    std::memcpy(buffer->data(), state.data(), state.size());
-    util::store_le64(buffer->data() + state.size(), transaction_id);
-    auto covered = buffer->bytes().first(state.size() + 8);
-    util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
-    return buffer;
-}
-
-Result<std::pair<PageNumber, PageRef>> PageStore::prepare_state(std::uint64_t transaction_id) {
-    release_saved_state();
-    for (int attempt = 0; attempt < kStateAttempts; ++attempt) {
-        RINGDB_TRY_ASSIGN(PageNumber block, reserve_state_block(64 * (attempt + 1)));
-        PageRef image = state_image(block, transaction_id);
-        if (image != nullptr) {
-            return std::pair<PageNumber, PageRef>{block, std::move(image)};
-        }
-        free(block);
-    }
-    return Error{Errc::no_space};
-}
 
 Task<Status> PageStore::start_checkpoint(const CommitRequest& request,
                                          std::pair<PageNumber, PageRef> state) {
@@ -231,12 +196,7 @@ Task<Status> PageStore::make_room(std::size_t bytes) {
     if (running_ == nullptr) {
         co_return ok();
     }
-    std::uint64_t held = 0;
-    {
-        std::lock_guard lock(allocator_mutex_);
-        held = unpersisted_.size() * page_size_;
-    }
-    if (log_accepts(bytes) && held < options_.checkpoint_bytes) {
+    if (log_accepts(bytes) && held_bytes() < options_.checkpoint_bytes) {
         co_return ok();
     }
     auto finished = co_await finish_checkpoint();

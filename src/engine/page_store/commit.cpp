@@ -16,8 +16,8 @@
 namespace ringdb::engine {
 
 namespace {
-// Attempts at sizing the saved allocator state (each grows the block); the state only grows
-// by the block it is written into, so two attempts suffice in practice.
+// Attempts at sizing the saved allocator state (each grows the block's margin); the state only
+// grows by the block it is written into, so two attempts suffice in practice.
 constexpr int kStateAttempts = 8;
 }  // namespace
 
@@ -48,6 +48,7 @@ Task<Status> PageStore::commit(CommitRequest request) {
     if (request.logged && request.checkpoint) {
         // The state is saved before the commit is published, so that a failure here leaves
         // the commit undone.
+        release_saved_state();
         RINGDB_CO_TRY_ASSIGN(auto state, prepare_state(request.transaction_id));
         RINGDB_CO_TRY(co_await commit_logged(request));
         auto started = co_await start_checkpoint(request, std::move(state));
@@ -292,16 +293,45 @@ Task<Result<bool>> PageStore::write_state(PageNumber block, std::uint64_t transa
 }
 
 Task<Result<PageNumber>> PageStore::save_allocator_state(std::uint64_t transaction_id) {
+    RINGDB_CO_TRY_ASSIGN(auto state, prepare_state(transaction_id));
+    RINGDB_CO_TRY(co_await cover_layout());
+    const PageNumber block = state.first;
+    Status written = co_await device_->write(block.byte_offset(page_size_), state.second->bytes());
+    if (!written) {
+        co_return fail(written.error());
+    }
+    co_return block;
+}
+
+PageRef PageStore::state_image(PageNumber block, std::uint64_t transaction_id) {
+    std::vector<std::byte> state;
+    {
+        std::lock_guard lock(allocator_mutex_);
+        state = allocator_->serialize();
+    }
+    if (state.size() + 24 > block.byte_length(page_size_)) {
+        return nullptr;
+    }
+    MutPageRef buffer = PageBuffer::make(block.byte_length(page_size_));
+    std::memcpy(buffer->data(), state.data(), state.size());
+    util::store_le64(buffer->data() + state.size(), transaction_id);
+    auto covered = buffer->bytes().first(state.size() + 8);
+    util::store_checksum(buffer->data() + state.size() + 8, util::xxh3_128(covered));
+    return buffer;
+}
+
+Result<std::pair<PageNumber, PageRef>> PageStore::prepare_state(std::uint64_t transaction_id) {
     for (int attempt = 0; attempt < kStateAttempts; ++attempt) {
-        RINGDB_CO_TRY_ASSIGN(PageNumber block, reserve_state_block(64 * (attempt + 2)));
-        RINGDB_CO_TRY_ASSIGN(bool fits, co_await write_state(block, transaction_id));
-        if (fits) {
-            co_return block;
+        RINGDB_TRY_ASSIGN(PageNumber block, reserve_state_block(64 * (attempt + 2)));
+        PageRef image = state_image(block, transaction_id);
+        if (image != nullptr) {
+            return std::pair<PageNumber, PageRef>{block, std::move(image)};
         }
         free(block);
     }
-    co_return Error{Errc::no_space};
+    return Error{Errc::no_space};
 }
+
 
 Task<Status> PageStore::cover_layout() {
     std::uint64_t needed = layout_pages() * page_size_;

@@ -56,12 +56,7 @@ bool PageStore::checkpoint_due() const {
     if (log_->used_bytes() >= log_->region_bytes() / kCheckpointLogShare) {
         return true;
     }
-    std::uint64_t held = 0;
-    {
-        std::lock_guard lock(allocator_mutex_);
-        held = unpersisted_.size() * page_size_;
-    }
-    return held >= options_.checkpoint_bytes ||
+    return held_bytes() >= options_.checkpoint_bytes ||
            std::chrono::steady_clock::now() - last_checkpoint_ >= options_.checkpoint_interval;
 }
 
@@ -72,9 +67,13 @@ CommitLogStats PageStore::log_stats() const {
     stats.checkpoint_wait_us = checkpoint_wait_ns_.load(std::memory_order_relaxed) / 1000;
     stats.log_bytes = log_pages_ * page_size_;
     stats.log_used_bytes = log_used_bytes_.load(std::memory_order_relaxed);
-    std::lock_guard lock(allocator_mutex_);
-    stats.held_bytes = unpersisted_.size() * page_size_;
+    stats.held_bytes = held_bytes();
     return stats;
+}
+
+std::uint64_t PageStore::held_bytes() const {
+    std::lock_guard lock(allocator_mutex_);
+    return unpersisted_.size() * page_size_;
 }
 
 void PageStore::create_log(std::uint64_t first_page, std::uint64_t pages, LogPosition start) {

@@ -59,7 +59,8 @@ struct PageStoreOptions {
     std::chrono::milliseconds checkpoint_interval{30000};
     /// Background checkpoints run on a thread of their own (a file device). Otherwise they
     /// run on the thread of the commit that starts them, interleaved with its later work, so
-    /// that a simulated device's I/O order stays deterministic.
+    /// that a simulated device's I/O order stays deterministic; that thread must then keep
+    /// serving its context until the checkpoint ends (close() waits for it).
     bool checkpoint_thread = false;
 };
 
@@ -368,9 +369,10 @@ private:
     Task<Status> commit_logged(CommitRequest& request);
     // Background checkpoints (checkpoint.cpp).
     struct RunningCheckpoint;
-    /// Frees the previous saved allocator state and saves the current one into a new block, in
-    /// memory: returns the block and its image.
+    /// Saves the allocator state into a new block, in memory: returns the block and its image.
     Result<std::pair<PageNumber, PageRef>> prepare_state(std::uint64_t transaction_id);
+    /// Bytes of the blocks allocated by commits since the last checkpoint started.
+    std::uint64_t held_bytes() const;
     /// The allocator state as the image of `block`, or null when it no longer fits.
     PageRef state_image(PageNumber block, std::uint64_t transaction_id);
     /// After commit_logged() of a request with `checkpoint`: snapshots the held pages and the
