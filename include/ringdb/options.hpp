@@ -79,6 +79,12 @@ struct DatabaseOptions {
     WallClock clock;
     /// Value compression of a new database (ignored when opening an existing file).
     Compression compression;
+    /// In a compressed database, a table without a compression dictionary keeps samples of
+    /// the values it compresses; once they reach this many bytes, the next commit that writes
+    /// to it trains a dictionary from them and stores it in the file, and the table compresses
+    /// later values with it (docs/compression.md, "Dictionaries"). 0: no new dictionaries
+    /// (tables that have one keep using it). Not recorded in the file: each open uses its own.
+    std::uint64_t dictionary_sample_bytes = std::uint64_t{1} << 20;
     /// Size of the commit log of a new database, rounded up to a power of two number of pages
     /// (a file keeps the log it was created with). A durable commit appends one record to the
     /// log and syncs it; a checkpoint writes the trees and starts the log over

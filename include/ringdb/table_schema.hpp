@@ -60,7 +60,9 @@ struct TableSchema {
 Status check_table_schema(const TableSchema& stored, const TableSchema& requested);
 
 /// Checks a table name. Errors: Errc::invalid_argument (detail: the length) when the name is
-/// empty or longer than kMaxTableNameLength.
+/// empty or longer than kMaxTableNameLength; Errc::invalid_argument (detail 0) when its first
+/// byte is 0xFF, which no UTF-8 text begins with: such names are reserved for the engine's own
+/// tables.
 Status check_table_name(std::string_view name);
 
 /// Checks one key or value length against kMaxValueLength.

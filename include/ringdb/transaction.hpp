@@ -119,7 +119,7 @@ public:
     }
 
     /// Deletes a table; returns whether it existed. Errors: table_already_open,
-    /// table_is_multimap.
+    /// table_is_multimap, invalid_argument (a name check_table_name refuses).
     Task<Result<bool>> delete_table(std::string name);
     /// Deletes a multimap table and every page of its sets; returns whether it existed.
     /// Errors: table_already_open, table_is_not_multimap.
@@ -130,7 +130,7 @@ public:
     /// Names of the multimap tables, sorted, including this transaction's changes.
     Task<Result<std::vector<std::string>>> list_multimap_tables();
     /// Renames a table. Errors: table_does_not_exist, table_exists, table_already_open,
-    /// table_is_multimap.
+    /// table_is_multimap, invalid_argument (either name refused by check_table_name).
     Task<Status> rename_table(std::string from, std::string to);
     /// Names of the (normal) tables, sorted, including this transaction's changes.
     Task<Result<std::vector<std::string>>> list_tables();

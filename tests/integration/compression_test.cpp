@@ -64,6 +64,85 @@ std::uintmax_t fill_and_measure(const std::string& path, ringdb::DatabaseOptions
     return std::filesystem::file_size(path);
 }
 
+/// JSON-like records of about `size` bytes whose many field names repeat from record to record
+/// but seldom inside one: a record compressed alone gains little from them, a dictionary
+/// trained on earlier records a lot.
+std::string record(std::uint64_t i, std::size_t size = 1024) {
+    static constexpr const char* kFields[] = {
+            "customer_identifier", "shipping_address_line", "billing_postal_code",
+            "preferred_contact_method", "loyalty_programme_tier", "last_purchase_timestamp",
+            "marketing_consent_flag", "account_creation_channel", "average_basket_value",
+            "primary_product_category", "secondary_product_category", "referral_source_code",
+            "support_ticket_count", "subscription_renewal_date", "payment_instrument_type",
+            "delivery_window_preference", "gift_wrapping_requested", "warehouse_region_code",
+            "currency_of_settlement", "tax_exemption_certificate", "returns_in_last_year",
+            "browser_user_agent_family", "mobile_app_version_seen", "newsletter_topic_list"};
+    std::mt19937_64 rng(i);
+    std::string out = "{";
+    for (std::size_t f = 0; out.size() < size; ++f) {
+        out += '"';
+        out += kFields[f % std::size(kFields)];
+        out += "\":";
+        out += std::to_string(rng() % 100000000);
+        out += ',';
+    }
+    out.resize(size);
+    return out;
+}
+
+constexpr ringdb::TableDefinition<std::uint64_t, std::string> kRecords("records");
+
+/// Writes records [first, last) to kRecords in transactions of `per_commit`.
+void write_records(ringdb::Database& db, std::uint64_t first, std::uint64_t last,
+                   std::uint64_t per_commit, std::uint64_t salt = 0) {
+    for (std::uint64_t begin = first; begin < last; begin += per_commit) {
+        auto txn = sync_wait(db.begin_write());
+        REQUIRE(txn.has_value());
+        auto t = sync_wait(txn->open_table(kRecords));
+        REQUIRE(t.has_value());
+        for (std::uint64_t i = begin; i < std::min(last, begin + per_commit); ++i) {
+            REQUIRE(sync_wait(t->insert(i, record(i + salt))).has_value());
+        }
+        REQUIRE(sync_wait(txn->commit()).has_value());
+    }
+}
+
+/// Every record in [first, last) reads back as written.
+void check_records(ringdb::Database& db, std::uint64_t first, std::uint64_t last,
+                   std::uint64_t salt = 0) {
+    auto read = db.begin_read();
+    REQUIRE(read.has_value());
+    auto t = sync_wait(read->open_table(kRecords));
+    REQUIRE(t.has_value());
+    for (std::uint64_t i = first; i < last; ++i) {
+        auto got = sync_wait(t->get(i));
+        REQUIRE(got.has_value());
+        REQUIRE(got->has_value());
+        REQUIRE(*(*got)->value() == record(i + salt));
+    }
+}
+
+/// Stored bytes of kRecords.
+std::uint64_t records_bytes(ringdb::Database& db) {
+    auto read = db.begin_read();
+    auto t = sync_wait(read->open_table(kRecords));
+    REQUIRE(t.has_value());
+    auto stats = sync_wait(t->stats());
+    REQUIRE(stats.has_value());
+    return stats->stored_bytes;
+}
+
+/// Stored bytes of 400 records written 100 per commit to a new database with `options`.
+std::uint64_t bytes_of_400(const std::string& path, const ringdb::DatabaseOptions& options) {
+    auto db = sync_wait(ringdb::Database::create(path, options));
+    REQUIRE(db.has_value());
+    write_records(*db, 0, 400, 100);
+    check_records(*db, 0, 400);
+    const std::uint64_t bytes = records_bytes(*db);
+    REQUIRE(sync_wait(db->close()).has_value());
+    return bytes;
+}
+
 }  // namespace
 
 TEST_CASE("compression: values round trip and the file's setting wins on reopen",
@@ -340,4 +419,221 @@ TEST_CASE("compression: damaged envelopes are corrupted, never a crash or a bomb
     }
     envelope.wrap(noise, stored);
     CHECK(stored.size() == 1001);
+}
+
+TEST_CASE("compression: a table trains a dictionary from its first values and keeps it",
+          "[compression][integration]") {
+    const auto algorithm = GENERATE(CompressionAlgorithm::lz4, CompressionAlgorithm::zstd);
+    ringdb::test::TempDir dir;
+    auto options = compressed(algorithm, algorithm == CompressionAlgorithm::lz4 ? 1 : 3);
+    options.dictionary_sample_bytes = 64 * 1024;
+    auto without = options;
+    without.dictionary_sample_bytes = 0;
+    const std::uint64_t plain = bytes_of_400(dir.file("plain"), without);
+    const std::string path = dir.file("db");
+    // The first commit fills the samples (64 of its 100 records) and trains; the 300 records
+    // after it are compressed with the dictionary.
+    const std::uint64_t trained = bytes_of_400(path, options);
+    INFO("without a dictionary " << plain << " bytes, with " << trained);
+    CHECK(trained * 10 < plain * 8);
+
+    // Reopened without sampling: the dictionary comes from the file.
+    auto db = sync_wait(ringdb::Database::open(path, without));
+    REQUIRE(db.has_value());
+    check_records(*db, 0, 400);
+    write_records(*db, 400, 500, 100);
+    check_records(*db, 0, 500);
+    CHECK(records_bytes(*db) * 4 * 10 < plain * 5 * 8);  // 500 records, 100 more trained
+    {
+        // The dictionary table is the engine's: not listed, not reachable by name.
+        auto txn = sync_wait(db->begin_write());
+        auto names = sync_wait(txn->list_tables());
+        REQUIRE(names.has_value());
+        CHECK(*names == std::vector<std::string>{"records"});
+        const std::string hidden = "\xFF" "dictionaries";
+        ringdb::TableDefinition<std::uint64_t, std::string> reserved(hidden);
+        CHECK(sync_wait(txn->open_table(reserved)).error().code == Errc::invalid_argument);
+        CHECK(sync_wait(txn->delete_table(hidden)).error().code == Errc::invalid_argument);
+        CHECK(sync_wait(txn->rename_table(hidden, "mine")).error().code ==
+              Errc::invalid_argument);
+        txn->abort();
+    }
+    auto report = sync_wait(db->verify_integrity());
+    REQUIRE(report.has_value());
+    CHECK(report->valid);
+
+    SECTION("compaction, then a read-only handle, load the dictionary") {
+        REQUIRE(sync_wait(db->compact()).has_value());
+        check_records(*db, 0, 500);
+        REQUIRE(sync_wait(db->close()).has_value());
+        auto ro = sync_wait(ringdb::ReadOnlyDatabase::open(path));
+        REQUIRE(ro.has_value());
+        auto read = ro->begin_read();
+        auto t = sync_wait(read->open_table(kRecords));
+        REQUIRE(t.has_value());
+        for (std::uint64_t i = 0; i < 500; i += 7) {
+            CHECK(*sync_wait(t->get(i)).value()->value() == record(i));
+        }
+        return;
+    }
+    SECTION("deleting the table removes its dictionary") {
+        auto txn = sync_wait(db->begin_write());
+        CHECK(sync_wait(txn->delete_table("records")).value());
+        REQUIRE(sync_wait(txn->commit()).has_value());
+        auto after = sync_wait(db->begin_write());
+        auto stats = sync_wait(after->stats());
+        REQUIRE(stats.has_value());
+        CHECK(stats->stored_bytes == 0);
+        after->abort();
+    }
+    SECTION("a table re-created under the same name trains a new dictionary") {
+        {
+            auto txn = sync_wait(db->begin_write());
+            CHECK(sync_wait(txn->delete_table("records")).value());
+            REQUIRE(sync_wait(txn->commit()).has_value());
+        }
+        REQUIRE(sync_wait(db->close()).has_value());
+        auto again = sync_wait(ringdb::Database::open(path, options));
+        REQUIRE(again.has_value());
+        write_records(*again, 0, 400, 100, 7);
+        check_records(*again, 0, 400, 7);
+        CHECK(records_bytes(*again) * 10 < plain * 8);
+        db = std::move(again);
+    }
+    REQUIRE(sync_wait(db->close()).has_value());
+}
+
+TEST_CASE("compression: dictionaries follow savepoints, and some tables get none",
+          "[compression][integration]") {
+    ringdb::test::TempDir dir;
+    auto options = compressed(CompressionAlgorithm::zstd);
+    options.dictionary_sample_bytes = 64 * 1024;
+    auto without = options;
+    without.dictionary_sample_bytes = 0;
+
+    SECTION("restoring a savepoint taken before the dictionary") {
+        auto db = sync_wait(ringdb::Database::create(dir.file("db"), options));
+        REQUIRE(db.has_value());
+        write_records(*db, 0, 10, 10);
+        std::uint64_t id = 0;
+        {
+            auto txn = sync_wait(db->begin_write());
+            id = sync_wait(txn->persistent_savepoint()).value();
+            REQUIRE(sync_wait(txn->commit()).has_value());
+        }
+        write_records(*db, 10, 300, 100);  // trains at the first of these commits
+        {
+            auto txn = sync_wait(db->begin_write());
+            auto savepoint = sync_wait(txn->get_persistent_savepoint(id));
+            REQUIRE(savepoint.has_value());
+            REQUIRE(sync_wait(txn->restore_savepoint(*savepoint)).has_value());
+            REQUIRE(sync_wait(txn->commit()).has_value());
+        }
+        check_records(*db, 0, 10);
+        write_records(*db, 10, 200, 100, 3);
+        REQUIRE(sync_wait(db->close()).has_value());
+        auto reopened = sync_wait(ringdb::Database::open(dir.file("db"), options));
+        REQUIRE(reopened.has_value());
+        check_records(*reopened, 0, 10);
+        check_records(*reopened, 10, 200, 3);
+        auto report = sync_wait(reopened->verify_integrity());
+        REQUIRE(report.has_value());
+        CHECK(report->valid);
+    }
+    SECTION("LZ4's high-compression levels, and values a dictionary does not help") {
+        for (int level : {1, 9}) {
+            auto lz4 = compressed(CompressionAlgorithm::lz4, level);
+            lz4.dictionary_sample_bytes = 64 * 1024;
+            auto lz4_without = lz4;
+            lz4_without.dictionary_sample_bytes = 0;
+            const std::uint64_t with = bytes_of_400(dir.file("a" + std::to_string(level)), lz4);
+            const std::uint64_t plain =
+                    bytes_of_400(dir.file("b" + std::to_string(level)), lz4_without);
+            INFO("level " << level);
+            if (level == 1) {
+                CHECK(with < plain);
+            } else {
+                CHECK(with == plain);  // no dictionary for LZ4HC
+            }
+        }
+        // Random bytes: the trained dictionary saves nothing and is not kept.
+        for (const auto* setting : {&options, &without}) {
+            ringdb::test::TempDir noise_dir;
+            auto db = sync_wait(ringdb::Database::create(noise_dir.file("db"), *setting));
+            REQUIRE(db.has_value());
+            std::mt19937_64 rng(11);
+            auto txn = sync_wait(db->begin_write());
+            auto t = sync_wait(txn->open_table(kRecords));
+            for (std::uint64_t i = 0; i < 200; ++i) {
+                std::string noise(1024, '\0');
+                for (auto& c : noise) {
+                    c = static_cast<char>(rng());
+                }
+                REQUIRE(sync_wait(t->insert(i, noise)).has_value());
+            }
+            REQUIRE(sync_wait(txn->commit()).has_value());
+            auto stats = sync_wait(db->begin_write());
+            auto all = sync_wait(stats->stats());
+            REQUIRE(all.has_value());
+            // No dictionary table entry: only the 200 raw envelopes and their keys.
+            CHECK(all->stored_bytes == 200 * (1025 + 8));
+            stats->abort();
+            REQUIRE(sync_wait(db->close()).has_value());
+        }
+    }
+}
+
+TEST_CASE("compression: envelopes made with a dictionary", "[compression]") {
+    using ringdb::engine::CompressionDictionary;
+    using ringdb::engine::DictionarySampler;
+    using ringdb::engine::ValueEnvelope;
+    const std::uint64_t seed = ringdb::test::base_seed();
+    INFO("RINGDB_SEED=" << seed);
+    std::mt19937_64 rng(seed);
+    for (auto algorithm : {CompressionAlgorithm::lz4, CompressionAlgorithm::zstd}) {
+        const Compression config{algorithm, algorithm == CompressionAlgorithm::lz4 ? 1 : 3, 64};
+        DictionarySampler sampler(128 * 1024);
+        for (std::uint64_t i = 0; !sampler.ready(); ++i) {
+            const std::string text = record(i);
+            sampler.offer(ringdb::ByteView(reinterpret_cast<const std::byte*>(text.data()),
+                                           text.size()));
+        }
+        auto trained = sampler.train(config);
+        REQUIRE(trained.has_value());
+        CHECK(sampler.declined());  // one dictionary per sampler
+        const std::uint64_t id = ringdb::engine::dictionary_id(*trained);
+        CHECK(CompressionDictionary::digest(id + 1, *trained, config).error().code ==
+              Errc::corrupted);
+        auto dictionary = CompressionDictionary::digest(id, *trained, config);
+        REQUIRE(dictionary.has_value());
+        const ValueEnvelope with(config, *dictionary);
+        const ValueEnvelope alone(config);
+        const std::string text = record(100000);
+        const ringdb::ByteView value(reinterpret_cast<const std::byte*>(text.data()),
+                                     text.size());
+        ringdb::Bytes stored;
+        ringdb::Bytes single;
+        with.wrap(value, stored);
+        alone.wrap(value, single);
+        CHECK(stored[0] == (algorithm == CompressionAlgorithm::lz4
+                                    ? ValueEnvelope::kLz4Dictionary
+                                    : ValueEnvelope::kZstdDictionary));
+        CHECK(stored.size() * 10 < single.size() * 8);
+        ringdb::Bytes out;
+        auto back = with.unwrap(stored, out);
+        REQUIRE(back.has_value());
+        CHECK(std::equal(back->begin(), back->end(), value.begin(), value.end()));
+        // Envelopes without a dictionary still read; one with a dictionary tag needs it.
+        CHECK(with.unwrap(single, out).has_value());
+        CHECK(alone.unwrap(stored, out).error().code == Errc::corrupted);
+        for (int i = 0; i < 2000; ++i) {
+            ringdb::Bytes flipped = stored;
+            const std::size_t at = rng() % flipped.size();
+            flipped[at] ^= static_cast<std::byte>(1U << (rng() % 8));
+            auto result = with.unwrap(flipped, out);
+            if (result) {
+                CHECK(result->size() <= text.size() + 0x1000000);
+            }
+        }
+    }
 }

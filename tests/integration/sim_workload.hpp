@@ -8,7 +8,8 @@
 // TTL table u64 -> string), inserts (values up to a few pages), merges (bytes append on
 // strings, numeric add on integers), TTL inserts, removes and purges, range removes with every
 // bound kind, pop, table deletion, a database created with value compression (none, LZ4 or
-// zstd, chosen by the seed), commits of every durability (immediate, none, two-phase, quick
+// zstd, chosen by the seed; compressed tables train their dictionaries after 8 KiB of values),
+// commits of every durability (immediate, none, two-phase, quick
 // repair), aborts, and clean close + reopen cycles. Everything is decided by one seeded
 // stream, so a run replays exactly on a fresh SimDevice with the same seed: the device sees
 // the same calls in the same order until a fault changes the outcome.

@@ -54,34 +54,40 @@ bool ValueEnvelope::compress(ByteView value, Bytes& out) const {
     // Worth keeping only when shorter than the raw form (1 + size).
     const std::size_t budget = value.size() - kLengthBytes;
     const auto size = static_cast<int>(value.size());
-    if (config_.algorithm == CompressionAlgorithm::lz4) {
-        if (value.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
-            return false;
-        }
-        out.resize(header + static_cast<std::size_t>(LZ4_compressBound(size)));
-        const int written =
+    const bool zstd = config_.algorithm != CompressionAlgorithm::lz4;
+    if (!zstd && value.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
+        return false;
+    }
+    out.resize(header + (zstd ? ZSTD_compressBound(value.size())
+                              : static_cast<std::size_t>(LZ4_compressBound(size))));
+    std::size_t written = 0;
+    if (dictionary_) {
+        written = dictionary_->compress(value, out.data() + header, out.size() - header);
+        out[0] = zstd ? kZstdDictionary : kLz4Dictionary;
+    } else if (!zstd) {
+        const int got =
                 config_.level <= 1
                         ? LZ4_compress_default(chars(value.data()), chars(out.data() + header),
                                                size, LZ4_compressBound(size))
                         : LZ4_compress_HC(chars(value.data()), chars(out.data() + header), size,
                                           LZ4_compressBound(size), config_.level);
-        if (written <= 0 || static_cast<std::size_t>(written) >= budget) {
-            return false;
-        }
+        written = got > 0 ? static_cast<std::size_t>(got) : 0;
         out[0] = kLz4;
-        out.resize(header + static_cast<std::size_t>(written));
     } else {
-        out.resize(header + ZSTD_compressBound(value.size()));
-        const std::size_t written =
+        const std::size_t got =
                 ZSTD_compressCCtx(zstd_contexts().compress.get(), out.data() + header,
                                   out.size() - header, value.data(), value.size(),
                                   config_.level);
-        if (ZSTD_isError(written) != 0 || written >= budget) {
-            return false;
-        }
+        written = ZSTD_isError(got) != 0 ? 0 : got;
         out[0] = kZstd;
-        out.resize(header + written);
     }
+    if (sampler_ != nullptr && !dictionary_) {
+        sampler_->offer(value);
+    }
+    if (written == 0 || written >= budget) {
+        return false;
+    }
+    out.resize(header + written);
     store_u32(out.data() + 1, static_cast<std::uint32_t>(value.size()));
     return true;
 }
@@ -112,39 +118,43 @@ Result<ByteView> ValueEnvelope::unwrap(ByteView stored, Bytes& out) const {
         return Error{Errc::corrupted, 0, length};
     }
     ByteView payload = stored.subspan(1 + kLengthBytes);
-    if (stored[0] == kLz4) {
-        // An LZ4 block expands at most about 255 times: a larger claim is damage, refused
-        // before anything is allocated.
-        if (length > payload.size() * 255 + 16) {
-            return Error{Errc::corrupted, 0, stored.size()};
-        }
-        out.resize(length);
+    const std::byte tag = stored[0];
+    const bool lz4 = tag == kLz4 || tag == kLz4Dictionary;
+    const bool zstd = tag == kZstd || tag == kZstdDictionary;
+    if (!lz4 && !zstd) {
+        return Error{Errc::corrupted, 0, std::to_integer<std::uint64_t>(tag)};
+    }
+    // An LZ4 block expands at most about 255 times; zstd at most a few tens of thousands of
+    // times (runs of one byte), and its frame records its content size, which must agree with
+    // the envelope's. A larger claim is damage, refused before anything is allocated.
+    if ((lz4 && length > payload.size() * 255 + 16) ||
+        (zstd && (ZSTD_getFrameContentSize(payload.data(), payload.size()) != length ||
+                  length > payload.size() * 65536 + 65536))) {
+        return Error{Errc::corrupted, 0, stored.size()};
+    }
+    const bool with_dictionary = tag == kLz4Dictionary || tag == kZstdDictionary;
+    if (with_dictionary && !dictionary_) {
+        return Error{Errc::corrupted, 0, stored.size()};
+    }
+    out.resize(length);
+    bool whole = false;
+    if (with_dictionary) {
+        whole = dictionary_->decompress(zstd, payload, out.data(), length);
+    } else if (lz4) {
         const int got = LZ4_decompress_safe(chars(payload.data()), chars(out.data()),
                                             static_cast<int>(payload.size()),
                                             static_cast<int>(length));
-        if (got < 0 || static_cast<std::uint32_t>(got) != length) {
-            return Error{Errc::corrupted, 0, stored.size()};
-        }
-        return ByteView(out);
-    }
-    if (stored[0] == kZstd) {
-        // The frame records its content size; it must agree with the envelope's. zstd expands
-        // at most a few tens of thousands of times (runs of one byte): a larger claim is damage,
-        // refused before anything is allocated.
-        if (ZSTD_getFrameContentSize(payload.data(), payload.size()) != length ||
-            length > payload.size() * 65536 + 65536) {
-            return Error{Errc::corrupted, 0, stored.size()};
-        }
-        out.resize(length);
+        whole = got >= 0 && static_cast<std::uint32_t>(got) == length;
+    } else {
         const std::size_t got =
                 ZSTD_decompressDCtx(zstd_contexts().decompress.get(), out.data(), length,
                                     payload.data(), payload.size());
-        if (ZSTD_isError(got) != 0 || got != length) {
-            return Error{Errc::corrupted, 0, stored.size()};
-        }
-        return ByteView(out);
+        whole = ZSTD_isError(got) == 0 && got == length;
     }
-    return Error{Errc::corrupted, 0, std::to_integer<std::uint64_t>(stored[0])};
+    if (!whole) {
+        return Error{Errc::corrupted, 0, stored.size()};
+    }
+    return ByteView(out);
 }
 
 }  // namespace ringdb::engine

@@ -73,6 +73,7 @@ Task<Result<std::shared_ptr<DatabaseCore>>> DatabaseCore::start(
     core->context_.attach_store(std::move(opened));
     PageStore& store = core->store();
     core->context_.set_compression(store.compression());
+    core->context_.dictionaries().set_sample_target(core->options_.dictionary_sample_bytes);
     {
         // The higher mark of the two slots: a timestamp issued before a commit that recovery
         // then rolls back is still never issued again.

@@ -11,6 +11,7 @@
 #include <ringdb/table_schema.hpp>
 
 #include <memory>
+#include <optional>
 
 #include "engine/btree/btree.hpp"
 #include "engine/compression/value_envelope.hpp"
@@ -27,7 +28,11 @@ struct OpenTable {
     Btree tree;
     bool in_use = false;     // a handle to it is open (write transactions)
     MultimapState multimap;  // multimap tables only (pair count, subtrees to finalize)
-    const ValueEnvelope* envelope = nullptr;  // set when the values are stored enveloped
+    /// Set when the values are stored enveloped: points at value_envelope.
+    const ValueEnvelope* envelope = nullptr;
+    std::optional<ValueEnvelope> value_envelope;
+    /// The id of the table's compression dictionary as its definition records it, or 0.
+    std::uint64_t dictionary = 0;
     /// Where the table's changes are reported for the commit log (write transactions): the
     /// tree of a normal table reports to it itself; a multimap handle reports its operations.
     std::unique_ptr<MutationSink> sink;

@@ -37,6 +37,10 @@ Status check_table_name(std::string_view name) {
     if (name.empty() || name.size() > kMaxTableNameLength) {
         return Error{Errc::invalid_argument, 0, name.size()};
     }
+    // Names beginning with byte 0xFF (never UTF-8) are the engine's own tables.
+    if (static_cast<unsigned char>(name.front()) == 0xFF) {
+        return Error{Errc::invalid_argument, 0, 0};
+    }
     return ok();
 }
 

@@ -12,11 +12,18 @@ namespace {
 
 constexpr std::uint32_t kVariableWidth = 0xFFFFFFFF;
 constexpr std::size_t kFixedPart = 44;
-// A multimap definition also stores its number of pairs (u64) after the fixed part.
+// A multimap definition also stores its number of pairs (u64) after the fixed part; a normal
+// table with a compression dictionary stores the dictionary's id (u64) there, and says so with
+// bit 0 of byte 1. No other flag bit is defined.
 constexpr std::size_t kPairsSize = 8;
+constexpr std::size_t kDictionarySize = 8;
+constexpr std::uint8_t kHasDictionary = 1;
 
-std::size_t names_offset(TableKind kind) {
-    return kind == TableKind::multimap ? kFixedPart + kPairsSize : kFixedPart;
+std::size_t names_offset(TableKind kind, std::uint8_t flags) {
+    if (kind == TableKind::multimap) {
+        return kFixedPart + kPairsSize;
+    }
+    return (flags & kHasDictionary) != 0 ? kFixedPart + kDictionarySize : kFixedPart;
 }
 
 std::uint32_t encode_width(const std::optional<std::uint32_t>& width) {
@@ -35,15 +42,21 @@ std::optional<std::uint32_t> decode_width(std::uint32_t raw) {
 Bytes StoredTable::encode() const {
     Bytes key_name = schema.key_type.encode();
     Bytes value_name = schema.value_type.encode();
-    const std::size_t names = names_offset(schema.kind);
+    const bool dictionary_kept = dictionary != 0 && schema.kind == TableKind::normal;
+    const std::uint8_t flags = dictionary_kept ? kHasDictionary : 0;
+    const std::size_t names = names_offset(schema.kind, flags);
     Bytes out(names + key_name.size() + value_name.size());
     out[0] = static_cast<std::byte>(schema.kind);
+    out[1] = static_cast<std::byte>(flags);
     util::store_le16(out.data() + 2, static_cast<std::uint16_t>(key_name.size()));
     util::store_le32(out.data() + 4, encode_width(schema.key_width));
     util::store_le32(out.data() + 8, encode_width(schema.value_width));
     root.encode(out.data() + 12);
     if (schema.kind == TableKind::multimap) {
         util::store_le64(out.data() + kFixedPart, pairs);
+    }
+    if (dictionary_kept) {
+        util::store_le64(out.data() + kFixedPart, dictionary);
     }
     std::memcpy(out.data() + names, key_name.data(), key_name.size());
     std::memcpy(out.data() + names + key_name.size(), value_name.data(), value_name.size());
@@ -59,7 +72,12 @@ Result<StoredTable> StoredTable::decode(std::string_view name, ByteView bytes) {
         kind != static_cast<std::uint8_t>(TableKind::multimap)) {
         return Error{Errc::corrupted, 0, 0};
     }
-    const std::size_t names = names_offset(static_cast<TableKind>(kind));
+    const auto flags = std::to_integer<std::uint8_t>(bytes[1]);
+    if ((flags & ~kHasDictionary) != 0 ||
+        (flags != 0 && kind != static_cast<std::uint8_t>(TableKind::normal))) {
+        return Error{Errc::corrupted, 0, 1};
+    }
+    const std::size_t names = names_offset(static_cast<TableKind>(kind), flags);
     if (bytes.size() < names) {
         return Error{Errc::corrupted, 0, bytes.size()};
     }
@@ -75,6 +93,12 @@ Result<StoredTable> StoredTable::decode(std::string_view name, ByteView bytes) {
     table.root = BtreeRoot::decode(bytes.data() + 12);
     if (table.schema.kind == TableKind::multimap) {
         table.pairs = util::load_le64(bytes.data() + kFixedPart);
+    }
+    if ((flags & kHasDictionary) != 0) {
+        table.dictionary = util::load_le64(bytes.data() + kFixedPart);
+        if (table.dictionary == 0) {
+            return Error{Errc::corrupted, 0, kFixedPart};
+        }
     }
     auto key_type = TypeName::decode(bytes.subspan(names, key_name_length));
     auto value_type = TypeName::decode(bytes.subspan(names + key_name_length));

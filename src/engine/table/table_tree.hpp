@@ -25,6 +25,9 @@ struct StoredTable {
     BtreeRoot root;
     /// Multimap tables only: the number of (key, value) pairs (root.length counts keys).
     std::uint64_t pairs = 0;
+    /// Normal tables only: the id of the table's compression dictionary, or 0 for none
+    /// (engine/compression/dictionary.hpp).
+    std::uint64_t dictionary = 0;
 
     Bytes encode() const;
     /// Errors: corrupted for any malformed definition (detail = offset of the problem).

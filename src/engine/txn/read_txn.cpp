@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "engine/btree/cursor.hpp"
+#include "engine/txn/dictionaries.hpp"
 #include "util/try.hpp"
 
 namespace ringdb::engine {
@@ -32,10 +33,26 @@ Task<Result<std::unique_ptr<OpenTable>>> ReadTxn::open_table(TableSchema schema,
         co_return Error{Errc::table_does_not_exist};
     }
     RINGDB_CO_TRY(check_table_schema(stored->schema, schema));
-    const ValueEnvelope* envelope = context_->envelope_for(schema);
+    const Compression* compression = context_->compression_for(schema);
     auto table = std::make_unique<OpenTable>(pages_, compare, std::move(schema), stored->root);
-    table->envelope = envelope;
     table->multimap.pairs = stored->pairs;
+    if (compression != nullptr) {
+        std::shared_ptr<const CompressionDictionary> dictionary;
+        table->dictionary = stored->dictionary;
+        if (stored->dictionary != 0) {
+            dictionary = context_->dictionaries().find(stored->dictionary);
+        }
+        if (stored->dictionary != 0 && !dictionary) {
+            RINGDB_CO_TRY_ASSIGN(auto holder, co_await user_tree_.get(kDictionaryTable));
+            if (!holder) {
+                co_return Error{Errc::corrupted};
+            }
+            RINGDB_CO_TRY_ASSIGN(dictionary, co_await read_dictionary(
+                                                     pages_, holder->root, stored->dictionary,
+                                                     *compression, context_->dictionaries()));
+        }
+        set_envelope(*table, *compression, std::move(dictionary), nullptr);
+    }
     co_return table;
 }
 
@@ -55,7 +72,9 @@ Task<Result<std::vector<std::string>>> list_table_names(const Btree& tree, Table
         if (entry->value.empty()) {
             co_return Error{Errc::corrupted};
         }
-        if (static_cast<TableKind>(std::to_integer<std::uint8_t>(entry->value[0])) == kind) {
+        const bool reserved = !entry->key.empty() && entry->key[0] == std::byte{0xFF};
+        if (!reserved &&
+            static_cast<TableKind>(std::to_integer<std::uint8_t>(entry->value[0])) == kind) {
             std::string name(entry->key.size(), '\0');
             std::memcpy(name.data(), entry->key.data(), entry->key.size());
             names.push_back(std::move(name));

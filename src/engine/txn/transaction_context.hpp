@@ -25,7 +25,7 @@
 #include <ringdb/table_schema.hpp>
 
 #include "coro/async_mutex.hpp"
-#include "engine/compression/value_envelope.hpp"
+#include "engine/compression/dictionary.hpp"
 #include "engine/page_store/page_store.hpp"
 #include "engine/txn/transaction_tracker.hpp"
 
@@ -66,19 +66,21 @@ public:
     /// The file's value compression. REQUIRES: called once, before any transaction begins.
     void set_compression(const Compression& config) {
         if (config.algorithm != CompressionAlgorithm::none) {
-            envelope_.emplace(config);
+            compression_ = config;
         }
     }
-    /// The envelope of a table's values, or null when they are stored as they are: only
+    /// The compression of a table's values, or null when they are stored as they are: only
     /// normal tables with variable-width values whose type allows compression are compressed
     /// (docs/compression.md).
-    const ValueEnvelope* envelope_for(const ringdb::TableSchema& schema) const noexcept {
-        if (!envelope_ || schema.kind != ringdb::TableKind::normal || schema.value_width ||
+    const Compression* compression_for(const ringdb::TableSchema& schema) const noexcept {
+        if (!compression_ || schema.kind != ringdb::TableKind::normal || schema.value_width ||
             !schema.compressible) {
             return nullptr;
         }
-        return &*envelope_;
+        return &*compression_;
     }
+    /// The tables' compression dictionaries in memory, and the samplers that train them.
+    DictionaryRegistry& dictionaries() noexcept { return dictionaries_; }
 
     /// Set by the database once it is closed: new transactions get database_closed.
     bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
@@ -121,7 +123,8 @@ private:
     std::uint64_t next_transaction_id_ = 1;
     std::vector<DeferredFree> deferred_frees_;  // ascending by transaction; writer only
     std::shared_ptr<const WallClock> clock_ = std::make_shared<const WallClock>();
-    std::optional<ValueEnvelope> envelope_;
+    std::optional<Compression> compression_;
+    DictionaryRegistry dictionaries_;
     std::atomic<std::uint64_t> clock_high_{0};
     bool writer_active_ = false;
     std::atomic<bool> closed_{false};

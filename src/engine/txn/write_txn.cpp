@@ -80,18 +80,21 @@ Task<Result<std::optional<StoredTable>>> WriteTxn::find_table(std::string_view n
     auto open = tables_.find(std::string(name));
     if (open != tables_.end()) {
         StoredTable staged{open->second->schema, open->second->tree.root(),
-                           open->second->multimap.pairs};
+                           open->second->multimap.pairs, open->second->dictionary};
         co_return std::optional<StoredTable>{std::move(staged)};
     }
     auto found = co_await user_tree_.get(name);
     co_return found;
 }
 
-Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare compare) {
+Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare compare,
+                                              bool internal) {
     if (state_ != State::active) {
         co_return Error{Errc::transaction_finished};
     }
-    RINGDB_CO_TRY(check_table_name(schema.name));
+    if (!internal) {
+        RINGDB_CO_TRY(check_table_name(schema.name));
+    }
     begin_data_change();
     auto open = tables_.find(schema.name);
     if (open != tables_.end()) {
@@ -121,7 +124,7 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
         }
     }
     auto table = std::make_unique<OpenTable>(data_pages_, compare, schema, root);
-    table->envelope = context_->envelope_for(schema);
+    RINGDB_CO_TRY(co_await attach_envelope(*table, stored));
     attach_sink(*table);
     OpenTable* raw = table.get();
     raw->in_use = true;
@@ -191,6 +194,7 @@ Task<Result<bool>> WriteTxn::delete_table(std::string name, TableKind kind) {
     if (state_ != State::active) {
         co_return Error{Errc::transaction_finished};
     }
+    RINGDB_CO_TRY(check_table_name(name));
     begin_data_change();
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await find_table(name));
     if (!stored) {
@@ -223,6 +227,9 @@ Task<Result<bool>> WriteTxn::delete_table(std::string name, TableKind kind) {
     if (!replaying_) {
         log_.delete_table(name, kind);
     }
+    if (stored->dictionary != 0) {
+        RINGDB_CO_TRY(co_await release_dictionary(stored->dictionary));
+    }
     co_return true;
 }
 
@@ -230,6 +237,7 @@ Task<Status> WriteTxn::rename_table(std::string from, std::string to, TableKind 
     if (state_ != State::active) {
         co_return Error{Errc::transaction_finished};
     }
+    RINGDB_CO_TRY(check_table_name(from));
     RINGDB_CO_TRY(check_table_name(to));
     begin_data_change();
     RINGDB_CO_TRY_ASSIGN(auto stored, co_await find_table(from));
@@ -277,7 +285,7 @@ Task<Status> WriteTxn::flush_tables() {
             RINGDB_CO_TRY(co_await multimap_finalize_subtrees(table->tree, table->multimap));
         }
         RINGDB_CO_TRY_ASSIGN(BtreeRoot root, co_await table->tree.finalize());
-        StoredTable stored{table->schema, root, table->multimap.pairs};
+        StoredTable stored{table->schema, root, table->multimap.pairs, table->dictionary};
         RINGDB_CO_TRY(co_await user_tree_.put(name, stored));
     }
     co_return ok();

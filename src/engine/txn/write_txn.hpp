@@ -78,8 +78,10 @@ public:
 
     /// Opens (creating if missing) a table. Errors: table_already_open, table_is_multimap /
     /// table_is_not_multimap, table_type_mismatch, type_definition_changed, invalid_argument
-    /// (bad name), transaction_finished, io, corrupted.
-    Task<Result<OpenTable*>> open_table(TableSchema schema, KeyCompare compare);
+    /// (bad name), transaction_finished, io, corrupted. `internal`: the engine opens one of its
+    /// own tables, whose name check_table_name refuses.
+    Task<Result<OpenTable*>> open_table(TableSchema schema, KeyCompare compare,
+                                        bool internal = false);
     /// Ends the use of a table handle; its changes stay in the transaction.
     void close_table(OpenTable* table) noexcept;
     /// Group commit: ends the use of every table handle (a batch that kept one open must not
@@ -162,6 +164,13 @@ private:
     /// tracked (only while a savepoint exists).
     void begin_data_change();
     Task<Status> flush_tables();
+    // Compression dictionaries (dictionaries.cpp, write_txn.cpp).
+    Task<Status> attach_envelope(OpenTable& table, const std::optional<StoredTable>& stored);
+    /// At commit: stores a dictionary for each open table whose sampler is ready and whose
+    /// training gave one; such a commit is a checkpoint (replay never creates dictionaries).
+    Task<Status> create_dictionaries();
+    /// After `id`'s table was deleted: removes dictionary `id` if no table names it any more.
+    Task<Status> release_dictionary(std::uint64_t id);
     // Commit helpers (write_txn_commit.cpp).
     Task<Result<BtreeRoot>> system_table_root(std::string_view name);
     Task<Status> store_system_table(std::string_view name, Btree& tree);

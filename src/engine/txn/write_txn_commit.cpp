@@ -351,6 +351,9 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
         // runs; its failure poisons the store, which the store's commit below reports.
         (void)co_await store.make_room(log_.size() + kRecordPayloadHeader);
     }
+    // A table whose sampler is ready gets its dictionary now; that makes this commit a
+    // checkpoint. A failure to store one fails the commit below.
+    const Status dictionaries = co_await create_dictionaries();
     const bool logged = !options.hold && commits_logged(options);
     // A due checkpoint is started by the next logged commit, non-durable ones included: the
     // pages of logged commits stay in memory until a checkpoint writes them, so a stream of
@@ -369,12 +372,14 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     RequestKind kind;
     kind.logged = logged;
     kind.checkpoint = checkpoint;
-    auto request = co_await build_request(options, kind);
-    Status status = ok();
-    if (!request) {
-        status = request.error();
-    } else {
-        status = co_await store.commit(std::move(*request));
+    Status status = dictionaries;
+    if (status) {
+        auto request = co_await build_request(options, kind);
+        if (!request) {
+            status = request.error();
+        } else {
+            status = co_await store.commit(std::move(*request));
+        }
     }
     if (!status) {
         Error reported = co_await store.report_failure(status.error());

@@ -1,0 +1,243 @@
+#include "engine/compression/dictionary.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <lz4.h>
+#include <xxhash.h>
+#include <zdict.h>
+#include <zstd.h>
+
+namespace ringdb::engine {
+
+struct DictionaryDigest {
+    std::unique_ptr<ZSTD_CDict, decltype(&ZSTD_freeCDict)> compress{nullptr, &ZSTD_freeCDict};
+    std::unique_ptr<ZSTD_DDict, decltype(&ZSTD_freeDDict)> decompress{nullptr,
+                                                                      &ZSTD_freeDDict};
+    // LZ4: a stream with the dictionary loaded, copied into a per-thread stream for each
+    // value (LZ4_compress_fast_continue changes the stream it is given).
+    LZ4_stream_t lz4{};
+};
+
+namespace {
+
+// zstd contexts for dictionary compression: frames without a dictionary id (the table
+// definition names the dictionary), with the content size.
+struct DictionaryContexts {
+    std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> compress{ZSTD_createCCtx(),
+                                                                  &ZSTD_freeCCtx};
+    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> decompress{ZSTD_createDCtx(),
+                                                                    &ZSTD_freeDCtx};
+    LZ4_stream_t lz4{};
+
+    DictionaryContexts() {
+        ZSTD_CCtx_setParameter(compress.get(), ZSTD_c_dictIDFlag, 0);
+        ZSTD_CCtx_setParameter(compress.get(), ZSTD_c_contentSizeFlag, 1);
+    }
+};
+
+DictionaryContexts& contexts() {
+    thread_local DictionaryContexts per_thread;
+    return per_thread;
+}
+
+const char* chars(const std::byte* p) noexcept { return reinterpret_cast<const char*>(p); }
+char* chars(std::byte* p) noexcept { return reinterpret_cast<char*>(p); }
+
+bool uses_zstd(const Compression& config) noexcept {
+    return config.algorithm == CompressionAlgorithm::zstd;
+}
+
+// What `samples` take compressed one by one, with `dictionary` or without (null).
+std::size_t compressed_total(const Compression& config, const CompressionDictionary* dictionary,
+                             ByteView samples, const std::vector<std::size_t>& sizes) {
+    Bytes out;
+    std::size_t total = 0;
+    std::size_t offset = 0;
+    ZSTD_CCtx* plain = contexts().compress.get();
+    for (std::size_t size : sizes) {
+        ByteView sample = samples.subspan(offset, size);
+        offset += size;
+        out.resize(std::max<std::size_t>(ZSTD_compressBound(size),
+                                          static_cast<std::size_t>(LZ4_compressBound(
+                                                  static_cast<int>(size)))));
+        std::size_t written = 0;
+        if (dictionary != nullptr) {
+            written = dictionary->compress(sample, out.data(), out.size());
+        } else if (uses_zstd(config)) {
+            ZSTD_CCtx_refCDict(plain, nullptr);
+            ZSTD_CCtx_setParameter(plain, ZSTD_c_compressionLevel, config.level);
+            const std::size_t got =
+                    ZSTD_compress2(plain, out.data(), out.size(), sample.data(), size);
+            written = ZSTD_isError(got) != 0 ? 0 : got;
+        } else {
+            const int got = LZ4_compress_default(chars(sample.data()), chars(out.data()),
+                                                 static_cast<int>(size),
+                                                 static_cast<int>(out.size()));
+            written = got > 0 ? static_cast<std::size_t>(got) : 0;
+        }
+        total += written == 0 ? size : written;
+    }
+    return total;
+}
+
+}  // namespace
+
+std::uint64_t dictionary_id(ByteView bytes) noexcept {
+    const std::uint64_t hash = XXH3_64bits(bytes.data(), bytes.size());
+    return hash == 0 ? 1 : hash;
+}
+
+CompressionDictionary::CompressionDictionary(std::uint64_t id, Bytes bytes,
+                                             const Compression& config)
+    : id_(id), config_(config), bytes_(std::move(bytes)),
+      digest_(std::make_unique<DictionaryDigest>()) {}
+
+CompressionDictionary::~CompressionDictionary() = default;
+
+Result<std::shared_ptr<const CompressionDictionary>> CompressionDictionary::digest(
+        std::uint64_t id, ByteView bytes, const Compression& config) {
+    if (bytes.empty() || bytes.size() > kCapacity || dictionary_id(bytes) != id) {
+        return Error{Errc::corrupted, 0, bytes.size()};
+    }
+    std::shared_ptr<CompressionDictionary> dictionary(
+            new CompressionDictionary(id, Bytes(bytes.begin(), bytes.end()), config));
+    DictionaryDigest& digest = *dictionary->digest_;
+    const ByteView kept = dictionary->bytes_;
+    if (uses_zstd(config)) {
+        digest.compress.reset(ZSTD_createCDict(kept.data(), kept.size(), config.level));
+        digest.decompress.reset(ZSTD_createDDict(kept.data(), kept.size()));
+        if (!digest.compress || !digest.decompress) {
+            return Error{Errc::corrupted, 0, bytes.size()};
+        }
+    } else {
+        LZ4_initStream(&digest.lz4, sizeof digest.lz4);
+        LZ4_loadDict(&digest.lz4, chars(kept.data()), static_cast<int>(kept.size()));
+    }
+    return std::shared_ptr<const CompressionDictionary>(std::move(dictionary));
+}
+
+std::size_t CompressionDictionary::compress(ByteView value, std::byte* out,
+                                            std::size_t capacity) const {
+    DictionaryContexts& local = contexts();
+    if (uses_zstd(config_)) {
+        ZSTD_CCtx_refCDict(local.compress.get(), digest_->compress.get());
+        const std::size_t written = ZSTD_compress2(local.compress.get(), out, capacity,
+                                                   value.data(), value.size());
+        return ZSTD_isError(written) != 0 ? 0 : written;
+    }
+    if (value.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
+        return 0;
+    }
+    std::memcpy(&local.lz4, &digest_->lz4, sizeof local.lz4);
+    const int limit = static_cast<int>(std::min<std::size_t>(capacity, LZ4_MAX_INPUT_SIZE));
+    const int written = LZ4_compress_fast_continue(&local.lz4, chars(value.data()), chars(out),
+                                                   static_cast<int>(value.size()), limit, 1);
+    return written > 0 ? static_cast<std::size_t>(written) : 0;
+}
+
+bool CompressionDictionary::decompress(bool zstd, ByteView payload, std::byte* out,
+                                       std::size_t length) const {
+    if (zstd) {
+        if (!digest_->decompress) {
+            return false;  // a zstd frame in an LZ4 file's table: damage
+        }
+        const std::size_t got =
+                ZSTD_decompress_usingDDict(contexts().decompress.get(), out, length,
+                                           payload.data(), payload.size(),
+                                           digest_->decompress.get());
+        return ZSTD_isError(got) == 0 && got == length;
+    }
+    const int got = LZ4_decompress_safe_usingDict(
+            chars(payload.data()), chars(out), static_cast<int>(payload.size()),
+            static_cast<int>(length), chars(bytes_.data()), static_cast<int>(bytes_.size()));
+    return got >= 0 && static_cast<std::size_t>(got) == length;
+}
+
+void DictionarySampler::offer(ByteView value) {
+    if (declined_ || samples_.size() >= target_ || value.empty()) {
+        return;
+    }
+    const ByteView kept = value.first(std::min(value.size(), kSamplePrefix));
+    samples_.insert(samples_.end(), kept.begin(), kept.end());
+    sizes_.push_back(kept.size());
+}
+
+std::optional<Bytes> DictionarySampler::train(const Compression& config) {
+    Bytes samples = std::move(samples_);
+    std::vector<std::size_t> sizes = std::move(sizes_);
+    retire();
+    const bool lz4_fast =
+            config.algorithm == CompressionAlgorithm::lz4 && config.level <= 1;
+    if (!uses_zstd(config) && !lz4_fast) {
+        return std::nullopt;  // LZ4's high-compression levels take no dictionary here
+    }
+    // ZDICT wants several times more sample bytes than dictionary bytes.
+    Bytes trained(std::clamp<std::size_t>(samples.size() / 16, 256,
+                                          CompressionDictionary::kCapacity));
+    const std::size_t size =
+            ZDICT_trainFromBuffer(trained.data(), trained.size(), samples.data(), sizes.data(),
+                                  static_cast<unsigned>(sizes.size()));
+    if (ZDICT_isError(size) != 0 || size == 0) {
+        return std::nullopt;
+    }
+    trained.resize(size);
+    auto dictionary = CompressionDictionary::digest(dictionary_id(trained), trained, config);
+    if (!dictionary) {
+        return std::nullopt;
+    }
+    const std::size_t with = compressed_total(config, dictionary->get(), samples, sizes);
+    const std::size_t without = compressed_total(config, nullptr, samples, sizes);
+    if (with * 10 > without * 9) {
+        return std::nullopt;
+    }
+    return trained;
+}
+
+void DictionarySampler::retire() noexcept {
+    declined_ = true;
+    Bytes().swap(samples_);
+    std::vector<std::size_t>().swap(sizes_);
+}
+
+std::shared_ptr<const CompressionDictionary> DictionaryRegistry::find(std::uint64_t id) const {
+    std::lock_guard lock(mutex_);
+    auto found = digested_.find(id);
+    return found == digested_.end() ? nullptr : found->second;
+}
+
+std::shared_ptr<const CompressionDictionary> DictionaryRegistry::remember(
+        std::shared_ptr<const CompressionDictionary> dictionary) {
+    std::lock_guard lock(mutex_);
+    auto [it, inserted] = digested_.try_emplace(dictionary->id(), dictionary);
+    return it->second;
+}
+
+DictionarySampler* DictionaryRegistry::sampler(const std::string& name) {
+    if (sample_target_ == 0) {
+        return nullptr;
+    }
+    auto found = samplers_.find(name);
+    if (found != samplers_.end()) {
+        return found->second->declined() ? nullptr : found->second.get();
+    }
+    const auto active = std::count_if(samplers_.begin(), samplers_.end(), [](const auto& entry) {
+        return !entry.second->declined();
+    });
+    if (static_cast<std::size_t>(active) >= kMaxSamplers) {
+        return nullptr;
+    }
+    auto made = samplers_.emplace(name, std::make_unique<DictionarySampler>(
+                                               static_cast<std::size_t>(sample_target_)));
+    return made.first->second.get();
+}
+
+DictionarySampler* DictionaryRegistry::ready_sampler(const std::string& name) {
+    auto found = samplers_.find(name);
+    if (found == samplers_.end() || !found->second->ready()) {
+        return nullptr;
+    }
+    return found->second.get();
+}
+
+}  // namespace ringdb::engine
