@@ -443,6 +443,19 @@ TEST_CASE("compression: a table trains a dictionary from its first values and ke
     check_records(*db, 0, 400);
     write_records(*db, 400, 500, 100);
     check_records(*db, 0, 500);
+    {
+        // A value larger than a thread's decode window (16 KiB) decodes straight into its
+        // buffer, also with the dictionary.
+        auto txn = sync_wait(db->begin_write());
+        auto t = sync_wait(txn->open_table(kRecords));
+        REQUIRE(sync_wait(t->insert(100000, record(100000, 100 * 1024))).has_value());
+        REQUIRE(sync_wait(t->insert(100001, record(100001, 16 * 1024))).has_value());
+        REQUIRE(sync_wait(txn->commit()).has_value());
+        auto read = db->begin_read();
+        auto r = sync_wait(read->open_table(kRecords));
+        CHECK(*sync_wait(r->get(100000)).value()->value() == record(100000, 100 * 1024));
+        CHECK(*sync_wait(r->get(100001)).value()->value() == record(100001, 16 * 1024));
+    }
     CHECK(records_bytes(*db) * 4 * 10 < plain * 5 * 8);  // 500 records, 100 more trained
     {
         // The dictionary table is the engine's: not listed, not reachable by name.

@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include <array>
+
 #include <lz4.h>
 #include <xxhash.h>
 #include <zdict.h>
+// For ZSTD_createDDict_byReference (exported by every libzstd 1.4 and later).
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 namespace ringdb::engine {
@@ -39,6 +43,54 @@ struct DictionaryContexts {
 DictionaryContexts& contexts() {
     thread_local DictionaryContexts per_thread;
     return per_thread;
+}
+
+// Decoding a value is fastest when its output follows the dictionary's bytes in memory: both
+// decoders then treat the dictionary as the start of the output (one window) instead of a
+// separate buffer, and skip the per-match checks for matches that reach into it. Each thread
+// keeps such a window for the last few dictionaries it decoded with: the dictionary's bytes,
+// room for a value of up to kWindowOutput bytes after them, and for zstd a DDict that
+// references those bytes. Larger values decode straight into their buffer.
+constexpr std::size_t kWindowOutput = 16 * 1024;
+constexpr std::size_t kWindows = 4;
+
+struct DecodeWindow {
+    std::uint64_t id = 0;  // 0: unused
+    std::size_t dictionary_size = 0;
+    std::unique_ptr<std::byte[]> memory;
+    std::unique_ptr<ZSTD_DDict, decltype(&ZSTD_freeDDict)> zstd{nullptr, &ZSTD_freeDDict};
+
+    std::byte* output() noexcept { return memory.get() + dictionary_size; }
+};
+
+// Most recently used first. Null when zstd refuses to digest the dictionary by reference.
+DecodeWindow* decode_window(std::uint64_t id, ByteView bytes, bool zstd) {
+    thread_local std::array<DecodeWindow, kWindows> windows;
+    std::size_t at = 0;
+    while (at < windows.size() && windows[at].id != id) {
+        ++at;
+    }
+    if (at == windows.size()) {
+        at = windows.size() - 1;
+        DecodeWindow& reused = windows[at];
+        reused.id = 0;
+        reused.zstd.reset();
+        reused.memory = std::make_unique<std::byte[]>(bytes.size() + kWindowOutput);
+        std::memcpy(reused.memory.get(), bytes.data(), bytes.size());
+        reused.dictionary_size = bytes.size();
+        reused.id = id;
+    }
+    std::rotate(windows.begin(), windows.begin() + static_cast<std::ptrdiff_t>(at),
+                windows.begin() + static_cast<std::ptrdiff_t>(at) + 1);
+    DecodeWindow& window = windows.front();
+    if (zstd && !window.zstd) {
+        window.zstd.reset(ZSTD_createDDict_byReference(window.memory.get(),
+                                                       window.dictionary_size));
+        if (!window.zstd) {
+            return nullptr;
+        }
+    }
+    return &window;
 }
 
 const char* chars(const std::byte* p) noexcept { return reinterpret_cast<const char*>(p); }
@@ -138,6 +190,28 @@ std::size_t CompressionDictionary::compress(ByteView value, std::byte* out,
 
 bool CompressionDictionary::decompress(bool zstd, ByteView payload, std::byte* out,
                                        std::size_t length) const {
+    if (length <= kWindowOutput) {
+        DecodeWindow* window = decode_window(id_, bytes_, zstd);
+        if (window != nullptr) {
+            bool whole = false;
+            if (zstd) {
+                const std::size_t got = ZSTD_decompress_usingDDict(
+                        contexts().decompress.get(), window->output(), length, payload.data(),
+                        payload.size(), window->zstd.get());
+                whole = ZSTD_isError(got) == 0 && got == length;
+            } else {
+                const int got = LZ4_decompress_safe_usingDict(
+                        chars(payload.data()), chars(window->output()),
+                        static_cast<int>(payload.size()), static_cast<int>(length),
+                        chars(window->memory.get()), static_cast<int>(window->dictionary_size));
+                whole = got >= 0 && static_cast<std::size_t>(got) == length;
+            }
+            if (whole && length != 0) {
+                std::memcpy(out, window->output(), length);
+            }
+            return whole;
+        }
+    }
     if (zstd) {
         if (!digest_->decompress) {
             return false;  // a zstd frame in an LZ4 file's table: damage
