@@ -122,6 +122,8 @@ void print_ttl(const FeatureSetup& setup, const FeatureResults& results) {
     print_timed_pair(results, "ttl_insert", "ringdb insert_with_ttl (TTL table, 1 h)",
                      s.ttl_pairs);
     print_timed_pair(results, "plain_insert", "ringdb insert (plain table)", s.ttl_pairs);
+    print_timed_pair(results, "wide_insert", "ringdb insert (plain, 24-byte values)",
+                     s.ttl_pairs);
 
     std::printf("\n3. purge: %s expired entries (inserted untimed with a 1 s TTL, the clock then "
                 "moved 2 s on)\n   against removing the same keys one by one; one durable "
@@ -186,6 +188,14 @@ struct Goal {
     const char* meaning;
 };
 
+std::optional<double> ttl_bytes_floor(const FeatureResults& r) {
+    return ratio_of(r.median("wide_insert"), r.median("plain_insert"));
+}
+
+std::optional<double> ttl_vs_same_bytes(const FeatureResults& r) {
+    return ratio_of(r.median("ttl_insert"), r.median("wide_insert"));
+}
+
 std::vector<Goal> goals(const FeatureResults& r) {
     return {
             {"merge_vs_rocksdb", ratio_of(r.median("rocksdb_merge.total"), r.median("merge.total")),
@@ -236,12 +246,33 @@ void print_goals(const FeatureResults& results) {
         std::printf("  %-27s %7s  %s %.2f  %-8s %s\n", g.name, value,
                     g.higher_is_better ? ">=" : "<=", g.bound, verdict, g.meaning);
     }
+    // Limits, not goals: what a TTL entry's 8-byte expiry costs by itself in cell 2.
+    auto text = [](std::optional<double> value) {
+        char out[32] = "n/a";
+        if (value) {
+            std::snprintf(out, sizeof(out), "%.3f", *value);
+        }
+        return std::string(out);
+    };
+    std::printf("\nlimits:\n");
+    std::printf("  %-27s %7s  plain insert of 24-byte / of 16-byte values, cell 2: the\n"
+                "  %-27s %7s  least ttl_insert_vs_insert can be with an 8-byte expiry\n",
+                "ttl_bytes_floor", text(ttl_bytes_floor(results)).c_str(), "", "");
+    std::printf("  %-27s %7s  insert_with_ttl / plain insert of the same bytes, cell 2\n",
+                "ttl_insert_vs_same_bytes", text(ttl_vs_same_bytes(results)).c_str());
     std::printf("\n");
     for (const Goal& g : goals(results)) {
         if (g.value) {
             std::printf("ratio %s %.3f\n", g.name, *g.value);
         } else {
             std::printf("ratio %s n/a (a cell did not run)\n", g.name);
+        }
+    }
+    for (const auto& [name, value] :
+         {std::pair{"ttl_bytes_floor", ttl_bytes_floor(results)},
+          std::pair{"ttl_insert_vs_same_bytes", ttl_vs_same_bytes(results)}}) {
+        if (value) {
+            std::printf("limit %s %.3f\n", name, *value);
         }
     }
 }

@@ -25,6 +25,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr TableDefinition<std::uint64_t, std::uint64_t> kCounters("counters");
 constexpr TableDefinition<std::uint64_t, SmallValue> kPairs("pairs");
+using WideValue = std::array<std::uint8_t, kSmallValueBytes + 8>;
+constexpr TableDefinition<std::uint64_t, WideValue> kWidePairs("wide_pairs");
 constexpr TtlTableDefinition<std::uint64_t, SmallValue> kTtlPairs("ttl_pairs");
 constexpr TableDefinition<std::uint64_t, ByteView> kDocs("docs");
 
@@ -223,13 +225,37 @@ Task<Result<std::uint64_t>> read_counters(Database* db, const CounterWork* work,
 
 // ---- TTL and plain pairs ----
 
+// The same pairs as insert_batch's plain branch, each value padded to a TTL entry's size.
+Task<Status> insert_wide(WriteTransaction& txn, std::uint64_t first, std::uint64_t count) {
+    auto table = co_await txn.open_table(kWidePairs);
+    if (!table) {
+        co_return table.error();
+    }
+    for (std::uint64_t i = first; i < first + count; ++i) {
+        const std::uint64_t key = scattered_key(i);
+        const SmallValue small = small_value(i);
+        WideValue value{};
+        std::copy(small.begin(), small.end(), value.begin());
+        auto previous = co_await table->insert(key, value);
+        if (!previous) {
+            co_return previous.error();
+        }
+    }
+    co_return ok();
+}
+
 Task<Status> insert_batch(Database* db, std::uint64_t first, std::uint64_t count,
-                          std::optional<std::chrono::milliseconds> ttl) {
+                          std::optional<std::chrono::milliseconds> ttl, bool wide = false) {
     auto txn = co_await db->begin_write();
     if (!txn) {
         co_return txn.error();
     }
-    if (ttl) {
+    if (wide) {
+        Status done = co_await insert_wide(*txn, first, count);
+        if (!done) {
+            co_return done;
+        }
+    } else if (ttl) {
         auto table = co_await txn->open_ttl_table(kTtlPairs);
         if (!table) {
             co_return table.error();
@@ -261,9 +287,10 @@ Task<Status> insert_batch(Database* db, std::uint64_t first, std::uint64_t count
 }
 
 Task<Status> insert_all(Database* db, std::uint64_t count, std::uint64_t batch,
-                        std::optional<std::chrono::milliseconds> ttl) {
+                        std::optional<std::chrono::milliseconds> ttl, bool wide = false) {
     for (std::uint64_t first = 0; first < count; first += batch) {
-        Status done = co_await insert_batch(db, first, std::min(batch, count - first), ttl);
+        Status done =
+                co_await insert_batch(db, first, std::min(batch, count - first), ttl, wide);
         if (!done) {
             co_return done;
         }
@@ -428,15 +455,16 @@ CounterTimes ringdb_counters(const std::string& path, const CounterWork& work, b
 }
 
 double ringdb_insert_pairs(const std::string& path, std::uint64_t count, std::uint64_t batch,
-                           bool ttl) {
+                           PairKind kind) {
     auto now = std::make_shared<std::atomic<std::int64_t>>(kClockStart);
     Session session(path, clocked_options(now), true);
     std::optional<std::chrono::milliseconds> lifetime;
-    if (ttl) {
+    if (kind == PairKind::ttl) {
         lifetime = kLongTtl;
     }
+    const bool wide = kind == PairKind::plain_wide;
     auto start = Clock::now();
-    check("insert", ringdb::sync_wait(insert_all(session.db(), count, batch, lifetime)));
+    check("insert", ringdb::sync_wait(insert_all(session.db(), count, batch, lifetime, wide)));
     double seconds = seconds_since(start);
     session.close();
     return seconds;

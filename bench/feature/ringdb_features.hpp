@@ -19,11 +19,15 @@ namespace ringdb::bench {
 /// get + add + insert; then every counter is read back in one read transaction.
 CounterTimes ringdb_counters(const std::string& path, const CounterWork& work, bool by_hand);
 
+/// What cell 2 inserts: into a TTL table with insert_with_ttl (one hour, not expiring during
+/// the run), into a plain table, or into a plain table whose values are small_value(i) padded
+/// with 8 zero bytes (24 bytes: what a TTL entry stores, its expiry and its value).
+enum class PairKind { ttl, plain, plain_wide };
+
 /// Seconds to insert the pairs (scattered_key(i), small_value(i)), i < count, `batch` per
-/// durable transaction into a new database at `path`: into a TTL table with insert_with_ttl
-/// (one hour, not expiring during the run) when `ttl`, else into a plain table with insert.
+/// durable transaction into a new database at `path`, as `kind` says.
 double ringdb_insert_pairs(const std::string& path, std::uint64_t count, std::uint64_t batch,
-                           bool ttl);
+                           PairKind kind);
 
 /// Fills a TTL table with `count` pairs of a 1 s TTL (untimed), moves the database's clock
 /// 2 s on, then times one durable transaction calling purge_expired(); checks it removed all.
