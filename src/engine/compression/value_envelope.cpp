@@ -10,6 +10,7 @@
 #include <ringdb/table_schema.hpp>
 
 #include "engine/page_store/header.hpp"
+#include "util/try.hpp"
 
 namespace ringdb::engine {
 
@@ -110,6 +111,13 @@ Result<ByteView> ValueEnvelope::unwrap(ByteView stored, Bytes& out) const {
     if (is_raw(stored)) {
         return stored.empty() ? stored : stored.subspan(1);
     }
+    RINGDB_TRY_ASSIGN(std::uint32_t length, compressed_length(stored));
+    out.resize(length);
+    RINGDB_TRY(decompress_into(stored, out));
+    return ByteView(out);
+}
+
+Result<std::uint32_t> ValueEnvelope::compressed_length(ByteView stored) const {
     if (stored.size() < 1 + kLengthBytes) {
         return Error{Errc::corrupted, 0, stored.size()};
     }
@@ -136,15 +144,23 @@ Result<ByteView> ValueEnvelope::unwrap(ByteView stored, Bytes& out) const {
     if (with_dictionary && !dictionary_) {
         return Error{Errc::corrupted, 0, stored.size()};
     }
-    out.resize(length);
+    return length;
+}
+
+Status ValueEnvelope::decompress_into(ByteView stored, std::span<std::byte> out) const {
+    // compressed_length() checked the header and gave out.size().
+    ByteView payload = stored.subspan(1 + kLengthBytes);
+    const std::byte tag = stored[0];
+    const bool zstd = tag == kZstd || tag == kZstdDictionary;
+    const std::size_t length = out.size();
     bool whole = false;
-    if (with_dictionary) {
+    if (tag == kLz4Dictionary || tag == kZstdDictionary) {
         whole = dictionary_->decompress(zstd, payload, out.data(), length);
-    } else if (lz4) {
+    } else if (!zstd) {
         const int got = LZ4_decompress_safe(chars(payload.data()), chars(out.data()),
                                             static_cast<int>(payload.size()),
                                             static_cast<int>(length));
-        whole = got >= 0 && static_cast<std::uint32_t>(got) == length;
+        whole = got >= 0 && static_cast<std::size_t>(got) == length;
     } else {
         const std::size_t got =
                 ZSTD_decompressDCtx(zstd_contexts().decompress.get(), out.data(), length,
@@ -154,7 +170,7 @@ Result<ByteView> ValueEnvelope::unwrap(ByteView stored, Bytes& out) const {
     if (!whole) {
         return Error{Errc::corrupted, 0, stored.size()};
     }
-    return ByteView(out);
+    return ok();
 }
 
 }  // namespace ringdb::engine

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include <ringdb/bytes.hpp>
 #include <ringdb/options.hpp>
@@ -57,6 +58,12 @@ public:
     /// which receives the decompressed bytes. Errors: corrupted (see above; also a dictionary
     /// tag in a table without a dictionary).
     Result<ByteView> unwrap(ByteView stored, Bytes& out) const;
+    /// For a stored form that is not raw: the length of its value, once its header checks
+    /// out (the same checks as unwrap, before anything is decoded). Errors: corrupted.
+    Result<std::uint32_t> compressed_length(ByteView stored) const;
+    /// Decodes a stored form that is not raw into `out`, whose size compressed_length gave.
+    /// Errors: corrupted.
+    Status decompress_into(ByteView stored, std::span<std::byte> out) const;
     /// Whether a stored form is raw (its value is stored.subspan(1), or empty).
     static bool is_raw(ByteView stored) noexcept {
         return stored.empty() || stored[0] == kRaw;

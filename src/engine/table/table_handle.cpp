@@ -32,9 +32,12 @@ Result<RawGuard> open_value(const ValueEnvelope* envelope, std::shared_ptr<const
     if (ValueEnvelope::is_raw(stored)) {
         return RawGuard{std::move(keep), stored.empty() ? stored : stored.subspan(1)};
     }
-    Bytes out;
-    RINGDB_TRY(envelope->unwrap(stored, out));
-    return RawGuard::owning(std::move(out));
+    // One allocation, not zero-filled: the decoder writes every byte of it.
+    RINGDB_TRY_ASSIGN(std::uint32_t length, envelope->compressed_length(stored));
+    auto buffer = std::make_shared_for_overwrite<std::byte[]>(length);
+    const std::span<std::byte> out(buffer.get(), length);
+    RINGDB_TRY(envelope->decompress_into(stored, out));
+    return RawGuard{std::move(buffer), ByteView(out)};
 }
 
 Result<RawEntry> open_entry(const ValueEnvelope* envelope, std::shared_ptr<const void> keep,
