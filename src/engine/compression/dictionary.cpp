@@ -1,9 +1,8 @@
 #include "engine/compression/dictionary.hpp"
 
 #include <algorithm>
-#include <cstring>
-
 #include <array>
+#include <cstring>
 
 #include <lz4.h>
 #include <xxhash.h>
