@@ -28,9 +28,11 @@ struct OpenTable {
     Btree tree;
     bool in_use = false;     // a handle to it is open (write transactions)
     MultimapState multimap;  // multimap tables only (pair count, subtrees to finalize)
-    /// Set when the values are stored enveloped: points at value_envelope.
-    const ValueEnvelope* envelope = nullptr;
+    /// Set when the values are stored enveloped.
     std::optional<ValueEnvelope> value_envelope;
+    const ValueEnvelope* envelope() const noexcept {
+        return value_envelope ? &*value_envelope : nullptr;
+    }
     /// The id of the table's compression dictionary as its definition records it, or 0.
     std::uint64_t dictionary = 0;
     /// Where the table's changes are reported for the commit log (write transactions): the

@@ -135,7 +135,7 @@ std::optional<Result<std::optional<RawGuard>>> TableHandle::try_get(ByteView key
         return Found{std::optional<RawGuard>{}};
     }
     const auto& found = ***cached;
-    auto guard = open_value(table_->envelope, found.page, found.bytes);
+    auto guard = open_value(table_->envelope(), found.page, found.bytes);
     if (!guard) {
         return Found{guard.error()};
     }
@@ -151,7 +151,7 @@ Task<Result<std::optional<RawGuard>>> TableHandle::get(ByteView key) const {
     if (!found) {
         co_return std::optional<RawGuard>{};
     }
-    RINGDB_CO_TRY_ASSIGN(RawGuard guard, open_value(table_->envelope, found->page, found->bytes));
+    RINGDB_CO_TRY_ASSIGN(RawGuard guard, open_value(table_->envelope(), found->page, found->bytes));
     co_return std::optional<RawGuard>{std::move(guard)};
 }
 
@@ -162,7 +162,7 @@ Task<Result<std::optional<RawEntry>>> TableHandle::first() const {
         co_return std::optional<RawEntry>{};
     }
     RINGDB_CO_TRY_ASSIGN(RawEntry entry,
-                         open_entry(table_->envelope, found->page, found->key, found->value));
+                         open_entry(table_->envelope(), found->page, found->key, found->value));
     co_return std::optional<RawEntry>{std::move(entry)};
 }
 
@@ -173,7 +173,7 @@ Task<Result<std::optional<RawEntry>>> TableHandle::last() const {
         co_return std::optional<RawEntry>{};
     }
     RINGDB_CO_TRY_ASSIGN(RawEntry entry,
-                         open_entry(table_->envelope, found->page, found->key, found->value));
+                         open_entry(table_->envelope(), found->page, found->key, found->value));
     co_return std::optional<RawEntry>{std::move(entry)};
 }
 
@@ -181,11 +181,11 @@ Task<Result<std::optional<RawGuard>>> TableHandle::insert(ByteView key, ByteView
     RINGDB_CO_TRY(writable());
     RINGDB_CO_TRY(check_pair_length(key.size(), value.size()));
     Bytes scratch;
-    ByteView stored = stored_form(table_->envelope, value, scratch);
+    ByteView stored = stored_form(table_->envelope(), value, scratch);
     RINGDB_CO_TRY(check_pair_length(key.size(), stored.size()));
     // Btree::insert tries the synchronous in-place path first.
     RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().insert(key, stored));
-    co_return owned(table_->envelope, std::move(old));
+    co_return owned(table_->envelope(), std::move(old));
 }
 
 std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView key,
@@ -197,7 +197,7 @@ std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView 
     if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
         return Inserted{fits.error()};
     }
-    if (table_->envelope != nullptr) {
+    if (table_->envelope() != nullptr) {
         // insert() compresses once and still tries the in-place path first: compressing here
         // too would do it twice whenever the in-place path fails.
         return std::nullopt;
@@ -209,7 +209,7 @@ std::optional<Result<std::optional<RawGuard>>> TableHandle::try_insert(ByteView 
     if (!*fast) {
         return Inserted{fast->error()};
     }
-    return owned(table_->envelope, std::move(**fast));
+    return owned(table_->envelope(), std::move(**fast));
 }
 
 std::optional<Status> TableHandle::try_store(ByteView key, ByteView value) {
@@ -219,7 +219,7 @@ std::optional<Status> TableHandle::try_store(ByteView key, ByteView value) {
     if (Status fits = check_pair_length(key.size(), value.size()); !fits) {
         return fits;
     }
-    if (table_->envelope != nullptr) {
+    if (table_->envelope() != nullptr) {
         return std::nullopt;  // as try_insert: insert() compresses once
     }
     auto fast = tree().try_insert(key, value, false);
@@ -242,7 +242,7 @@ std::optional<Result<bool>> TableHandle::try_remove(ByteView key) {
 Task<Result<std::optional<RawGuard>>> TableHandle::remove(ByteView key) {
     RINGDB_CO_TRY(writable());
     RINGDB_CO_TRY_ASSIGN(auto old, co_await tree().remove(key));
-    co_return owned(table_->envelope, std::move(old));
+    co_return owned(table_->envelope(), std::move(old));
 }
 
 Task<Result<std::optional<RawEntry>>> TableHandle::pop(bool first_entry) {
@@ -282,7 +282,7 @@ TableRange::StepResult TableRange::entry_of(bool forward, Cursor::StepResult ste
     }
     const PageRef& page = forward ? cursor_.front_page() : cursor_.back_page();
     RINGDB_TRY_ASSIGN(RawEntry entry,
-                      open_entry(table_->table().envelope, page, (*step)->key, (*step)->value));
+                      open_entry(table_->table().envelope(), page, (*step)->key, (*step)->value));
     return std::optional<RawEntry>{std::move(entry)};
 }
 
@@ -296,7 +296,7 @@ bool TableRange::try_step(bool forward, StepResult& out) {
     Cursor::Entry entry;
     if (forward ? cursor_.try_next(entry) : cursor_.try_next_back(entry)) {
         const PageRef& page = forward ? cursor_.front_page() : cursor_.back_page();
-        const ValueEnvelope* envelope = table_->table().envelope;
+        const ValueEnvelope* envelope = table_->table().envelope();
         if (envelope == nullptr) {
             out->emplace(RawEntry{page, entry.key, entry.value});
         } else if (auto opened = open_entry(envelope, page, entry.key, entry.value); opened) {

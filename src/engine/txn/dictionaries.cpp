@@ -40,22 +40,12 @@ Task<Result<std::shared_ptr<const CompressionDictionary>>> read_dictionary(
     co_return registry.remember(std::move(digested));
 }
 
-void set_envelope(OpenTable& table, const Compression& config,
-                  std::shared_ptr<const CompressionDictionary> dictionary,
-                  DictionarySampler* sampler) {
-    table.value_envelope.emplace(config, std::move(dictionary), sampler);
-    table.envelope = &*table.value_envelope;
-}
-
-
 // WriteTxn's side (write_txn.hpp).
 
 Task<Status> WriteTxn::attach_envelope(OpenTable& table,
                                        const std::optional<StoredTable>& stored) {
+    // REQUIRES (open_table checks it): the table's values are compressed.
     const Compression* compression = context_->compression_for(table.schema);
-    if (compression == nullptr) {
-        co_return ok();
-    }
     DictionaryRegistry& registry = context_->dictionaries();
     std::shared_ptr<const CompressionDictionary> dictionary;
     table.dictionary = stored ? stored->dictionary : 0;
@@ -74,7 +64,7 @@ Task<Status> WriteTxn::attach_envelope(OpenTable& table,
     // Replay applies stored forms and never compresses; only new writes feed a sampler.
     DictionarySampler* sampler =
             dictionary || replaying_ ? nullptr : registry.sampler(table.schema.name);
-    set_envelope(table, *compression, std::move(dictionary), sampler);
+    table.value_envelope.emplace(*compression, std::move(dictionary), sampler);
     co_return ok();
 }
 
@@ -85,13 +75,13 @@ Task<Status> WriteTxn::create_dictionaries() {
     DictionaryRegistry& registry = context_->dictionaries();
     std::vector<OpenTable*> ready;
     for (auto& [name, table] : tables_) {
-        if (table->envelope != nullptr && table->dictionary == 0 &&
+        if (table->envelope() != nullptr && table->dictionary == 0 &&
             registry.ready_sampler(name) != nullptr) {
             ready.push_back(table.get());
         }
     }
     for (OpenTable* table : ready) {
-        const Compression config = table->envelope->config();
+        const Compression config = table->envelope()->config();
         std::optional<Bytes> trained = registry.ready_sampler(table->schema.name)->train(config);
         if (!trained) {
             continue;  // training failed or did not pay: the table goes on without one

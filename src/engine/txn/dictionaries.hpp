@@ -33,10 +33,4 @@ Task<Result<std::shared_ptr<const CompressionDictionary>>> read_dictionary(
         TreePages& pages, BtreeRoot root, std::uint64_t id, const Compression& config,
         DictionaryRegistry& registry);
 
-/// Gives `table` the envelope of its values: with `dictionary` if it has one, else feeding
-/// `sampler` (write transactions) if one is given.
-void set_envelope(OpenTable& table, const Compression& config,
-                  std::shared_ptr<const CompressionDictionary> dictionary,
-                  DictionarySampler* sampler);
-
 }  // namespace ringdb::engine

@@ -51,7 +51,7 @@ Task<Result<std::unique_ptr<OpenTable>>> ReadTxn::open_table(TableSchema schema,
                                                      pages_, holder->root, stored->dictionary,
                                                      *compression, context_->dictionaries()));
         }
-        set_envelope(*table, *compression, std::move(dictionary), nullptr);
+        table->value_envelope.emplace(*compression, std::move(dictionary));
     }
     co_return table;
 }

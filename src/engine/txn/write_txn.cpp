@@ -124,7 +124,9 @@ Task<Result<OpenTable*>> WriteTxn::open_table(TableSchema schema, KeyCompare com
         }
     }
     auto table = std::make_unique<OpenTable>(data_pages_, compare, schema, root);
-    RINGDB_CO_TRY(co_await attach_envelope(*table, stored));
+    if (context_->compression_for(schema) != nullptr) {
+        RINGDB_CO_TRY(co_await attach_envelope(*table, stored));
+    }
     attach_sink(*table);
     OpenTable* raw = table.get();
     raw->in_use = true;

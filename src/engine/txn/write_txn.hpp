@@ -165,6 +165,7 @@ private:
     void begin_data_change();
     Task<Status> flush_tables();
     // Compression dictionaries (dictionaries.cpp, write_txn.cpp).
+    /// REQUIRES: compression_for(table.schema) is not null.
     Task<Status> attach_envelope(OpenTable& table, const std::optional<StoredTable>& stored);
     /// At commit: stores a dictionary for each open table whose sampler is ready and whose
     /// training gave one; such a commit is a checkpoint (replay never creates dictionaries).

@@ -181,7 +181,7 @@ Task<Result<std::vector<Scored>>> nearest_in_range(TableRange& range, const Near
     if (query.k == 0) {
         co_return none;
     }
-    if (range.table().table().envelope != nullptr) {
+    if (range.table().table().envelope() != nullptr) {
         // Scans read stored values in place; the vector types are never compressed, so only a
         // user type that allowed compression can get here.
         co_return Error{Errc::unsupported};
