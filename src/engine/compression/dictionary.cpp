@@ -11,6 +11,8 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
+#include "engine/compression/zstd_contexts.hpp"
+
 namespace ringdb::engine {
 
 struct DictionaryDigest {
@@ -24,24 +26,10 @@ struct DictionaryDigest {
 
 namespace {
 
-// zstd contexts for dictionary compression: frames without a dictionary id (the table
-// definition names the dictionary), with the content size.
-struct DictionaryContexts {
-    std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> compress{ZSTD_createCCtx(),
-                                                                  &ZSTD_freeCCtx};
-    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> decompress{ZSTD_createDCtx(),
-                                                                    &ZSTD_freeDCtx};
-    LZ4_stream_t lz4{};
-
-    DictionaryContexts() {
-        ZSTD_CCtx_setParameter(compress.get(), ZSTD_c_dictIDFlag, 0);
-        ZSTD_CCtx_setParameter(compress.get(), ZSTD_c_contentSizeFlag, 1);
-    }
-};
-
-DictionaryContexts& contexts() {
-    thread_local DictionaryContexts per_thread;
-    return per_thread;
+// The calling thread's LZ4 stream for compressing with a dictionary.
+LZ4_stream_t& lz4_stream() {
+    thread_local LZ4_stream_t stream{};
+    return stream;
 }
 
 // Decoding a value is fastest when its output follows the dictionary's bytes in memory: both
@@ -105,7 +93,7 @@ std::size_t compressed_total(const Compression& config, const CompressionDiction
     Bytes out;
     std::size_t total = 0;
     std::size_t offset = 0;
-    ZSTD_CCtx* plain = contexts().compress.get();
+    ZSTD_CCtx* plain = zstd_contexts().compress.get();
     for (std::size_t size : sizes) {
         ByteView sample = samples.subspan(offset, size);
         offset += size;
@@ -116,10 +104,8 @@ std::size_t compressed_total(const Compression& config, const CompressionDiction
         if (dictionary != nullptr) {
             written = dictionary->compress(sample, out.data(), out.size());
         } else if (uses_zstd(config)) {
-            ZSTD_CCtx_refCDict(plain, nullptr);
-            ZSTD_CCtx_setParameter(plain, ZSTD_c_compressionLevel, config.level);
-            const std::size_t got =
-                    ZSTD_compress2(plain, out.data(), out.size(), sample.data(), size);
+            const std::size_t got = ZSTD_compressCCtx(plain, out.data(), out.size(),
+                                                      sample.data(), size, config.level);
             written = ZSTD_isError(got) != 0 ? 0 : got;
         } else {
             const int got = LZ4_compress_default(chars(sample.data()), chars(out.data()),
@@ -170,19 +156,24 @@ Result<std::shared_ptr<const CompressionDictionary>> CompressionDictionary::dige
 
 std::size_t CompressionDictionary::compress(ByteView value, std::byte* out,
                                             std::size_t capacity) const {
-    DictionaryContexts& local = contexts();
     if (uses_zstd(config_)) {
-        ZSTD_CCtx_refCDict(local.compress.get(), digest_->compress.get());
-        const std::size_t written = ZSTD_compress2(local.compress.get(), out, capacity,
-                                                   value.data(), value.size());
+        // Frames without a dictionary id (the table's definition names the dictionary), with
+        // the content size.
+        ZSTD_CCtx* context = zstd_contexts().compress.get();
+        ZSTD_CCtx_reset(context, ZSTD_reset_session_and_parameters);
+        ZSTD_CCtx_setParameter(context, ZSTD_c_dictIDFlag, 0);
+        ZSTD_CCtx_refCDict(context, digest_->compress.get());
+        const std::size_t written =
+                ZSTD_compress2(context, out, capacity, value.data(), value.size());
         return ZSTD_isError(written) != 0 ? 0 : written;
     }
     if (value.size() > static_cast<std::size_t>(LZ4_MAX_INPUT_SIZE)) {
         return 0;
     }
-    std::memcpy(&local.lz4, &digest_->lz4, sizeof local.lz4);
+    LZ4_stream_t& stream = lz4_stream();
+    std::memcpy(&stream, &digest_->lz4, sizeof stream);
     const int limit = static_cast<int>(std::min<std::size_t>(capacity, LZ4_MAX_INPUT_SIZE));
-    const int written = LZ4_compress_fast_continue(&local.lz4, chars(value.data()), chars(out),
+    const int written = LZ4_compress_fast_continue(&stream, chars(value.data()), chars(out),
                                                    static_cast<int>(value.size()), limit, 1);
     return written > 0 ? static_cast<std::size_t>(written) : 0;
 }
@@ -195,7 +186,7 @@ bool CompressionDictionary::decompress(bool zstd, ByteView payload, std::byte* o
             bool whole = false;
             if (zstd) {
                 const std::size_t got = ZSTD_decompress_usingDDict(
-                        contexts().decompress.get(), window->output(), length, payload.data(),
+                        zstd_contexts().decompress.get(), window->output(), length, payload.data(),
                         payload.size(), window->zstd.get());
                 whole = ZSTD_isError(got) == 0 && got == length;
             } else {
@@ -216,7 +207,7 @@ bool CompressionDictionary::decompress(bool zstd, ByteView payload, std::byte* o
             return false;  // a zstd frame in an LZ4 file's table: damage
         }
         const std::size_t got =
-                ZSTD_decompress_usingDDict(contexts().decompress.get(), out, length,
+                ZSTD_decompress_usingDDict(zstd_contexts().decompress.get(), out, length,
                                            payload.data(), payload.size(),
                                            digest_->decompress.get());
         return ZSTD_isError(got) == 0 && got == length;

@@ -9,24 +9,18 @@
 
 #include <ringdb/table_schema.hpp>
 
+#include "engine/compression/zstd_contexts.hpp"
 #include "engine/page_store/header.hpp"
 #include "util/try.hpp"
 
 namespace ringdb::engine {
 
-namespace {
-
-struct ZstdContexts {
-    std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> compress{ZSTD_createCCtx(),
-                                                                  &ZSTD_freeCCtx};
-    std::unique_ptr<ZSTD_DCtx, decltype(&ZSTD_freeDCtx)> decompress{ZSTD_createDCtx(),
-                                                                    &ZSTD_freeDCtx};
-};
-
 ZstdContexts& zstd_contexts() {
     thread_local ZstdContexts contexts;
     return contexts;
 }
+
+namespace {
 
 void store_u32(std::byte* target, std::uint32_t value) noexcept {
     for (int i = 0; i < 4; ++i) {
