@@ -17,8 +17,8 @@
 //      zstd level 3 and lz4 level 1, and in RocksDB with kZSTD and kLZ4Compression; each is
 //      compacted and closed, then measured (ringdb's file, RocksDB's directory).
 //   5. point reads: 200,000 random gets of cell 4's ringdb databases after a warm-up pass.
-// --quick cuts every count 50x and runs once. The report ends with `ratio <name> <value>`
-// lines, after a table giving each ratio's goal.
+// --quick cuts every count 50x and runs once; --cells runs only some cells. The report ends
+// with `ratio <name> <value>` lines, after a table giving each ratio's goal.
 
 #include <unistd.h>
 
@@ -34,6 +34,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -56,18 +57,35 @@ struct Options {
     int runs = 3;
     bool quick = false;
     std::uint64_t cache_mib = 2048;
+    std::string cells = "counters,ttl,purge,values";  // which cells run, comma-separated
 };
+
+bool runs_cell(const Options& options, std::string_view cell) {
+    std::string_view list = options.cells;
+    while (!list.empty()) {
+        std::size_t comma = std::min(list.find(','), list.size());
+        if (list.substr(0, comma) == cell) {
+            return true;
+        }
+        list.remove_prefix(std::min(comma + 1, list.size()));
+    }
+    return false;
+}
 
 void print_usage(std::FILE* out) {
     std::fprintf(out,
                  "usage: feature_bench [--dir DIR] [--runs N] [--quick] [--cache-mib M]\n"
+                 "                     [--cells LIST]\n"
                  "  --dir DIR      directory on a real disk (not tmpfs) for the scratch files,\n"
                  "                 removed at the end; default: the current directory, else\n"
                  "                 $TMPDIR, else /var/tmp\n"
                  "  --runs N       runs; each cell is the median (default 3)\n"
                  "  --quick        smoke test: every count cut 50x, 1 run\n"
                  "  --cache-mib M  ringdb's cache for the point reads of cell 5 (default 2048:\n"
-                 "                 the uncompressed database fits)\n");
+                 "                 the uncompressed database fits)\n"
+                 "  --cells LIST   the cells to run, comma-separated (default: all of\n"
+                 "                 counters,ttl,purge,values; values is cells 4 and 5);\n"
+                 "                 the ratios of cells not run print as n/a\n");
 }
 
 bool parse_number(const std::string& text, std::uint64_t limit, std::uint64_t& out) {
@@ -78,6 +96,20 @@ bool parse_number(const std::string& text, std::uint64_t limit, std::uint64_t& o
         return false;
     }
     out = value;
+    return true;
+}
+
+/// True when `list` is a comma-separated list of cell names.
+bool known_cells(const std::string& list) {
+    std::size_t start = 0;
+    while (start <= list.size()) {
+        std::size_t end = std::min(list.find(',', start), list.size());
+        std::string name = list.substr(start, end - start);
+        if (name != "counters" && name != "ttl" && name != "purge" && name != "values") {
+            return false;
+        }
+        start = end + 1;
+    }
     return true;
 }
 
@@ -101,7 +133,7 @@ bool parse_options(int argc, char** argv, Options& options) {
             options.quick = true;
             continue;
         }
-        if (arg != "--dir" && arg != "--runs" && arg != "--cache-mib") {
+        if (arg != "--dir" && arg != "--runs" && arg != "--cache-mib" && arg != "--cells") {
             std::fprintf(stderr, "feature_bench: unknown option '%s'\n", argv[i]);
             return false;
         }
@@ -115,6 +147,12 @@ bool parse_options(int argc, char** argv, Options& options) {
         std::uint64_t number = 0;
         if (arg == "--dir") {
             options.dir = value;
+        } else if (arg == "--cells") {
+            if (!known_cells(value)) {
+                std::fprintf(stderr, "feature_bench: bad cell list '%s'\n", value.c_str());
+                return false;
+            }
+            options.cells = value;
         } else if (!parse_number(value, arg == "--runs" ? 100 : 1 << 20, number)) {
             std::fprintf(stderr, "feature_bench: bad value '%s' for %s\n", value.c_str(),
                          arg.c_str());
@@ -285,10 +323,13 @@ std::vector<Workload> value_workloads(const ValueCells& c, FeatureResults& resul
 bool run_cells(const std::string& scratch, const Options& options, const FeatureSetup& setup,
                FeatureResults& results) {
     const FeatureSizes& s = setup.sizes;
-    std::fprintf(stderr, "feature_bench: generating the data (%s values of 1 KiB)\n",
-                 grouped(s.values).c_str());
+    const bool value_cells = runs_cell(options, "values");
+    if (value_cells) {
+        std::fprintf(stderr, "feature_bench: generating the data (%s values of 1 KiB)\n",
+                     grouped(s.values).c_str());
+    }
     const CounterWork work = make_counter_work(s);
-    const ValueSet values(s.values);
+    const ValueSet values(value_cells ? s.values : 0);
     const std::vector<std::uint64_t> reads = read_keys(s.reads, s.values);
     const std::string& missing = setup.rocksdb_missing;
     const ValueCells cells{&values, &reads, s.value_batch, setup.cache_bytes,
@@ -297,10 +338,18 @@ bool run_cells(const std::string& scratch, const Options& options, const Feature
     try {
         for (int run = 0; run < options.runs; ++run) {
             std::fprintf(stderr, "feature_bench: run %d of %d\n", run + 1, options.runs);
-            run_rotated(scratch, run, counter_workloads(work, results));
-            run_rotated(scratch, run, ttl_workloads(s, results));
-            run_rotated(scratch, run, purge_workloads(s, results));
-            run_rotated(scratch, run, value_workloads(cells, results));
+            if (runs_cell(options, "counters")) {
+                run_rotated(scratch, run, counter_workloads(work, results));
+            }
+            if (runs_cell(options, "ttl")) {
+                run_rotated(scratch, run, ttl_workloads(s, results));
+            }
+            if (runs_cell(options, "purge")) {
+                run_rotated(scratch, run, purge_workloads(s, results));
+            }
+            if (runs_cell(options, "values")) {
+                run_rotated(scratch, run, value_workloads(cells, results));
+            }
         }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "feature_bench: %s\n", e.what());

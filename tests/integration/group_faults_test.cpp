@@ -83,6 +83,9 @@ struct RunOptions {
     int err = EIO;  // the injected errno (ENOSPC gives Errc::no_space)
     // Submitters on two worker threads (not deterministic: for ThreadSanitizer).
     bool threads = false;
+    // Readers beside the submitters (on the same thread), each reading every key of kKeys in
+    // one read transaction, again and again until the submitters are done.
+    std::uint64_t readers = 0;
 };
 
 struct GroupRun {
@@ -96,6 +99,8 @@ struct GroupRun {
     std::uint64_t creation_writes = 0;
     std::uint64_t creation_syncs = 0;
     bool threaded = false;  // Applied::overlapped is not tracked (it would race)
+    std::uint64_t reads = 0;             // read transactions the readers completed
+    std::optional<Error> read_error;     // the first error a reader met
 };
 
 std::string text_for(std::uint64_t b) {
@@ -218,6 +223,60 @@ Task<Status> submitter(Database& db, GroupRun& run, std::uint64_t first, std::ui
     co_return ringdb::ok();
 }
 
+// One read transaction over every key of kKeys; its error, if any.
+Task<Status> read_all_keys(Database& db) {
+    auto txn = db.begin_read();
+    if (!txn) {
+        co_return txn.error();
+    }
+    auto keys = co_await txn->open_table(kKeys);
+    if (!keys && keys.error().code == Errc::table_does_not_exist) {
+        co_return ringdb::ok();  // before the first batch
+    }
+    if (!keys) {
+        co_return keys.error();
+    }
+    auto range = keys->iter();
+    if (!range) {
+        co_return range.error();
+    }
+    for (;;) {
+        auto entry = co_await range->next();
+        if (!entry) {
+            co_return entry.error();
+        }
+        if (!*entry) {
+            co_return ringdb::ok();
+        }
+    }
+}
+
+// Reads every key again and again (a few scheduler rounds apart) until `done`, recording the
+// first error. Readers that begin while a group waits for its sync see the group before it.
+Task<Status> reader(Database& db, GroupRun& run, const bool& done, std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    while (!done && !run.read_error) {
+        Status read = co_await read_all_keys(db);
+        if (!read) {
+            run.read_error = read.error();
+        }
+        run.reads += 1;
+        const std::uint64_t rounds = rng() % 50;
+        for (std::uint64_t r = 0; r < rounds; ++r) {
+            co_await ringdb::coro::yield_now();
+        }
+    }
+    co_return ringdb::ok();
+}
+
+// The submitters, then `done`.
+Task<Status> submit_all(std::vector<Task<Status>> tasks, bool& done) {
+    auto all = co_await ringdb::when_all(std::move(tasks));
+    (void)all;
+    done = true;
+    co_return ringdb::ok();
+}
+
 // Runs the workload on `sim` (empty). Creation happens before the fault is armed.
 GroupRun group_run(const std::shared_ptr<SimDevice>& sim, const RunOptions& options) {
     GroupRun run;
@@ -252,7 +311,13 @@ GroupRun group_run(const std::shared_ptr<SimDevice>& sim, const RunOptions& opti
             tasks.push_back(submitter(*db, run, s * options.rounds, options.rounds, options.seed,
                                       options.think, thread));
         }
-        auto all = sync_wait(ringdb::when_all(std::move(tasks)));
+        bool done = false;
+        std::vector<Task<Status>> everyone;
+        everyone.push_back(submit_all(std::move(tasks), done));
+        for (std::uint64_t r = 0; r < options.readers; ++r) {
+            everyone.push_back(reader(*db, run, done, options.seed + r));
+        }
+        auto all = sync_wait(ringdb::when_all(std::move(everyone)));
         (void)all;
     }
     WriteBatch late = batch_for(batches, &run);
@@ -810,4 +875,35 @@ TEST_CASE("Group commit: a failed sync with submitters on two threads hangs noth
             fault_run(fault);
         }
     }
+}
+
+TEST_CASE("Group commit: readers that begin while a group waits for its sync read the group "
+          "before it intact",
+          "[integration][group]") {
+    // A reader that begins during a group's sync gets the group before it, whose pages the
+    // pending group replaced: the next transaction must not free them yet.
+    RunOptions options;
+    options.seed = ringdb::test::base_seed();
+    options.readers = 4;
+    INFO("RINGDB_SEED=" << options.seed);
+    auto sim = std::make_shared<SimDevice>(options.seed);
+    GroupRun run = group_run(sim, options);
+    REQUIRE_FALSE(run.create_error);
+    INFO(run.reads << " read transactions, " << run.stats.groups << " groups");
+    CHECK_FALSE(run.read_error);
+    if (run.read_error) {
+        INFO("read error: " << ringdb::errc_name(run.read_error->code));
+        CHECK(false);
+    }
+    std::size_t acked = 0;
+    REQUIRE(check_outcomes(run, acked).empty());
+    REQUIRE(run.closed.has_value());
+    REQUIRE(run.reads >= 20);
+    std::set<std::uint64_t> overlapped;
+    for (const Applied& a : run.applied) {
+        if (a.overlapped) {
+            overlapped.insert(a.txn);
+        }
+    }
+    REQUIRE(overlapped.size() >= 4);
 }

@@ -113,7 +113,9 @@ Task<Status> PageStore::hold_pages(CommitRequest& request) {
     for (auto& [number, buffer] : request.dirty_pages) {
         cache_.insert(number, buffer);
     }
-    if (over_limit) {
+    // A logged commit's held pages are bounded by the checkpoints instead (checkpoint_due and
+    // make_room): writing them here would stall the commit behind a running checkpoint.
+    if (over_limit && !request.logged) {
         RINGDB_CO_TRY(co_await flush_unwritten());
     }
     co_return ok();

@@ -42,9 +42,12 @@ std::uint64_t TransactionContext::reclaim_bound() {
     return bound;
 }
 
-std::uint64_t TransactionContext::deferred_bound(std::uint64_t transaction_id) {
+std::uint64_t TransactionContext::deferred_bound() {
     std::lock_guard lock(snapshot_mutex_);
-    std::uint64_t bound = tracker_.oldest().value_or(transaction_id);
+    std::uint64_t bound = store_->current().transaction_id;
+    if (auto oldest = tracker_.oldest()) {
+        bound = std::min(bound, *oldest);
+    }
     if (auto savepoint = tracker_.oldest_savepoint()) {
         bound = std::min(bound, *savepoint);
     }

@@ -94,9 +94,10 @@ public:
     void release_snapshot(std::uint64_t transaction_id);
     /// Transaction ids of committed blocks that no reader can see any more are <= this.
     std::uint64_t reclaim_bound();
-    /// Deferred blocks freed by commits <= this are seen by no reader and no valid savepoint
-    /// (`transaction_id` is the committing transaction's).
-    std::uint64_t deferred_bound(std::uint64_t transaction_id);
+    /// Deferred blocks freed by commits <= this are seen by no reader and no valid savepoint,
+    /// and by no reader that begins later: new readers get the published snapshot, which
+    /// may be older than the writer's base while a group's sync is pending.
+    std::uint64_t deferred_bound();
 
     /// Blocks freed by a non-durable commit that no durable commit references ("unpersisted"
     /// blocks), kept in memory instead of the freed-page tables until no reader can see them

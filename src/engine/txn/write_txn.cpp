@@ -45,6 +45,9 @@ Task<Result<std::shared_ptr<WriteTxn>>> WriteTxn::begin(
     CommitSlot base = context->store().writer_base();
     std::uint64_t id = context->next_transaction_id();
     std::shared_ptr<WriteTxn> txn(new WriteTxn(context, std::move(lock), id, base));
+    // Blocks earlier commits replaced that no reader sees any more are freed before this
+    // transaction allocates: it reuses their memory and blocks instead of growing both.
+    RINGDB_CO_TRY(txn->reclaim_deferred());
     co_return txn;
 }
 

@@ -124,7 +124,7 @@ Status WriteTxn::reclaim_deferred() {
             }
         }
     }
-    std::uint64_t bound = context_->deferred_bound(id_);
+    std::uint64_t bound = context_->deferred_bound();
     std::size_t done = 0;
     for (; done < deferred.size() && deferred[done].transaction_id <= bound; ++done) {
         for (const auto* list : {&deferred[done].data, &deferred[done].system}) {
@@ -346,14 +346,21 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     // Without a log (DatabaseOptions::log_size 0) a non-durable commit stays one.
     RINGDB_ASSERT(!options.hold || options.durability == Durability::none);
     PageStore& store = context_->store();
-    if (!options.hold) {
+    // Blocks that earlier logged commits replaced and that no reader sees any more are freed
+    // first: they are garbage, and must not count as held pages below (a checkpoint or a wait
+    // for one is due when the pages held for the next checkpoint reach checkpoint_bytes).
+    const Status reclaimed = reclaim_deferred();
+    if (!options.hold && reclaimed) {
         // A full log, or too many held pages, wait for the background checkpoint if one
         // runs; its failure poisons the store, which the store's commit below reports.
         (void)co_await store.make_room(log_.size() + kRecordPayloadHeader);
     }
     // A table whose sampler is ready gets its dictionary now; that makes this commit a
     // checkpoint. A failure to store one fails the commit below.
-    const Status dictionaries = co_await create_dictionaries();
+    Status prepared = reclaimed;
+    if (prepared) {
+        prepared = co_await create_dictionaries();
+    }
     const bool logged = !options.hold && commits_logged(options);
     // A due checkpoint is started by the next logged commit, non-durable ones included: the
     // pages of logged commits stay in memory until a checkpoint writes them, so a stream of
@@ -372,7 +379,7 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     RequestKind kind;
     kind.logged = logged;
     kind.checkpoint = checkpoint;
-    Status status = dictionaries;
+    Status status = prepared;
     if (status) {
         auto request = co_await build_request(options, kind);
         if (!request) {
