@@ -29,8 +29,10 @@
 namespace ringdb::engine {
 
 namespace {
-// Writes (runs of adjacent pages) a background checkpoint keeps in flight.
+// Writes (runs of adjacent pages) a background checkpoint keeps in flight, and the pages of
+// one write: a commit's log write and sync queue behind at most 8 x 256 KiB of them.
 constexpr std::size_t kCheckpointWriteWindow = 8;
+constexpr std::size_t kCheckpointRunPages = 64;
 // Held pages a finished checkpoint forgets per hold of unwritten_mutex_.
 constexpr std::size_t kForgetSlice = 256;
 }  // namespace
@@ -109,7 +111,7 @@ Task<void> PageStore::run_checkpoint(PageStore* store, std::shared_ptr<RunningCh
 Task<Status> PageStore::write_checkpoint(RunningCheckpoint& run) {
     // A few writes in flight, not thousands: a commit's log write queues behind what the
     // device already holds.
-    RINGDB_CO_TRY(co_await write_pages(run.pages, kCheckpointWriteWindow));
+    RINGDB_CO_TRY(co_await write_pages(run.pages, kCheckpointWriteWindow, kCheckpointRunPages));
     // Phase one: the new slot is durable but not yet primary.
     DatabaseHeader header = run.header;
     RINGDB_CO_TRY(co_await write_header(header));

@@ -517,7 +517,7 @@ Task<Status> PageStore::sync(bool metadata) {
 }
 
 Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages,
-                                    std::size_t window) {
+                                    std::size_t window, std::size_t max_run) {
     // Pages that follow each other in the file form a run, written with one vectored write
     // (one system call, one bio, one device request where the kernel allows); every run's
     // write is issued before any is awaited, and the ring bounds how many are in the kernel.
@@ -547,7 +547,8 @@ Task<Status> PageStore::write_pages(const std::vector<std::pair<PageNumber, Page
     while (first < sorted.size()) {
         std::size_t last = first + 1;
         std::uint64_t next = sorted[first]->first.index() + sorted[first]->first.pages();
-        while (last < sorted.size() && sorted[last]->first.index() == next) {
+        while (last < sorted.size() && sorted[last]->first.index() == next &&
+               last - first < max_run) {
             next += sorted[last]->first.pages();
             ++last;
         }

@@ -341,9 +341,10 @@ private:
     Task<Status> initialise_new_file();
     Task<Status> write_header(const DatabaseHeader& header);
     Task<Status> sync(bool metadata);
-    /// Writes `pages`, at most `window` writes (runs of adjacent pages) in flight at a time.
+    /// Writes `pages`, at most `window` writes (runs of adjacent pages, each of at most
+    /// `max_run` pages) in flight at a time.
     Task<Status> write_pages(const std::vector<std::pair<PageNumber, PageRef>>& pages,
-                             std::size_t window = SIZE_MAX);
+                             std::size_t window = SIZE_MAX, std::size_t max_run = SIZE_MAX);
     Task<Result<PageNumber>> save_allocator_state(std::uint64_t transaction_id);
     Result<PageNumber> reserve_state_block(std::size_t margin);
     /// Extends the file to the layout (preallocating) when the layout grew past it.
