@@ -9,6 +9,13 @@
 
 namespace ringdb::engine {
 
+namespace {
+// The most dirty pages a new transaction's table is sized for in advance (a bulk load grows it
+// as it goes): at most 2^17 slots of 32 bytes, so a small transaction after a large one
+// allocates at most 4 MiB it does not need.
+constexpr std::uint64_t kMaxReservedDirty = std::uint64_t{1} << 15;
+}  // namespace
+
 std::size_t DirtyMap::position(PageNumber page) const noexcept {
     if (size_ == 0) {
         return kAbsent;
@@ -90,6 +97,18 @@ void DirtyMap::clear() noexcept {
     size_ = 0;
 }
 
+void DirtyMap::reserve(std::size_t count) {
+    RINGDB_ASSERT(size_ == 0);
+    std::size_t capacity = std::max<std::size_t>(slots_.size(), 64);
+    while (capacity < 2 * count) {
+        capacity *= 2;
+    }
+    if (capacity != slots_.size()) {
+        slots_ = std::vector<Slot>(capacity);
+        shift_ = 64 - static_cast<unsigned>(std::countr_zero(capacity));
+    }
+}
+
 void DirtyMap::grow() {
     const std::size_t capacity = slots_.empty() ? 64 : slots_.size() * 2;
     std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity));
@@ -100,6 +119,11 @@ void DirtyMap::grow() {
             insert(PageNumber::from_raw(slot.page), std::move(slot.buffer));
         }
     }
+}
+
+WritePages::WritePages(PageStore& store) : store_(store) {
+    const std::uint64_t hint = std::min<std::uint64_t>(store_.extent_hint(), kMaxReservedDirty);
+    dirty_.reserve(static_cast<std::size_t>(hint + hint / 4));
 }
 
 WritePages::~WritePages() { rollback(); }

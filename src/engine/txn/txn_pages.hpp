@@ -77,6 +77,8 @@ public:
         }
     }
     void clear() noexcept;
+    /// Makes room for `count` entries without growing. REQUIRES: empty.
+    void reserve(std::size_t count);
 
 private:
     static constexpr std::size_t kAbsent = ~std::size_t{0};
@@ -100,7 +102,10 @@ private:
 
 class WritePages final : public TreePages {
 public:
-    explicit WritePages(PageStore& store) noexcept : store_(store) {}
+    /// The dirty-page table starts with room for the previous transaction's pages and a
+    /// quarter more (PageStore::extent_hint), so a large transaction does not rehash it
+    /// through every power of two on the way.
+    explicit WritePages(PageStore& store);
     ~WritePages() override;
 
     std::uint32_t page_size() const noexcept override { return store_.page_size(); }
