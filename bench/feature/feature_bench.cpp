@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -33,6 +34,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,24 +54,19 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The cells --cells can name (values: cells 4 and 5).
+constexpr std::array<std::string_view, 4> kCellNames{"counters", "ttl", "purge", "values"};
+
 struct Options {
     std::string dir;  // empty: the current directory, else $TMPDIR, else /var/tmp
     int runs = 3;
     bool quick = false;
     std::uint64_t cache_mib = 2048;
-    std::string cells = "counters,ttl,purge,values";  // which cells run, comma-separated
+    std::set<std::string, std::less<>> cells{kCellNames.begin(), kCellNames.end()};  // to run
 };
 
 bool runs_cell(const Options& options, std::string_view cell) {
-    std::string_view list = options.cells;
-    while (!list.empty()) {
-        std::size_t comma = std::min(list.find(','), list.size());
-        if (list.substr(0, comma) == cell) {
-            return true;
-        }
-        list.remove_prefix(std::min(comma + 1, list.size()));
-    }
-    return false;
+    return options.cells.find(cell) != options.cells.end();
 }
 
 void print_usage(std::FILE* out) {
@@ -99,18 +96,20 @@ bool parse_number(const std::string& text, std::uint64_t limit, std::uint64_t& o
     return true;
 }
 
-/// True when `list` is a comma-separated list of cell names.
-bool known_cells(const std::string& list) {
+/// The cells a comma-separated `list` names, or none when a name is not a cell's.
+std::optional<std::set<std::string, std::less<>>> parse_cells(const std::string& list) {
+    std::set<std::string, std::less<>> cells;
     std::size_t start = 0;
     while (start <= list.size()) {
         std::size_t end = std::min(list.find(',', start), list.size());
         std::string name = list.substr(start, end - start);
-        if (name != "counters" && name != "ttl" && name != "purge" && name != "values") {
-            return false;
+        if (std::find(kCellNames.begin(), kCellNames.end(), name) == kCellNames.end()) {
+            return std::nullopt;
         }
+        cells.insert(std::move(name));
         start = end + 1;
     }
-    return true;
+    return cells;
 }
 
 /// Parses argv into `options`; false (after saying why) on a bad command line.
@@ -148,11 +147,12 @@ bool parse_options(int argc, char** argv, Options& options) {
         if (arg == "--dir") {
             options.dir = value;
         } else if (arg == "--cells") {
-            if (!known_cells(value)) {
+            auto cells = parse_cells(value);
+            if (!cells) {
                 std::fprintf(stderr, "feature_bench: bad cell list '%s'\n", value.c_str());
                 return false;
             }
-            options.cells = value;
+            options.cells = std::move(*cells);
         } else if (!parse_number(value, arg == "--runs" ? 100 : 1 << 20, number)) {
             std::fprintf(stderr, "feature_bench: bad value '%s' for %s\n", value.c_str(),
                          arg.c_str());

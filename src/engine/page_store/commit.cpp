@@ -84,12 +84,14 @@ Task<Status> PageStore::commit(CommitRequest request) {
 // unpersisted: the last durable commit does not reference them, so the transaction layer may
 // reuse them as soon as no reader sees them (docs/design.md section 7).
 Task<Status> PageStore::commit_non_durable(CommitRequest& request) {
-    RINGDB_CO_TRY(co_await hold_pages(request));
+    if (hold_pages(request)) {
+        RINGDB_CO_TRY(co_await flush_unwritten());
+    }
     publish_current(slot_of(request, layout_pages(), PageNumber{}));
     co_return ok();
 }
 
-Task<Status> PageStore::hold_pages(CommitRequest& request) {
+bool PageStore::hold_pages(const CommitRequest& request) {
     {
         std::lock_guard lock(allocator_mutex_);
         for (const auto& [number, buffer] : request.dirty_pages) {
@@ -110,15 +112,10 @@ Task<Status> PageStore::hold_pages(CommitRequest& request) {
         has_unwritten_.store(!unwritten_.empty(), std::memory_order_release);
         over_limit = unwritten_bytes_ > unwritten_limit_bytes_;
     }
-    for (auto& [number, buffer] : request.dirty_pages) {
+    for (const auto& [number, buffer] : request.dirty_pages) {
         cache_.insert(number, buffer);
     }
-    // A logged commit's held pages are bounded by the checkpoints instead (checkpoint_due and
-    // make_room): writing them here would stall the commit behind a running checkpoint.
-    if (over_limit && !request.logged) {
-        RINGDB_CO_TRY(co_await flush_unwritten());
-    }
-    co_return ok();
+    return over_limit;
 }
 
 Task<Status> PageStore::flush_unwritten() {

@@ -365,8 +365,11 @@ private:
     static CommitSlot slot_of(const CommitRequest& request, std::uint64_t layout,
                               PageNumber state_block) noexcept;
     Task<Status> commit_non_durable(CommitRequest& request);
-    /// commit_non_durable's first half: the pages stay in memory (unwritten, unpersisted).
-    Task<Status> hold_pages(CommitRequest& request);
+    /// The pages of `request` stay in memory (unwritten, unpersisted). Returns whether the
+    /// unwritten pages now exceed their share of the cache: a non-durable commit without a
+    /// log then writes them early. A logged commit does not: the checkpoints bound its held
+    /// pages (checkpoint_due, make_room), and an early write would wait for the running one.
+    bool hold_pages(const CommitRequest& request);
     Task<Status> commit_logged(CommitRequest& request);
     // Background checkpoints (checkpoint.cpp).
     struct RunningCheckpoint;

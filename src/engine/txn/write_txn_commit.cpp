@@ -214,7 +214,7 @@ Task<Status> WriteTxn::commit_system_tables(Durability durability) {
     Btree freed(pages_, &compare_bytes, freed_root);
     Btree system_freed(pages_, &compare_bytes, system_root);
     Btree allocated(pages_, &compare_bytes, allocated_root);
-    RINGDB_CO_TRY(reclaim_deferred());
+    // Deferred blocks no reader sees were freed when the commit started (WriteTxn::commit).
     bool durable = durability == Durability::immediate;
     // Every commit reuses what was freed before the last durable commit (the last checkpoint)
     // that no reader sees: a crash returns to that commit, which does not reach those blocks.
@@ -349,15 +349,14 @@ Task<Status> WriteTxn::commit(CommitOptions options) {
     // Blocks that earlier logged commits replaced and that no reader sees any more are freed
     // first: they are garbage, and must not count as held pages below (a checkpoint or a wait
     // for one is due when the pages held for the next checkpoint reach checkpoint_bytes).
-    const Status reclaimed = reclaim_deferred();
-    if (!options.hold && reclaimed) {
+    Status prepared = reclaim_deferred();
+    if (prepared && !options.hold) {
         // A full log, or too many held pages, wait for the background checkpoint if one
         // runs; its failure poisons the store, which the store's commit below reports.
         (void)co_await store.make_room(log_.size() + kRecordPayloadHeader);
     }
     // A table whose sampler is ready gets its dictionary now; that makes this commit a
     // checkpoint. A failure to store one fails the commit below.
-    Status prepared = reclaimed;
     if (prepared) {
         prepared = co_await create_dictionaries();
     }
